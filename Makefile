@@ -1,0 +1,81 @@
+# motia-core: every target installs what it needs first.
+#   make install   .venv (Python deps + motia-core editable) and node_modules for sdk-node, runners/node
+#   make serve     serve $(EXAMPLE) on port $(PORT) with the embedded default (SQLite under .motia/)
+#   make test      the whole suite (real core, real runners)
+#   make lint      ruff, mypy --strict, tsc --strict, generated code freshness
+#   make proto     regenerate checked-in protobuf code from proto/
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXAMPLE ?= examples/quickstart
+PORT ?= 3000
+PYTEST_ARGS ?=
+
+PY_STAMP := $(VENV)/.installed
+NODE_RUNNER_STAMP := runners/node/node_modules/.installed
+SDK_NODE_STAMP := sdk-node/node_modules/.installed
+NODE_BUILD := runners/node/dist/runner.cjs
+
+.PHONY: install serve test lint proto system-deps clean
+
+install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD)
+
+# System packages the suite needs. Installed with apt-get when running as root, else we print the command.
+SYSTEM_PACKAGES :=
+system-deps:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages:$$missing -- run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+$(PY_STAMP): pyproject.toml
+	@command -v node >/dev/null || { echo "node (>= 20) is required"; exit 1; }
+	@test -x $(PY) || { echo ">> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo ">> installing Python packages into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(NODE_RUNNER_STAMP): runners/node/package.json runners/node/package-lock.json
+	@echo ">> npm ci (runners/node)"
+	@cd runners/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(SDK_NODE_STAMP): sdk-node/package.json sdk-node/package-lock.json
+	@echo ">> npm ci (sdk-node)"
+	@cd sdk-node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(NODE_BUILD): $(NODE_RUNNER_STAMP) $(shell find runners/node/src sdk-node/src -type f 2>/dev/null) proto/motia/runner/v1/runner.proto
+	@echo ">> building the node runner"
+	@cd runners/node && npm run --silent build
+	@touch $@
+
+serve: install
+	$(VENV)/bin/motia-core serve --dir $(EXAMPLE) --port $(PORT)
+
+test: install
+	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: install
+	$(VENV)/bin/ruff check core sdk-python runners/python tests
+	$(VENV)/bin/mypy core/motia_core sdk-python/motia runners/python/motia_runner
+	cd runners/node && npm run --silent typecheck
+	cd sdk-node && npm run --silent typecheck
+	@tmp=$$(mktemp -d); PYTHON=$(PY) scripts/gen_proto.sh $$tmp >/dev/null; \
+	if ! diff -r -q $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \
+	  diff -r $$tmp/core/motia_core/_proto core/motia_core/_proto | head -20; rm -rf $$tmp; \
+	  echo "generated protobuf code is stale: run 'make proto' and commit"; exit 1; fi; rm -rf $$tmp
+	@echo "lint clean"
+
+proto: $(PY_STAMP)
+	PYTHON=$(PY) scripts/gen_proto.sh
+
+clean:
+	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules
