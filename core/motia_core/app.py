@@ -1,0 +1,258 @@
+"""MotiaCore: wires discovery, runners, registry, state, queue, HTTP and cron into one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import site
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+import motia_core
+from motia_core.calls import CoreCalls
+from motia_core.cron import CronScheduler
+from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
+from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
+from motia_core.events import EventBus
+from motia_core.logs import Logger
+from motia_core.project import Discovery, Runtime, discover, load_dotenv, motia_dir
+from motia_core.queue.memory import MemoryQueue
+from motia_core.registry import Registry
+from motia_core.runners.grpc_server import GrpcRunnerServer, GrpcSession
+from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
+from motia_core.runners.transport import Manifest
+from motia_core.state.sqlite import SqliteStateStore
+from motia_core.steps import StepType
+from motia_core.tracing import TraceStore
+
+
+@dataclass
+class CoreOptions:
+    host: str = "0.0.0.0"
+    port: int = 3000
+    strict: bool = False
+    runner_slots: int = 1024
+    retry_base_delay: float = 1.0
+    ready_timeout: float = 10.0
+    admission_timeout: float = 10.0
+    shutdown_grace: float = 5.0
+
+
+class MotiaCore:
+    def __init__(self, project_dir: Path, logger: Logger, options: CoreOptions | None = None) -> None:
+        self.project_dir = project_dir.resolve()
+        if not self.project_dir.is_dir():
+            raise ProjectError(f"project folder {project_dir} does not exist")
+        self.logger = logger
+        self.options = options or CoreOptions()
+        self.registry = Registry()
+        self.traces = TraceStore()
+        self.discovery: Discovery = Discovery([], [])
+        self.state = SqliteStateStore(motia_dir(self.project_dir) / "state.db")
+        self.calls = CoreCalls(self.state, logger)
+        self.queue = MemoryQueue()
+        self.invoke: Invoke = compose(
+            [failure_log_layer(logger), tracing_layer(self.traces)],
+            RunnerInvoke(self, self.options.ready_timeout, self.options.admission_timeout),
+        )
+        self._server = GrpcRunnerServer(self.calls, logger, str(self.project_dir))
+        self._runners: dict[Runtime, RunnerProcess] = {}
+        self._bus: EventBus | None = None
+        self._cron: CronScheduler | None = None
+        self._http: web.AppRunner | None = None
+        self.http_port: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def load(self) -> Registry:
+        """Discover step files, start one runner per language, validate what they report."""
+        started = time.perf_counter()
+        self.discovery = discover(self.project_dir)
+        for warning in self.discovery.warnings:
+            self.logger.warn(warning)
+        await self._server.start()
+        specs: dict[Runtime, RunnerSpec] = {}
+        for runtime in sorted(self.discovery.runtimes()):
+            files = [f for f in self.discovery.files if f.runtime is runtime]
+            try:
+                specs[runtime] = self._spec(runtime)
+            except ProjectError as exc:
+                for f in files:
+                    self.registry.issues.append(ConfigIssue(f.relative_path, "", str(exc)))
+        for runtime, spec in specs.items():
+            files = [f for f in self.discovery.files if f.runtime is runtime]
+            self._runners[runtime] = RunnerProcess(spec, files, self._server, self.logger, self._on_manifest)
+        await asyncio.gather(*(r.start() for r in self._runners.values()))
+        for runtime, proc in self._runners.items():
+            if proc.session is None or proc.session.closed.done():
+                for f in proc.files:
+                    self.registry.issues.append(ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start"))
+        self.registry.steps.sort(key=lambda s: s.file.relative_path)
+        self._report(time.perf_counter() - started)
+        return self.registry
+
+    async def start(self) -> None:
+        await self.load()
+        self._bus = EventBus(
+            self.registry,
+            self.queue,
+            self.invoke,
+            self.logger,
+            strict=self.options.strict,
+            retry_base_delay=self.options.retry_base_delay,
+        )
+        self.calls.bus = self._bus
+        await self.queue.start()
+        self._cron = CronScheduler(self.registry.by_type(StepType.CRON), self.invoke, self.traces, self.logger)
+        self._cron.start()
+        from motia_core.http.app import build_app  # late: http imports app for typing only
+
+        self._http = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        await self._http.setup()
+        site_ = web.TCPSite(self._http, self.options.host, self.options.port, reuse_address=True)
+        await site_.start()
+        server = getattr(site_, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.options.port
+        self.logger.info(f"motia-core listening on http://{self._display_host()}:{self.http_port}")
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.cleanup()
+            self._http = None
+        if self._cron is not None:
+            await self._cron.stop()
+        await asyncio.gather(
+            *(r.stop(self.options.shutdown_grace) for r in self._runners.values()), return_exceptions=True
+        )
+        await self.queue.close()
+        await self._server.stop()
+        await self.state.close()
+
+    async def serve_forever(self) -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            await stop.wait()
+            self.logger.info("shutting down: draining runners")
+        finally:
+            await self.stop()
+
+    # -- what the dispatcher and routes use -------------------------------------------------------
+
+    async def session_for(self, runtime: Runtime, timeout: float) -> GrpcSession:
+        proc = self._runners.get(runtime)
+        if proc is None:
+            raise RunnerUnavailable(f"no {runtime} runner in this project")
+        return await proc.session_ready(timeout)
+
+    def bus_or_fail(self) -> EventBus:
+        if self._bus is None:
+            raise RunnerUnavailable("the core is still starting")
+        return self._bus
+
+    def runner_status(self) -> list[dict[str, Any]]:
+        out = []
+        for runtime, proc in self._runners.items():
+            info = proc.session.info if proc.session else None
+            out.append(
+                {
+                    "runtime": runtime.value,
+                    "state": proc.state.value,
+                    "pid": proc.process.pid if proc.process else None,
+                    "restarts": proc.restarts,
+                    "inFlight": proc.session.in_flight if proc.session else 0,
+                    "runtimeVersion": info.runtime_version if info else None,
+                    "slots": info.slots if info else None,
+                    "steps": len(proc.files),
+                }
+            )
+        return out
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
+        if first:
+            self.registry.add_manifest(self._runners[runtime].files, manifest)
+
+    def _report(self, seconds: float) -> None:
+        for issue in self.registry.issues:
+            self.logger.error(f"invalid step: {issue}")
+        for warning in self.registry.warnings:
+            self.logger.warn(warning)
+        by_type: dict[str, int] = {}
+        for s in self.registry.steps:
+            by_type[s.type.value] = by_type.get(s.type.value, 0) + 1
+        summary = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no steps"
+        bad = f", {len(self.registry.issues)} invalid" if self.registry.issues else ""
+        self.logger.info(f"loaded {len(self.registry.steps)} steps ({summary}{bad}) in {seconds * 1000:.0f} ms")
+
+    def _display_host(self) -> str:
+        return "localhost" if self.options.host in ("0.0.0.0", "::", "") else self.options.host
+
+    def _spec(self, runtime: Runtime) -> RunnerSpec:
+        env = load_dotenv(self.project_dir)
+        cwd = str(self.project_dir)
+        slots = self.options.runner_slots
+        if runtime is Runtime.PYTHON:
+            return RunnerSpec(runtime, [self._python(), _python_bootstrap()], cwd, {**env, **_python_env()}, slots)
+        if runtime is Runtime.NODE:
+            node = shutil.which("node")
+            if node is None:
+                raise ProjectError("node is not installed (TypeScript/JavaScript steps need Node.js 20+)")
+            return RunnerSpec(runtime, [node, "--enable-source-maps", _node_runner()], cwd, env, slots)
+        raise ProjectError(f"no {runtime} runner in this version of motia-core; these files are not served")
+
+    def _python(self) -> str:
+        """The project's virtualenv when it has one (.venv or Motia's python_modules), else ours."""
+        for venv in (".venv", "python_modules", "venv"):
+            candidate = self.project_dir / venv / "bin" / "python"
+            if candidate.exists():
+                return str(candidate)
+        return sys.executable
+
+
+def _python_bootstrap() -> str:
+    spec = importlib.util.find_spec("motia_runner")
+    if spec is None or not spec.submodule_search_locations:
+        raise ProjectError("the Python runner package (motia_runner) is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "bootstrap.py")
+
+
+def _python_env() -> dict[str, str]:
+    """Where the runner finds grpc, protobuf and our packages when it runs in a project's venv."""
+    paths: list[str] = []
+    for name in ("motia_core", "motia", "motia_runner"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            parent = str(Path(next(iter(spec.submodule_search_locations))).parent)
+            if parent not in paths:
+                paths.append(parent)
+    for p in site.getsitepackages():
+        if p not in paths:
+            paths.append(p)
+    return {"MOTIA_CORE_SITE_PACKAGES": os.pathsep.join(paths)}
+
+
+def _node_runner() -> str:
+    override = os.environ.get("MOTIA_NODE_RUNNER")
+    path = (
+        Path(override) if override else Path(motia_core.__file__).resolve().parents[2] / "runners/node/dist/runner.cjs"
+    )
+    if not path.is_file():
+        raise ProjectError(f"the Node runner is not built ({path} is missing): run `make install`")
+    return str(path)

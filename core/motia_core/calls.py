@@ -1,0 +1,96 @@
+"""The core's answers to runner->core calls: emit, state and log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from motia_core.errors import CallFailed
+from motia_core.events import EventBus
+from motia_core.logs import Level, Logger, LogRecord
+from motia_core.runners.transport import InvocationScope, RunnerInfo
+from motia_core.state.base import StateStore
+
+NULL = b"null"
+_LEVELS = {1: Level.DEBUG, 2: Level.INFO, 3: Level.WARN, 4: Level.ERROR}
+_LANGUAGE_OF_RUNNER = {"node": "node", "python": "python", "ruby": "ruby"}
+
+
+class CoreCalls:
+    """Implements runners.transport.CallHandler."""
+
+    def __init__(self, state: StateStore, logger: Logger) -> None:
+        self.state = state
+        self.logger = logger
+        self.bus: EventBus | None = None  # set once the registry exists
+
+    async def emit(self, scope: InvocationScope | None, topic: str, data_json: bytes, group_id: str) -> bytes:
+        if self.bus is None:
+            raise CallFailed("CODE_UNAVAILABLE", "the core is still starting")
+        if scope is None:
+            raise CallFailed("CODE_INVALID_ARGUMENT", "emit must be made from inside a handler")
+        await self.bus.emit(
+            topic, data_json or NULL, scope.trace_id, group_id, source=scope.step_name, allowed=scope.emits
+        )
+        return NULL
+
+    async def state_get(self, scope: InvocationScope | None, group_id: str, key: str) -> bytes:
+        return await self.state.get(group_id, key) or NULL
+
+    async def state_set(self, scope: InvocationScope | None, group_id: str, key: str, value_json: bytes) -> bytes:
+        value = value_json or NULL
+        _check_json(value, "state value")
+        await self.state.set(group_id, key, value)
+        return value
+
+    async def state_delete(self, scope: InvocationScope | None, group_id: str, key: str) -> bytes:
+        return await self.state.delete(group_id, key) or NULL
+
+    async def state_get_group(self, scope: InvocationScope | None, group_id: str) -> bytes:
+        return b"[" + b",".join(await self.state.get_group(group_id)) + b"]"
+
+    async def state_clear(self, scope: InvocationScope | None, group_id: str) -> bytes:
+        await self.state.clear(group_id)
+        return NULL
+
+    def log(
+        self,
+        scope: InvocationScope | None,
+        info: RunnerInfo,
+        level: int,
+        message: str,
+        fields_json: bytes,
+        time_ms: int,
+    ) -> None:
+        lvl = _LEVELS.get(level, Level.INFO)
+        if not self.logger.enabled(lvl):
+            return
+        fields: dict[str, Any] = {}
+        if fields_json:
+            try:
+                decoded = orjson.loads(fields_json)
+                fields = decoded if isinstance(decoded, dict) else {"data": decoded}
+            except orjson.JSONDecodeError:
+                fields = {"data": fields_json.decode("utf-8", errors="replace")}
+        record = LogRecord(
+            level=lvl,
+            message=message,
+            step=scope.step_name if scope else None,
+            trace_id=scope.trace_id if scope else None,
+            language=scope.language if scope else _LANGUAGE_OF_RUNNER.get(info.language, info.language),
+            source="step" if scope else f"runner:{info.language}",
+            fields=fields,
+            time=time_ms / 1000 if time_ms else time.time(),
+        )
+        if scope and scope.flows:
+            record.fields.setdefault("flows", list(scope.flows))
+        self.logger.emit(record)
+
+
+def _check_json(value: bytes, what: str) -> None:
+    try:
+        orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise CallFailed("CODE_INVALID_ARGUMENT", f"{what} is not valid JSON: {exc}") from exc

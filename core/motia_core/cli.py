@@ -1,0 +1,155 @@
+"""Command line: `motia-core serve | steps | emit`. Flags and output only; the work is elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from motia_core import __version__
+from motia_core.errors import MotiaError
+from motia_core.logs import Level, Logger
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motia-core",
+        description="Serve a Motia-style step project (TypeScript, JavaScript, Python) from one core.",
+    )
+    parser.add_argument("--version", action="version", version=f"motia-core {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="serve the project's steps over HTTP", description="Serve a project.")
+    _project_args(serve)
+    serve.add_argument("--port", "-p", type=int, default=int(os.environ.get("PORT", "3000")), help="HTTP port (3000)")
+    serve.add_argument("--host", "-H", default="0.0.0.0", help="interface to bind (0.0.0.0)")
+    serve.add_argument(
+        "--strict", action="store_true", help="reject emits whose data fails a subscriber's input schema"
+    )
+
+    steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
+    _project_args(steps)
+    steps.add_argument("--json", action="store_true", help="print the steps as JSON")
+    steps.add_argument("--check", action="store_true", help="exit 1 if any step is invalid")
+
+    emit = sub.add_parser("emit", help="emit an event to a running core (POST /emit)")
+    emit.add_argument("--topic", "-t", required=True, help="event topic")
+    emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
+    emit.add_argument("--url", default="http://localhost:3000", help="core URL (http://localhost:3000)")
+    return parser
+
+
+def _project_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", "-d", default=".", help="project folder holding steps/ or src/ (.)")
+    p.add_argument("--log-format", choices=("pretty", "json"), default="pretty", help="log output (pretty)")
+    p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"), help="debug|info|warn|error (info)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "steps":
+            return _steps(args)
+        return _emit(args)
+    except MotiaError as exc:
+        print(f"motia-core: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _logger(args: argparse.Namespace, stream: object = None) -> Logger:
+    try:
+        level = Level.parse(args.log_level)
+    except ValueError as exc:
+        raise SystemExit(f"motia-core: {exc}") from None
+    return Logger(args.log_format, level, stream=stream)  # type: ignore[arg-type]
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from motia_core.app import CoreOptions, MotiaCore
+
+    options = CoreOptions(host=args.host, port=args.port, strict=args.strict)
+    core = MotiaCore(Path(args.dir), _logger(args), options)
+    _run(core.serve_forever())
+    return 0
+
+
+def _steps(args: argparse.Namespace) -> int:
+    from motia_core.app import MotiaCore
+    from motia_core.http.system import step_json
+
+    # logs go to stderr so stdout stays machine-readable
+    core = MotiaCore(Path(args.dir), _logger(args, sys.stderr))
+    result: dict[str, object] = {}
+
+    async def run() -> None:
+        try:
+            await core.load()
+        finally:
+            await core.stop()
+
+    _run(run())
+    registry = core.registry
+    if args.json:
+        result = {
+            "steps": [step_json(s) for s in registry.steps],
+            "issues": [
+                {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in registry.issues
+            ],
+            "warnings": registry.warnings,
+        }
+        print(json.dumps(result, indent=2))
+    else:
+        for s in registry.steps:
+            trigger = {
+                "api": f"{s.method} {s.path}",
+                "event": "subscribes " + ", ".join(s.subscribes),
+                "cron": f"cron {s.cron}",
+                "noop": "noop",
+            }[s.type.value]
+            print(f"  {s.type.value:<5} {s.name:<32} {trigger:<40} {s.file.relative_path} ({s.language.value})")
+        for i in registry.issues:
+            print(f"  INVALID {i}")
+        print(f"{len(registry.steps)} valid, {len(registry.issues)} invalid")
+    return 1 if args.check and registry.issues else 0
+
+
+def _emit(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.data)
+    except json.JSONDecodeError as exc:
+        print(f"motia-core: --data is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    body = json.dumps({"topic": args.topic, "data": data}).encode()
+    req = urllib.request.Request(
+        args.url.rstrip("/") + "/emit", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            print(resp.read().decode())
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"motia-core: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"motia-core: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
+        return 1

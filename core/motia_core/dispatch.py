@@ -1,0 +1,156 @@
+"""One invocation's life, as composable layers around "send it to the runner".
+
+    Invoke = async (InvokeRequest) -> Outcome
+    Layer  = (Invoke) -> Invoke
+
+The innermost invoke picks the ready runner for the step's language and sends the invocation;
+layers around it add tracing and failure logging. Retries belong to the queue consumer (events.py)
+and timeouts to a later layer, each a layer or a consumer policy, never a flag in here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+
+from motia_core.errors import RunnerError
+from motia_core.logs import Logger
+from motia_core.project import Runtime
+from motia_core.runners.transport import Invocation, InvocationScope, Outcome, RunnerSession, Trigger
+from motia_core.steps import Step
+from motia_core.tracing import SpanStatus, TraceStore
+
+
+@dataclass(slots=True)
+class InvokeRequest:
+    step: Step
+    trigger: Trigger
+    payload: bytes
+    trace_id: str
+    topic: str = ""
+    attempt: int = 1
+
+
+Invoke = Callable[[InvokeRequest], Awaitable[Outcome]]
+Layer = Callable[[Invoke], Invoke]
+
+
+class SessionProvider(Protocol):
+    async def session_for(self, runtime: Runtime, timeout: float) -> RunnerSession: ...
+
+
+def compose(layers: Sequence[Layer], inner: Invoke) -> Invoke:
+    """layers[0] is the outermost."""
+    for layer in reversed(layers):
+        inner = layer(inner)
+    return inner
+
+
+class RunnerInvoke:
+    """The innermost Invoke: send to the step's runner and wait for its outcome."""
+
+    def __init__(self, sessions: SessionProvider, ready_timeout: float = 10.0, admission_timeout: float = 10.0) -> None:
+        self._sessions = sessions
+        self._tokens = itertools.count(1)
+        self.ready_timeout = ready_timeout
+        self.admission_timeout = admission_timeout
+
+    async def __call__(self, req: InvokeRequest) -> Outcome:
+        step = req.step
+        session = await self._sessions.session_for(step.runtime, self.ready_timeout)
+        iid = uuid.uuid4().hex
+        invocation = Invocation(
+            invocation_id=iid,
+            step_id=step.id,
+            trigger=req.trigger,
+            payload=req.payload,
+            trace_id=req.trace_id,
+            flows=step.flows,
+            fencing_token=next(self._tokens),
+            attempt=req.attempt,
+            topic=req.topic,
+        )
+        scope = InvocationScope(iid, req.trace_id, step.name, step.language.value, step.flows, step.emits)
+        return await session.invoke(invocation, scope, self.admission_timeout)
+
+
+def tracing_layer(traces: TraceStore) -> Layer:
+    """Each step run is a span of its trace, with start, end and status."""
+
+    def layer(inner: Invoke) -> Invoke:
+        async def invoke(req: InvokeRequest) -> Outcome:
+            step = req.step
+            span = traces.start_span(
+                req.trace_id,
+                uuid.uuid4().hex,
+                step.name,
+                step.type.value,
+                step.language.value,
+                req.attempt,
+                req.topic or None,
+            )
+            try:
+                outcome = await inner(req)
+            except RunnerError as exc:
+                span.finish(SpanStatus.FAILED, {"type": type(exc).__name__, "message": str(exc)})
+                raise
+            except BaseException:
+                span.finish(SpanStatus.FAILED, {"type": "Cancelled", "message": "invocation abandoned"})
+                raise
+            if outcome.failure is None:
+                span.finish(SpanStatus.COMPLETED)
+            else:
+                f = outcome.failure
+                span.finish(
+                    SpanStatus.FAILED, {"type": f.error_type, "message": f.message, "kind": f.kind.name.lower()}
+                )
+            return outcome
+
+        return invoke
+
+    return layer
+
+
+def failure_log_layer(logger: Logger) -> Layer:
+    """A failed step run is logged once, with its stack, step, trace id and language."""
+
+    def layer(inner: Invoke) -> Invoke:
+        async def invoke(req: InvokeRequest) -> Outcome:
+            started = time.perf_counter()
+            try:
+                outcome = await inner(req)
+            except RunnerError as exc:
+                logger.error(
+                    f"{req.step.name} could not run: {exc}",
+                    step=req.step.name,
+                    trace_id=req.trace_id,
+                    language=req.step.language.value,
+                )
+                raise
+            if outcome.failure is not None:
+                f = outcome.failure
+                logger.error(
+                    f"{req.step.name} failed: {f.error_type + ': ' if f.error_type else ''}{f.message}",
+                    step=req.step.name,
+                    trace_id=req.trace_id,
+                    language=req.step.language.value,
+                    attempt=req.attempt,
+                    kind=f.kind.name.lower(),
+                    stack=f.stack,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            return outcome
+
+        return invoke
+
+    return layer
+
+
+def decode_json(payload: bytes) -> object:
+    return orjson.loads(payload) if payload else None

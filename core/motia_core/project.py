@@ -1,0 +1,117 @@
+"""A project folder: where step files are and which runner loads each."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+STEP_ROOTS = ("steps", "src")
+SKIPPED_DIRS = frozenset({"node_modules", "python_modules", ".venv", "venv", "__pycache__", ".motia", ".git"})
+_STEP_FILE = re.compile(r"(?:\.step\.(?:ts|js|rb)|_step\.(?:ts|js|py|rb))$")
+_DEPRECATED_PY = re.compile(r"\.step\.py$")
+
+
+class Runtime(enum.StrEnum):
+    """The runner process that loads a file."""
+
+    NODE = "node"
+    PYTHON = "python"
+    RUBY = "ruby"
+
+
+class Language(enum.StrEnum):
+    TYPESCRIPT = "typescript"
+    JAVASCRIPT = "javascript"
+    PYTHON = "python"
+    RUBY = "ruby"
+
+
+_BY_SUFFIX = {
+    ".ts": (Language.TYPESCRIPT, Runtime.NODE),
+    ".js": (Language.JAVASCRIPT, Runtime.NODE),
+    ".py": (Language.PYTHON, Runtime.PYTHON),
+    ".rb": (Language.RUBY, Runtime.RUBY),
+}
+
+
+@dataclass(frozen=True)
+class StepFile:
+    path: Path
+    relative_path: str  # posix, relative to the project root; doubles as the step id
+    language: Language
+    runtime: Runtime
+
+    @property
+    def step_id(self) -> str:
+        return self.relative_path
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: list[StepFile]
+    warnings: list[str]
+
+    def runtimes(self) -> set[Runtime]:
+        return {f.runtime for f in self.files}
+
+
+def discover(project_dir: Path) -> Discovery:
+    """Find step files under steps/ and src/, the way Motia 0.x does (spec 1.1)."""
+    project_dir = project_dir.resolve()
+    files: list[StepFile] = []
+    warnings: list[str] = []
+    for root_name in STEP_ROOTS:
+        root = project_dir / root_name
+        if not root.is_dir():
+            continue
+        for path in sorted(_walk(root)):
+            rel = path.relative_to(project_dir).as_posix()
+            if _DEPRECATED_PY.search(path.name):
+                warnings.append(
+                    f"{rel}: Python steps named '*.step.py' are skipped (as in Motia 0.17); "
+                    "rename the file to '*_step.py' with an importable name"
+                )
+                continue
+            if not _STEP_FILE.search(path.name):
+                continue
+            language, runtime = _BY_SUFFIX[path.suffix]
+            files.append(StepFile(path=path, relative_path=rel, language=language, runtime=runtime))
+    return Discovery(files=files, warnings=warnings)
+
+
+def _walk(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for child in root.iterdir():
+        if child.is_dir():
+            if child.name not in SKIPPED_DIRS and not child.name.startswith("."):
+                out.extend(_walk(child))
+        elif child.is_file():
+            out.append(child)
+    return out
+
+
+def motia_dir(project_dir: Path) -> Path:
+    """The project's private folder for state, queue and caches (created on demand)."""
+    d = project_dir / ".motia"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def load_dotenv(project_dir: Path) -> dict[str, str]:
+    """Read <project>/.env (KEY=VALUE lines; quotes stripped; no interpolation), as Motia does."""
+    env_file = project_dir / ".env"
+    out: dict[str, str] = {}
+    if not env_file.is_file():
+        return out
+    for raw in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out

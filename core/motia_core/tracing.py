@@ -1,0 +1,125 @@
+"""Traces and spans.
+
+A trace starts with an API request, a cron tick or a POST /emit; events inherit the emitter's trace
+id, so one trace spans every step a request set off. Each step run is a span with start, end and
+status. Traces are kept in memory (bounded, newest first) and served under /__motia/traces.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ123456789"
+
+
+def new_trace_id() -> str:
+    """Motia's format: five letters/digits, a dash, and the low digits of the time in ms."""
+    head = "".join(secrets.choice(_ALPHABET) for _ in range(5))
+    return f"{head}-{str(int(time.time() * 1000))[6:]}"
+
+
+class SpanStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass
+class Span:
+    span_id: str
+    trace_id: str
+    step: str
+    step_type: str
+    language: str
+    attempt: int
+    start: float = field(default_factory=time.time)
+    end: float | None = None
+    status: SpanStatus = SpanStatus.RUNNING
+    error: dict[str, str] | None = None
+    topic: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def finish(self, status: SpanStatus, error: dict[str, str] | None = None) -> None:
+        self.end = time.time()
+        self.status = status
+        self.error = error
+
+    def as_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": self.span_id,
+            "traceId": self.trace_id,
+            "step": self.step,
+            "type": self.step_type,
+            "language": self.language,
+            "attempt": self.attempt,
+            "status": self.status.value,
+            "startTime": int(self.start * 1000),
+            "endTime": int(self.end * 1000) if self.end else None,
+        }
+        if self.topic:
+            doc["topic"] = self.topic
+        if self.error:
+            doc["error"] = self.error
+        if self.events:
+            doc["events"] = self.events
+        return doc
+
+
+@dataclass
+class Trace:
+    trace_id: str
+    entry: str  # name of the step (or "emit") that started it
+    start: float = field(default_factory=time.time)
+    spans: list[Span] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        statuses = {s.status for s in self.spans}
+        status = (
+            SpanStatus.RUNNING
+            if SpanStatus.RUNNING in statuses
+            else SpanStatus.FAILED
+            if SpanStatus.FAILED in statuses
+            else SpanStatus.COMPLETED
+        )
+        return {
+            "id": self.trace_id,
+            "name": self.entry,
+            "startTime": int(self.start * 1000),
+            "status": status.value,
+            "spans": [s.as_json() for s in self.spans],
+        }
+
+
+class TraceStore:
+    """The last `capacity` traces, in memory."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self.capacity = capacity
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+
+    def begin(self, trace_id: str, entry: str) -> Trace:
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            trace = self._traces[trace_id] = Trace(trace_id, entry)
+            while len(self._traces) > self.capacity:
+                self._traces.popitem(last=False)
+        return trace
+
+    def start_span(
+        self, trace_id: str, span_id: str, step: str, step_type: str, language: str, attempt: int, topic: str | None
+    ) -> Span:
+        trace = self._traces.get(trace_id) or self.begin(trace_id, step)
+        span = Span(span_id, trace_id, step, step_type, language, attempt, topic=topic)
+        trace.spans.append(span)
+        return span
+
+    def get(self, trace_id: str) -> Trace | None:
+        return self._traces.get(trace_id)
+
+    def recent(self, limit: int = 100) -> list[Trace]:
+        return list(reversed(self._traces.values()))[:limit]
