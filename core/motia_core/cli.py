@@ -87,7 +87,12 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from motia_core.app import CoreOptions, MotiaCore
 
-    options = CoreOptions(host=args.host, port=args.port, strict=args.strict)
+    options = CoreOptions(
+        host=args.host,
+        port=args.port,
+        strict=args.strict,
+        retry_base_delay=float(os.environ.get("MOTIA_RETRY_BASE_DELAY", "1")),
+    )
     core = MotiaCore(Path(args.dir), _logger(args), options)
     _run(core.serve_forever())
     return 0

@@ -298,7 +298,21 @@ def _message(err: Any) -> str:
         return f"{err['msg'].lower()}, got {got!r}"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_kind(got)} {_short(got)}"
     return f"{err['msg'].lower()} (got {_kind(got)} {_short(got)})"
+
+
+_EXPECTED = {
+    "list_type": "an array",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "a boolean",
+}
 
 
 def _kind(value: object) -> str:

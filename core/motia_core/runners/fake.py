@@ -1,0 +1,116 @@
+"""An in-process RunnerSession for tests of the layers above the transport.
+
+Steps are Python callables `(payload, FakeContext) -> bytes | None`; calls they make go to the
+core's CallHandler exactly as a real runner's would, minus the process and the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+
+from motia_core.errors import AdmissionTimeout, RunnerLost
+from motia_core.project import StepFile
+from motia_core.runners.transport import (
+    CallHandler,
+    Failure,
+    FailureKind,
+    Invocation,
+    InvocationScope,
+    Manifest,
+    ManifestEntry,
+    Outcome,
+    RunnerInfo,
+)
+
+
+@dataclass
+class FakeContext:
+    scope: InvocationScope
+    invocation: Invocation
+    calls: CallHandler
+
+    async def emit(self, topic: str, data: object, group_id: str = "") -> None:
+        await self.calls.emit(self.scope, topic, orjson.dumps(data), group_id)
+
+    async def state_get(self, group_id: str, key: str) -> object:
+        return orjson.loads(await self.calls.state_get(self.scope, group_id, key))
+
+    async def state_set(self, group_id: str, key: str, value: object) -> object:
+        return orjson.loads(await self.calls.state_set(self.scope, group_id, key, orjson.dumps(value)))
+
+
+FakeHandler = Callable[[bytes, FakeContext], Awaitable[bytes | None] | bytes | None]
+
+
+class FakeSession:
+    def __init__(
+        self,
+        handlers: dict[str, FakeHandler],
+        calls: CallHandler,
+        configs: dict[str, dict[str, object]] | None = None,
+        language: str = "python",
+        slots: int = 64,
+    ) -> None:
+        self.handlers = handlers
+        self.configs = configs or {}
+        self.calls = calls
+        self.info = RunnerInfo(language, "fake", "fake", "fake-0", 0, slots, 1)
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._slots = asyncio.Semaphore(slots)
+        self._in_flight = 0
+        self.invocations: list[Invocation] = []
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def load_steps(self, files: list[StepFile], timeout: float) -> Manifest:
+        return Manifest(
+            steps=[
+                ManifestEntry(f.step_id, orjson.dumps(self.configs[f.step_id]), f.step_id in self.handlers)
+                for f in files
+                if f.step_id in self.configs
+            ]
+        )
+
+    async def invoke(self, invocation: Invocation, scope: InvocationScope, admission_timeout: float) -> Outcome:
+        if self.closed.done():
+            raise RunnerLost("fake runner closed")
+        try:
+            await asyncio.wait_for(self._slots.acquire(), admission_timeout)
+        except TimeoutError:
+            raise AdmissionTimeout("no free fake slot") from None
+        self._in_flight += 1
+        self.invocations.append(invocation)
+        try:
+            handler = self.handlers.get(invocation.step_id)
+            if handler is None:
+                return Outcome(failure=Failure(FailureKind.UNKNOWN_STEP, "UnknownStep", invocation.step_id))
+            try:
+                result = handler(invocation.payload, FakeContext(scope, invocation, self.calls))
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                return Outcome(
+                    failure=Failure(FailureKind.HANDLER_ERROR, type(exc).__name__, str(exc), traceback.format_exc())
+                )
+            return Outcome(payload=result or b"")
+        finally:
+            self._in_flight -= 1
+            self._slots.release()
+
+    async def ping(self, timeout: float) -> float:
+        return 0.0
+
+    async def shutdown(self, grace: float, reason: str) -> None:
+        self.abort(reason)
+
+    def abort(self, reason: str) -> None:
+        if not self.closed.done():
+            self.closed.set_result(reason)
