@@ -175,19 +175,35 @@ async def test_calls_are_served_and_correlated(server: tuple[GrpcRunnerServer, C
     await runner.next("start")
     runner.send(
         pb.RunnerMessage(
-            call=pb.Call(request_id=1, invocation_id="inv-1", state_set=pb.StateSet(group_id="g", key="k", value_json=b'{"a":[1]}'))
+            call=pb.Call(
+                request_id=1,
+                invocation_id="inv-1",
+                state_set=pb.StateSet(group_id="g", key="k", value_json=b'{"a":[1]}'),
+            )
         ),
         pb.RunnerMessage(call=pb.Call(request_id=0, invocation_id="inv-1", log=pb.Log(level=2, message="hi"))),
     )
     reply = (await runner.next("call_reply")).call_reply
     assert reply.request_id == 1 and orjson.loads(reply.value_json) == {"a": [1]}
-    runner.send(pb.RunnerMessage(call=pb.Call(request_id=2, invocation_id="inv-1", state_get_group=pb.StateGetGroup(group_id="g"))))
+    runner.send(
+        pb.RunnerMessage(
+            call=pb.Call(request_id=2, invocation_id="inv-1", state_get_group=pb.StateGetGroup(group_id="g"))
+        )
+    )
     reply = (await runner.next("call_reply")).call_reply
     assert reply.request_id == 2 and orjson.loads(reply.value_json) == [{"a": [1]}]
-    runner.send(pb.RunnerMessage(call=pb.Call(request_id=3, invocation_id="nope", state_get=pb.StateGet(group_id="g", key="k"))))
+    runner.send(
+        pb.RunnerMessage(call=pb.Call(request_id=3, invocation_id="nope", state_get=pb.StateGet(group_id="g", key="k")))
+    )
     reply = (await runner.next("call_reply")).call_reply
     assert reply.request_id == 3 and reply.error.code == pb.CallError.CODE_UNKNOWN_INVOCATION
-    runner.send(pb.RunnerMessage(call=pb.Call(request_id=4, invocation_id="inv-1", state_set=pb.StateSet(group_id="g", key="k", value_json=b"{bad"))))
+    runner.send(
+        pb.RunnerMessage(
+            call=pb.Call(
+                request_id=4, invocation_id="inv-1", state_set=pb.StateSet(group_id="g", key="k", value_json=b"{bad")
+            )
+        )
+    )
     reply = (await runner.next("call_reply")).call_reply
     assert reply.error.code == pb.CallError.CODE_INVALID_ARGUMENT
     task.cancel()

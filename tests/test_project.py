@@ -40,5 +40,5 @@ def test_discovery_follows_motia_naming(tmp_path: Path) -> None:
 
 
 def test_dotenv(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text('# c\nA=1\nexport B="two words"\nC=\'x\'\nbad line\n')
+    (tmp_path / ".env").write_text("# c\nA=1\nexport B=\"two words\"\nC='x'\nbad line\n")
     assert load_dotenv(tmp_path) == {"A": "1", "B": "two words", "C": "x"}

@@ -1,0 +1,10 @@
+// Original file: ../../proto/motia/runner/v1/runner.proto
+
+
+export interface StateClear {
+  'groupId'?: (string);
+}
+
+export interface StateClear__Output {
+  'groupId': (string);
+}

@@ -1,0 +1,62 @@
+/**
+ * `motia`: the step-author API, compatible with step files written for Motia 0.x.
+ *
+ * Inside the motia-core Node runner every `import ... from 'motia'` (and `require('motia')`)
+ * resolves to this module, whatever the project has in its node_modules.
+ *
+ * @packageDocumentation
+ */
+export type {
+  ApiMiddleware,
+  ApiRequest,
+  ApiResponse,
+  ApiRouteHandler,
+  ApiRouteMethod,
+  QueryParam,
+} from './types/api'
+export type {
+  EmitData,
+  Emitter,
+  FlowContext,
+  FlowContextStateStreams,
+  InternalStateManager,
+} from './types/context'
+export type { LogFields, LogLevel, LogSink } from './types/logger'
+export type {
+  InferSchema,
+  JsonSchema,
+  StepSchemaInput,
+  ZodInput,
+  ZodSchemaLike,
+  ZodV3SchemaLike,
+  ZodV4SchemaLike,
+} from './types/schema'
+export type {
+  ApiRouteConfig,
+  CronConfig,
+  CronHandler,
+  Emit,
+  EventConfig,
+  EventHandler,
+  Flow,
+  HandlerConfig,
+  Handlers,
+  InfrastructureConfig,
+  NoopConfig,
+  QueueConfig,
+  Step,
+  StepConfig,
+  StepHandler,
+} from './types/steps'
+export type {
+  BaseStreamItem,
+  MotiaStream,
+  StateStreamEvent,
+  StateStreamEventChannel,
+  StreamConfig,
+} from './types/streams'
+export type { Config } from './project-config'
+
+export { isApiStep, isCronStep, isEventStep, isNoopStep } from './guards'
+export { Logger } from './logger'
+export { config, PLUGIN_FLOW_ID } from './project-config'

@@ -1,0 +1,31 @@
+import type { LogFields, LogLevel } from '../types/logger'
+
+/**
+ * A request a handler context makes to the core. Each maps onto one protocol `Call` op; the runner
+ * encodes it, sends it at once, and resolves the promise with the decoded reply.
+ */
+export type HostCall =
+  | { op: 'emit'; topic: string; data: unknown; messageGroupId: string }
+  | { op: 'state.get'; groupId: string; key: string }
+  | { op: 'state.set'; groupId: string; key: string; value: unknown }
+  | { op: 'state.delete'; groupId: string; key: string }
+  | { op: 'state.getGroup'; groupId: string }
+  | { op: 'state.clear'; groupId: string }
+
+/**
+ * What the runner provides to one invocation's context: the only way step code talks to the core.
+ * Implementations must send eagerly (when the method is called, not when the promise is awaited)
+ * and must never throw synchronously: failures reject the returned promise.
+ */
+export interface InvocationHost {
+  /** Send a call that wants a reply; resolves with the reply's JSON value (`null` when empty). */
+  call(call: HostCall): Promise<unknown>
+  /** Send a log line (no reply, never awaited). */
+  log(level: LogLevel, message: string, fields: LogFields | undefined): void
+}
+
+/** What the core told the runner about the invocation a context is built for. */
+export interface InvocationInfo {
+  traceId: string
+  flows: string[]
+}

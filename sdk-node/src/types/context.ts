@@ -1,0 +1,46 @@
+import type { Logger } from '../logger'
+
+/**
+ * Step state (`ctx.state`): JSON values partitioned by a caller-chosen group id (often the trace id).
+ * Values are shared with steps in every language.
+ */
+export interface InternalStateManager {
+  /** The value stored under `groupId`/`key`, or `null` when there is none. */
+  get<T>(groupId: string, key: string): Promise<T | null>
+  /** Store `value`; resolves to the stored value. */
+  set<T>(groupId: string, key: string, value: T): Promise<T>
+  /** Remove a key; resolves to the removed value, or `null` when there was none. */
+  delete<T>(groupId: string, key: string): Promise<T | null>
+  /** Every value of a group (values only, no keys). */
+  getGroup<T>(groupId: string): Promise<T[]>
+  /** Remove every key of a group. */
+  clear(groupId: string): Promise<void>
+}
+
+/** An event a step emits: `topic` plus JSON `data`; `messageGroupId` orders FIFO queues. */
+export interface EmitData {
+  topic: string
+  data?: unknown
+  messageGroupId?: string
+}
+
+/** `ctx.emit`: enqueue an event; resolves once the core accepted it (not when it was handled). */
+export type Emitter<TData> = (event: TData) => Promise<void>
+
+/**
+ * The streams a project declares, as `ctx.streams.<name>`. Empty here: projects augment it
+ * (Motia's generated `types.d.ts` does `declare module 'motia' { interface FlowContextStateStreams {...} }`).
+ */
+export interface FlowContextStateStreams {}
+
+/** The second argument of every handler (the only one for cron handlers). */
+export interface FlowContext<TEmitData = EmitData> {
+  emit: Emitter<TEmitData>
+  /** The trace this invocation belongs to; emitted events carry it on. */
+  traceId: string
+  /** The flows of the running step. */
+  flows?: string[]
+  state: InternalStateManager
+  logger: Logger
+  streams: FlowContextStateStreams
+}

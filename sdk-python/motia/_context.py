@@ -1,0 +1,304 @@
+"""The handler context: ``trace_id``, ``flows``, ``logger``, ``state``, ``emit`` and ``streams``.
+
+Every call goes through a :class:`motia.transport.CallSink`. A context method behaves according to
+the thread it is called from:
+
+* on the event loop (``async def`` handlers and middleware) it sends the call at once and returns
+  a :class:`PendingCall`, which is awaited like a coroutine; not awaiting it (fire and forget)
+  is fine: the call already went out, and no "never awaited" warning is printed;
+* on any other thread (``def`` handlers run in a thread pool) it blocks until the core answers
+  and returns the value itself;
+* inside another event loop running on a worker thread it returns an awaitable for that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from . import _json
+from ._errors import StreamNotDeclaredError
+from .transport import (
+    CallRequest,
+    CallSink,
+    EmitCall,
+    LogLevel,
+    LogRecord,
+    StateClearCall,
+    StateDeleteCall,
+    StateGetCall,
+    StateGetGroupCall,
+    StateSetCall,
+)
+
+T = TypeVar("T")
+
+
+class PendingCall(Coroutine[Any, Any, T], Generic[T]):
+    """A call that has already been sent; awaiting it yields the decoded reply.
+
+    It is a ``Coroutine`` so that ``await``, ``asyncio.gather`` and ``asyncio.create_task`` all
+    accept it, but unlike a native coroutine it never warns when it is not awaited.
+    """
+
+    __slots__ = ("_decode", "_future", "_runner")
+
+    def __init__(self, future: asyncio.Future[bytes], decode: Callable[[bytes], T]) -> None:
+        self._future = future
+        self._decode = decode
+        self._runner: Generator[Any, None, T] | None = None
+
+    def _run(self) -> Generator[Any, None, T]:
+        raw = yield from self._future
+        return self._decode(raw)
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._run()
+
+    def send(self, value: Any) -> Any:
+        if self._runner is None:
+            self._runner = self._run()
+        return self._runner.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if self._runner is None:
+            self._runner = self._run()
+        if val is None and tb is None:
+            return self._runner.throw(typ)
+        return self._runner.throw(typ, val, tb)  # pragma: no cover - legacy 3-argument form
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+
+    def done(self) -> bool:
+        """True once the core has answered."""
+        return self._future.done()
+
+
+def _decode_value(raw: bytes) -> Any:
+    return _json.loads_or_none(raw)
+
+
+def _decode_list(raw: bytes) -> list[Any]:
+    value = _json.loads_or_none(raw)
+    return [] if value is None else list(value)
+
+
+def _decode_none(raw: bytes) -> None:
+    return None
+
+
+class _Bridge:
+    """Routes context operations to the sink, from the loop thread or from a worker thread."""
+
+    __slots__ = ("loop", "sink")
+
+    def __init__(self, sink: CallSink, loop: asyncio.AbstractEventLoop) -> None:
+        self.sink = sink
+        self.loop = loop
+
+    def call(self, request: CallRequest, decode: Callable[[bytes], T]) -> Any:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            return PendingCall(self._start(request), decode)
+        future = asyncio.run_coroutine_threadsafe(self._call_async(request, decode), self.loop)
+        if running is None:
+            return future.result()
+        return asyncio.wrap_future(future, loop=running)
+
+    def _start(self, request: CallRequest) -> asyncio.Future[bytes]:
+        reply: Awaitable[bytes] = self.sink.call(request)
+        return asyncio.ensure_future(reply, loop=self.loop)
+
+    async def _call_async(self, request: CallRequest, decode: Callable[[bytes], T]) -> T:
+        return decode(await self._start(request))
+
+    def log(self, record: LogRecord) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            if running is self.loop:
+                self.sink.log(record)
+            else:
+                self.loop.call_soon_threadsafe(self.sink.log, record)
+        except RuntimeError:  # the loop is closed: the process is going away
+            pass
+
+
+def _log_fields(args: Any) -> bytes:
+    if args is None:
+        return b""
+    if isinstance(args, Mapping):
+        fields = {str(key): value for key, value in args.items()}
+    else:
+        fields = {"data": args}
+    return _json.dumps_lenient(fields)
+
+
+class Logger:
+    """``ctx.logger``: structured log lines that the core attaches to the trace and the step.
+
+    ``info|warn|warning|error|debug(message, args=None)``: a dict ``args`` is merged into the line's
+    fields, any other value becomes ``{"data": args}``; exceptions (at any depth) become
+    ``{message, stack, name}``. Logging never blocks and never raises.
+    """
+
+    __slots__ = ("_bridge",)
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self._bridge = bridge
+
+    def _log(self, level: LogLevel, message: Any, args: Any) -> None:
+        record = LogRecord(
+            level=level,
+            message=message if isinstance(message, str) else str(message),
+            fields_json=_log_fields(args),
+            time_unix_ms=int(time.time() * 1000),
+        )
+        self._bridge.log(record)
+
+    def debug(self, message: Any, args: Any = None) -> None:
+        self._log(LogLevel.DEBUG, message, args)
+
+    def info(self, message: Any, args: Any = None) -> None:
+        self._log(LogLevel.INFO, message, args)
+
+    def warn(self, message: Any, args: Any = None) -> None:
+        self._log(LogLevel.WARN, message, args)
+
+    warning = warn
+
+    def error(self, message: Any, args: Any = None) -> None:
+        self._log(LogLevel.ERROR, message, args)
+
+
+class State:
+    """``ctx.state``: JSON values shared across steps and languages, grouped by a caller-chosen id.
+
+    ``get`` returns the stored value as it was set (``None`` when missing); see the SDK README for
+    how this differs from Motia 0.x's Python runner.
+    """
+
+    __slots__ = ("_bridge",)
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self._bridge = bridge
+
+    def get(self, group_id: str, key: str) -> Any:
+        """The value stored under ``key`` in ``group_id``, or ``None``."""
+        return self._bridge.call(StateGetCall(group_id=str(group_id), key=str(key)), _decode_value)
+
+    def set(self, group_id: str, key: str, value: Any) -> Any:
+        """Store ``value`` (any JSON value); returns the stored value."""
+        request = StateSetCall(group_id=str(group_id), key=str(key), value_json=_json.dumps(value))
+        return self._bridge.call(request, _decode_value)
+
+    def delete(self, group_id: str, key: str) -> Any:
+        """Remove ``key``; returns the old value or ``None``."""
+        return self._bridge.call(StateDeleteCall(group_id=str(group_id), key=str(key)), _decode_value)
+
+    def get_group(self, group_id: str) -> Any:
+        """Every value in ``group_id`` (values only, no keys)."""
+        return self._bridge.call(StateGetGroupCall(group_id=str(group_id)), _decode_list)
+
+    getGroup = get_group
+
+    def clear(self, group_id: str) -> Any:
+        """Remove every key of ``group_id``."""
+        return self._bridge.call(StateClearCall(group_id=str(group_id)), _decode_none)
+
+
+class Streams:
+    """``ctx.streams``: ``ctx.streams.<name>`` or ``ctx.streams["<name>"]``.
+
+    Streams arrive in a later protocol version. The hook is here: a context built with a mapping of
+    declared streams hands them out; every other name raises
+    ``StreamNotDeclaredError("stream '<name>' is not declared in this project")``.
+    """
+
+    __slots__ = ("_streams",)
+
+    def __init__(self, streams: Mapping[str, Any] | None = None) -> None:
+        self._streams: Mapping[str, Any] = streams or {}
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise StreamNotDeclaredError(name) from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._streams
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._streams)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def __repr__(self) -> str:
+        return f"Streams({sorted(self._streams)!r})"
+
+
+class Context:
+    """What a handler receives as ``context`` (``ctx``).
+
+    Attributes: ``trace_id`` (also ``traceId``), ``flows``, ``logger``, ``state``, ``streams``;
+    method ``emit(event)``. Build one with a :class:`motia.transport.CallSink` on the event loop that
+    owns the sink (``loop`` defaults to the running loop). Middleware may set extra attributes.
+    """
+
+    def __init__(
+        self,
+        *,
+        trace_id: str,
+        flows: Sequence[str],
+        sink: CallSink,
+        loop: asyncio.AbstractEventLoop | None = None,
+        streams: Streams | None = None,
+    ) -> None:
+        bridge = _Bridge(sink, loop if loop is not None else asyncio.get_running_loop())
+        self._bridge = bridge
+        self.trace_id = trace_id
+        self.flows = list(flows)
+        self.logger = Logger(bridge)
+        self.state = State(bridge)
+        self.streams = streams if streams is not None else Streams()
+
+    @property
+    def traceId(self) -> str:
+        return self.trace_id
+
+    def emit(self, event: Mapping[str, Any]) -> Any:
+        """Enqueue an event: ``{"topic": str, "data": Any, "messageGroupId": str (optional)}``.
+
+        Resolves to ``None`` once the core accepted it (it is not yet handled by then).
+        """
+        if not isinstance(event, Mapping):
+            raise TypeError(f"emit() takes a dict like {{'topic': ..., 'data': ...}}, got {type(event).__name__}")
+        topic = event.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise TypeError(f"emit() needs a non-empty string 'topic', got {topic!r}")
+        group = event.get("messageGroupId", event.get("message_group_id"))
+        request = EmitCall(
+            topic=topic,
+            data_json=_json.dumps(event.get("data")),
+            message_group_id="" if group is None else str(group),
+        )
+        return self._bridge.call(request, _decode_none)
+
+    def __repr__(self) -> str:
+        return f"Context(trace_id={self.trace_id!r}, flows={self.flows!r})"
