@@ -148,11 +148,11 @@ async def test_input_schema_mismatch_warns_or_rejects_in_strict_mode(tmp_path: P
 
 async def test_undeclared_emit_is_dropped_with_a_warning(tmp_path: Path) -> None:
     assert await _emit_from_step(tmp_path, declared=["other"]) == 0
+    (tmp_path / "2").mkdir()
     assert await _emit_from_step(tmp_path / "2", declared=[]) == 1  # an empty emits list allows any topic
 
 
 async def _emit_from_step(tmp_path: Path, declared: list[str]) -> int:
-    tmp_path.mkdir(exist_ok=True)
     world = World(tmp_path, {"l_step.py": event("L", ["t"])}, {"l_step.py": lambda p, c: None})
     bus = await world.start()
     count = await bus.emit("t", b"{}", "TR", source="Emitter", allowed=tuple(declared))
