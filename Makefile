@@ -66,7 +66,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check core sdk-python runners/python tests
 	$(VENV)/bin/mypy core/motia_core sdk-python/motia runners/python/motia_runner
-	cd runners/node && npm run --silent typecheck
+	cd runners/node && npm run --silent typecheck && npm run --silent check-generated
 	cd sdk-node && npm run --silent typecheck
 	@tmp=$$(mktemp -d); PYTHON=$(PY) scripts/gen_proto.sh $$tmp >/dev/null; \
 	if ! diff -r -q $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \

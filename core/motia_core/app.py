@@ -214,7 +214,7 @@ class MotiaCore:
             node = shutil.which("node")
             if node is None:
                 raise ProjectError("node is not installed (TypeScript/JavaScript steps need Node.js 20+)")
-            return RunnerSpec(runtime, [node, "--enable-source-maps", _node_runner()], cwd, env, slots)
+            return RunnerSpec(runtime, [node, _node_runner()], cwd, env, slots)
         raise ProjectError(f"no {runtime} runner in this version of motia-core; these files are not served")
 
     def _python(self) -> str:

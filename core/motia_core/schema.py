@@ -47,10 +47,18 @@ class CompiledSchema:
                 return []
             except fastjsonschema.JsonSchemaException:
                 pass
-        return [
-            SchemaViolation("/" + "/".join(str(p) for p in e.absolute_path) if e.absolute_path else "", e.message)
-            for e in sorted(self._slow.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
-        ]
+        out = []
+        for e in self._slow.iter_errors(value):
+            path = [str(p) for p in e.absolute_path]
+            if e.validator == "required" and isinstance(e.instance, dict):
+                # point at the missing property itself, not at its parent object
+                missing = [p for p in e.validator_value if p not in e.instance]
+                if len(missing) == 1 or e.message.count("'") >= 2:
+                    name = missing[0] if len(missing) == 1 else e.message.split("'")[1]
+                    out.append(SchemaViolation("/" + "/".join([*path, name]), "is required"))
+                    continue
+            out.append(SchemaViolation("/" + "/".join(path) if path else "", e.message))
+        return sorted(out, key=lambda v: v.path)
 
 
 def compile_schema(schema: dict[str, Any] | None) -> tuple[CompiledSchema | None, str | None]:

@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     cacheDir: join(env.projectDir, '.motia', 'cache', 'node'),
   })
   const session = new RunnerSession({ env, client: loadRunnerService(), loader })
+  setTimeout(() => void loader.transformer.prune(), 10_000).unref()
   debug(() => `connecting to ${env.coreAddress} after ${(performance.now() - startedAt).toFixed(1)} ms`)
   const exit = await session.run()
   if (exit.code !== 0) warn(exit.reason)

@@ -17,7 +17,7 @@ import {
 import { loadSteps } from './steps/load-steps'
 import { StepRegistry } from './steps/registry'
 import { BatchingWriter } from './transport/batching-writer'
-import { openCoreStream } from './transport/core-stream'
+import { type CoreStream, openCoreStream } from './transport/core-stream'
 import type { RunnerServiceClientCtor } from './transport/proto'
 
 /**
@@ -54,10 +54,10 @@ export class RunnerSession {
   private state: SessionState = 'handshaking'
   private shutdownRequested = false
   private readonly abort = new AbortController()
-  private readonly stream
-  private readonly writer
-  private readonly calls
-  private readonly invocations
+  private readonly stream: CoreStream
+  private readonly writer: BatchingWriter
+  private readonly calls: CallChannel
+  private readonly invocations: InvocationRunner
   private readonly registry = new StepRegistry()
 
   constructor(private readonly options: SessionOptions) {
@@ -77,7 +77,13 @@ export class RunnerSession {
     try {
       for await (const frame of this.stream.frames) {
         for (const message of frame.messages) {
-          const refused = this.dispatch(message)
+          let refused: SessionExit | null = null
+          try {
+            refused = this.dispatch(message)
+          } catch (error) {
+            // A bug handling one message must not end the session.
+            warn(`error handling a '${String(message.kind)}' message: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+          }
           if (refused) return refused
         }
       }

@@ -16,8 +16,8 @@ export interface ApiRequest<TBody = unknown> {
   rawBody?: string
 }
 
-/** What an API handler (or a middleware) returns. */
-export type ApiResponse<TStatus extends number = number, TBody = string | Buffer | Record<string, unknown>> = {
+/** What an API handler (or a middleware) returns (`body` may also be a Buffer, as in Motia 0.x). */
+export type ApiResponse<TStatus extends number = number, TBody = string | Uint8Array | Record<string, unknown>> = {
   status: TStatus
   headers?: Record<string, string>
   body: TBody

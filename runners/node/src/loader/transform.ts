@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Loader, TransformOptions } from 'esbuild'
 import { debug, warn } from '../diagnostics'
@@ -24,14 +25,25 @@ function esbuild(): typeof import('esbuild') {
   return esbuildModule
 }
 
-/** An esbuild parse error, reported as a SyntaxError whose stack points at the file and line. */
-function toSyntaxError(error: unknown, filename: string): Error {
+/** The first esbuild error of a failed transform: what we report and cache. */
+interface TransformFailure {
+  text: string
+  line: number | null
+  column: number | null
+}
+
+function firstFailure(error: unknown): TransformFailure | null {
   const failure = error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }
   const first = failure.errors?.[0]
-  if (!first) return error instanceof Error ? error : new Error(String(error))
-  const where = first.location ? `${filename}:${first.location.line}:${first.location.column + 1}` : filename
-  const syntax = new SyntaxError(`${first.text} (${where})`)
-  syntax.stack = `SyntaxError: ${first.text}\n    at ${where}`
+  if (!first) return null
+  return { text: first.text, line: first.location?.line ?? null, column: first.location?.column ?? null }
+}
+
+/** A transform failure as a SyntaxError whose message and stack point at the file and line. */
+function toSyntaxError(failure: TransformFailure, filename: string): SyntaxError {
+  const where = failure.line === null ? filename : `${filename}:${failure.line}:${(failure.column ?? 0) + 1}`
+  const syntax = new SyntaxError(`${failure.text} (${where})`)
+  syntax.stack = `SyntaxError: ${failure.text}\n    at ${where}`
   return syntax
 }
 
@@ -74,18 +86,34 @@ export class Transformer {
       .update('\0')
       .update(source)
       .digest('hex')
-    const cached = this.readCache(key)
+    const cached = this.readCache(`${key}.js`)
     if (cached !== null) {
       this.stats.cacheHits += 1
       return cached
     }
+    // A file that failed to parse fails the same way until it changes: the cached failure spares
+    // a warm start from starting esbuild just to report it.
+    const cachedFailure = this.readCache(`${key}.error.json`)
+    if (cachedFailure !== null) {
+      this.stats.cacheHits += 1
+      throw toSyntaxError(JSON.parse(cachedFailure) as TransformFailure, filename)
+    }
     const started = performance.now()
-    const code = this.transform(source, filename, loader)
-    const elapsed = performance.now() - started
-    this.stats.transformed += 1
-    this.stats.transformMs += elapsed
-    debug(() => `transformed ${filename} in ${elapsed.toFixed(1)} ms`)
-    this.writeCache(key, code)
+    let code: string
+    try {
+      code = this.transform(source, filename, loader)
+    } catch (error) {
+      const failure = firstFailure(error)
+      if (failure === null) throw error
+      this.writeCache(`${key}.error.json`, JSON.stringify(failure))
+      throw toSyntaxError(failure, filename)
+    } finally {
+      const elapsed = performance.now() - started
+      this.stats.transformed += 1
+      this.stats.transformMs += elapsed
+      debug(() => `transformed ${filename} in ${elapsed.toFixed(1)} ms`)
+    }
+    this.writeCache(`${key}.js`, code)
     return code
   }
 
@@ -111,27 +139,51 @@ export class Transformer {
       }
       options.banner = 'var __motia_import_meta_url = require("node:url").pathToFileURL(__filename).href;'
     }
-    try {
-      const result = esbuild().transformSync(source, options)
-      for (const warning of result.warnings) debug(`${filename}: ${warning.text}`)
-      return result.code
-    } catch (error) {
-      throw toSyntaxError(error, filename)
-    }
+    const result = esbuild().transformSync(source, options)
+    for (const warning of result.warnings) debug(`${filename}: ${warning.text}`)
+    return result.code
   }
 
-  private readCache(key: string): string | null {
+  /**
+   * Delete cache entries written more than `maxAgeDays` ago (each edit of a file adds an entry; a
+   * still-used old entry is simply re-created on its next load). Runs in the background, never throws.
+   */
+  async prune(maxAgeDays = 30): Promise<number> {
+    const dir = this.cacheDir
+    if (dir === null) return 0
+    const cutoff = Date.now() - maxAgeDays * 86_400_000
+    let removed = 0
+    try {
+      for (const name of await readdir(dir)) {
+        const file = join(dir, name)
+        try {
+          if ((await stat(file)).mtimeMs < cutoff) {
+            await unlink(file)
+            removed += 1
+          }
+        } catch {
+          // raced with another runner: fine
+        }
+      }
+    } catch {
+      // no cache directory yet
+    }
+    if (removed > 0) debug(`pruned ${removed} old transform cache entr${removed === 1 ? 'y' : 'ies'}`)
+    return removed
+  }
+
+  private readCache(name: string): string | null {
     if (this.cacheDir === null) return null
     try {
-      return readFileSync(join(this.cacheDir, `${key}.js`), 'utf8')
+      return readFileSync(join(this.cacheDir, name), 'utf8')
     } catch {
       return null
     }
   }
 
-  private writeCache(key: string, code: string): void {
+  private writeCache(name: string, code: string): void {
     if (this.cacheDir === null) return
-    const file = join(this.cacheDir, `${key}.js`)
+    const file = join(this.cacheDir, name)
     const tmp = `${file}.${process.pid}.tmp`
     try {
       mkdirSync(this.cacheDir, { recursive: true })
