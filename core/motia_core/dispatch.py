@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
@@ -24,7 +23,7 @@ from motia_core.logs import Logger
 from motia_core.project import Runtime
 from motia_core.runners.transport import Invocation, InvocationScope, Outcome, RunnerSession, Trigger
 from motia_core.steps import Step
-from motia_core.tracing import SpanStatus, TraceStore
+from motia_core.tracing import SpanStatus, TraceStore, new_invocation_id
 
 
 @dataclass(slots=True)
@@ -35,6 +34,7 @@ class InvokeRequest:
     trace_id: str
     topic: str = ""
     attempt: int = 1
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 Invoke = Callable[[InvokeRequest], Awaitable[Outcome]]
@@ -64,7 +64,7 @@ class RunnerInvoke:
     async def __call__(self, req: InvokeRequest) -> Outcome:
         step = req.step
         session = await self._sessions.session_for(step.runtime, self.ready_timeout)
-        iid = uuid.uuid4().hex
+        iid = req.invocation_id
         invocation = Invocation(
             invocation_id=iid,
             step_id=step.id,
@@ -88,7 +88,7 @@ def tracing_layer(traces: TraceStore) -> Layer:
             step = req.step
             span = traces.start_span(
                 req.trace_id,
-                uuid.uuid4().hex,
+                req.invocation_id,
                 step.name,
                 step.type.value,
                 step.language.value,

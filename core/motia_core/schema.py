@@ -52,7 +52,8 @@ class CompiledSchema:
             path = [str(p) for p in e.absolute_path]
             if e.validator == "required" and isinstance(e.instance, dict):
                 # point at the missing property itself, not at its parent object
-                missing = [p for p in e.validator_value if p not in e.instance]
+                required = e.validator_value if isinstance(e.validator_value, list) else []
+                missing = [p for p in required if p not in e.instance]
                 if len(missing) == 1 or e.message.count("'") >= 2:
                     name = missing[0] if len(missing) == 1 else e.message.split("'")[1]
                     out.append(SchemaViolation("/" + "/".join([*path, name]), "is required"))

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 # The core forks runner processes while grpc threads run; grpc's fork handlers only log noise then.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
-import grpc  # noqa: E402
+import grpc
 
 from motia_core import PROTOCOL_MAX, PROTOCOL_MIN
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
