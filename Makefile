@@ -69,8 +69,8 @@ lint: install
 	cd runners/node && npm run --silent typecheck && npm run --silent check-generated
 	cd sdk-node && npm run --silent typecheck
 	@tmp=$$(mktemp -d); PYTHON=$(PY) scripts/gen_proto.sh $$tmp >/dev/null; \
-	if ! diff -r -q $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \
-	  diff -r $$tmp/core/motia_core/_proto core/motia_core/_proto | head -20; rm -rf $$tmp; \
+	if ! diff -r -q -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \
+	  diff -r -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto | head -20; rm -rf $$tmp; \
 	  echo "generated protobuf code is stale: run 'make proto' and commit"; exit 1; fi; rm -rf $$tmp
 	@echo "lint clean"
 
