@@ -135,19 +135,19 @@ class SyncFlowContext(Protocol):
 # ---------------------------------------------------------------------------------------------
 # Handlers and middleware.
 
-NextFn = Callable[[], Awaitable[Any]]
+NextFn = Callable[[], Awaitable[ApiResponse]]
 """``next_fn`` of an async middleware: runs the rest of the chain and resolves to its response."""
 
-SyncNextFn = Callable[[], Any]
+SyncNextFn = Callable[[], ApiResponse]
 """``next_fn`` of a ``def`` middleware: runs the rest of the chain and returns its response."""
 
-ApiMiddleware = Callable[[ApiRequest, FlowContext, NextFn], Awaitable[Any]]
+ApiMiddleware = Callable[[ApiRequest, FlowContext, NextFn], Awaitable[ApiResponse]]
 """``async def mw(req, ctx, next_fn)``: ``return await next_fn()``, or return a response early."""
 
-SyncApiMiddleware = Callable[[ApiRequest, SyncFlowContext, SyncNextFn], Any]
+SyncApiMiddleware = Callable[[ApiRequest, SyncFlowContext, SyncNextFn], ApiResponse]
 """``def mw(req, ctx, next_fn)``, run in a worker thread."""
 
-ApiHandler = Callable[[ApiRequest, FlowContext], Awaitable[Any]]
+ApiHandler = Callable[[ApiRequest, FlowContext], Awaitable[ApiResponse]]
 """``async def handler(req, context) -> ApiResponse``."""
 
 EventHandler = Callable[[Any, FlowContext], Awaitable[Any]]

@@ -176,6 +176,19 @@ def test_reload_picks_up_edited_steps_and_helpers(tmp_path: Path, monkeypatch: p
     assert (second.A, second.B) == ("b", 2)
 
 
+def test_unchanged_helpers_stay_shared_across_loads(tmp_path: Path) -> None:
+    _write(tmp_path, "steps/lib/pool.py", "CONNECTIONS = []\n")
+    _write(tmp_path, "steps/a_step.py", "from .lib import pool\n" + EVENT)
+    _write(tmp_path, "steps/b_step.py", "from .lib import pool\n" + EVENT)
+    loader = StepLoader(str(tmp_path))
+    _load(loader, tmp_path, "steps/a_step.py")
+    first = sys.modules["steps.a_step"]
+    _load(loader, tmp_path, "steps/b_step.py")  # a second batch, nothing edited
+    assert sys.modules["steps.b_step"].pool is first.pool
+    _load(loader, tmp_path, "steps/a_step.py")  # re-requested but unchanged: re-executed, same helper
+    assert sys.modules["steps.a_step"] is not first and sys.modules["steps.a_step"].pool is first.pool
+
+
 def test_project_root_goes_first_on_sys_path(tmp_path: Path) -> None:
     _write(tmp_path, "helpers/shared.py", "X = 'top-level helper'\n")
     _write(tmp_path, "steps/uses_helper_step.py", "from helpers.shared import X\n" + EVENT)

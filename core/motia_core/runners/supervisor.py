@@ -103,6 +103,9 @@ class RunnerProcess:
             self.state = RunnerState.DRAINING
             with contextlib.suppress(RunnerError):
                 await session.shutdown(grace, "core shutting down")
+            # let it exit on its own (0) before stdin closes, which it would read as "core died"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), grace)
         if proc is not None:
             await _terminate(proc, grace=1.0)
         if self._task is not None:

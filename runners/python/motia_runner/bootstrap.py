@@ -82,6 +82,9 @@ def prepare() -> None:
         # Only the generated code is needed: do not run the core's own package __init__.
         _pin_package("motia_core", os.path.join(core_root, "motia_core"), run_init=False)
 
+    # grpc's C core logs transport events (GOAWAY, reconnects) at INFO to stderr, which the core
+    # would show as runner output; keep it to errors unless the user asked for more.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     try:
         import grpc  # noqa: F401
 

@@ -1,0 +1,102 @@
+"""The single writer of the stream: everything queued between two writes goes out as ONE frame.
+
+grpc.aio allows one outstanding write per stream, and every stream message costs the core about
+100 us of CPU whatever its size, so replies are coalesced: producers ``put`` envelopes (never
+waiting), and one task drains the queue into a ``RunnerFrame`` each time it wakes. A batch larger
+than the negotiated maximum message size is split over several frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from .proto import DEFAULT_MAX_MESSAGE_BYTES, pb
+
+# Bytes of framing per envelope inside a RunnerFrame (tag + length prefix), rounded up.
+_FRAMING_BYTES = 8
+
+
+class Outbox:
+    """A queue of ``RunnerMessage`` envelopes and the task that writes them."""
+
+    def __init__(
+        self,
+        write: Callable[[pb.RunnerFrame], Awaitable[None]],
+        max_frame_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        self._write = write
+        self.max_frame_bytes = max_frame_bytes
+        self._queue: list[pb.RunnerMessage] = []
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._queued = 0  # envelopes ever put
+        self._written = 0  # envelopes ever written
+        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.frames_written = 0
+
+    def put(self, message: pb.RunnerMessage) -> None:
+        """Queue one envelope; call on the event loop thread. Never blocks."""
+        if self._closed:
+            return
+        self._queue.append(message)
+        self._queued += 1
+        self._wakeup.set()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far has been written."""
+        if self._written >= self._queued:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append((self._queued, future))
+        self._wakeup.set()
+        await future
+
+    def close(self) -> None:
+        """Stop accepting envelopes; ``run`` returns once the queue is drained."""
+        self._closed = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """The writer loop. Raises whatever the stream's ``write`` raises."""
+        while True:
+            if not self._queue:
+                if self._closed:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch, self._queue = self._queue, []
+            for frame in self._frames(batch):
+                await self._write(frame)
+                self.frames_written += 1
+            self._written += len(batch)
+            self._release_flushers()
+
+    def _release_flushers(self) -> None:
+        if not self._flush_waiters:
+            return
+        still_waiting = []
+        for target, future in self._flush_waiters:
+            if self._written >= target:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still_waiting.append((target, future))
+        self._flush_waiters = still_waiting
+
+    def _frames(self, batch: list[pb.RunnerMessage]) -> list[pb.RunnerFrame]:
+        if len(batch) == 1:
+            return [pb.RunnerFrame(messages=batch)]
+        frames: list[pb.RunnerFrame] = []
+        current: list[pb.RunnerMessage] = []
+        size = 0
+        for message in batch:
+            message_size = message.ByteSize() + _FRAMING_BYTES
+            if current and size + message_size > self.max_frame_bytes:
+                frames.append(pb.RunnerFrame(messages=current))
+                current, size = [], 0
+            current.append(message)
+            size += message_size
+        frames.append(pb.RunnerFrame(messages=current))
+        return frames

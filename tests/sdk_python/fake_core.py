@@ -1,0 +1,182 @@
+"""A minimal in-test core: the server side of RunnerService.Connect, for driving the real runner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import site
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
+
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "runners" / "python" / "motia_runner" / "bootstrap.py"
+
+
+class FakeCore:
+    """Accepts one runner stream; answers calls from an in-memory state; records what it saw."""
+
+    def __init__(self, socket_path: str, project: Path, secret: str = "s3cret") -> None:
+        self.socket_path = socket_path
+        self.project = project
+        self.secret = secret
+        self.server: Any = None
+        self.hello: pb.Hello | None = None
+        self.connected = asyncio.Event()
+        self.ended = asyncio.Event()
+        self.frames_in = 0
+        self.state: dict[tuple[str, str], bytes] = {}
+        self.emits: list[tuple[str, Any]] = []
+        self.logs: list[tuple[str, str, Any]] = []
+        self._out: asyncio.Queue[pb.CoreMessage | None] = asyncio.Queue()
+        self._waiting: dict[Any, asyncio.Future[Any]] = {}
+        self._request_id = 0
+
+    async def start(self) -> None:
+        self.server = grpc.aio.server()
+        handler = grpc.stream_stream_rpc_method_handler(
+            self._connect,
+            request_deserializer=pb.RunnerFrame.FromString,
+            response_serializer=pb.CoreFrame.SerializeToString,
+        )
+        generic = grpc.method_handlers_generic_handler("motia.runner.v1.RunnerService", {"Connect": handler})
+        self.server.add_generic_rpc_handlers((generic,))
+        self.server.add_insecure_port(f"unix:{self.socket_path}")
+        await self.server.start()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop(0)
+
+    async def spawn(self, secret: str | None = None) -> asyncio.subprocess.Process:
+        env = dict(os.environ)
+        env.update(
+            MOTIA_CORE_ADDRESS=f"unix:{self.socket_path}",
+            MOTIA_RUNNER_SECRET=self.secret if secret is None else secret,
+            MOTIA_PROJECT_DIR=str(self.project),
+            MOTIA_CORE_SITE_PACKAGES=os.pathsep.join(site.getsitepackages()),
+        )
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(BOOTSTRAP),
+            cwd=str(self.project),
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    # -- driving the runner -----------------------------------------------------------------------
+
+    def send(self, **fields: Any) -> None:
+        self._out.put_nowait(pb.CoreMessage(**fields))
+
+    def _expect(self, key: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[key] = future
+        return future
+
+    async def load(self, *relative_paths: str) -> pb.StepsLoaded:
+        self._request_id += 1
+        files = [pb.StepFile(step_id=r, path=str(self.project / r), relative_path=r) for r in relative_paths]
+        future = self._expect(("loaded", self._request_id))
+        self.send(load_steps=pb.LoadSteps(request_id=self._request_id, files=files))
+        result: pb.StepsLoaded = await asyncio.wait_for(future, 10)
+        return result
+
+    def invoke(self, step_id: str, trigger: int, payload: Any, trace_id: str = "T-1") -> asyncio.Future[Any]:
+        invocation_id = uuid.uuid4().hex
+        future = self._expect(("result", invocation_id))
+        raw = b"" if payload is None else json.dumps(payload).encode()
+        start = pb.StartInvocation(
+            invocation_id=invocation_id,
+            step_id=step_id,
+            attempt=1,
+            fencing_token=11,
+            trace_id=trace_id,
+            flows=["f"],
+            trigger=trigger,  # type: ignore[arg-type]
+            payload_json=raw,
+        )
+        self.send(start=start)
+        return future
+
+    async def ping(self, nonce: int) -> None:
+        future = self._expect(("pong", nonce))
+        self.send(ping=pb.Ping(nonce=nonce))
+        await asyncio.wait_for(future, 5)
+
+    # -- the stream -------------------------------------------------------------------------------
+
+    async def _connect(self, request_iterator: Any, context: Any) -> None:
+        writer = asyncio.ensure_future(self._write(context))
+        try:
+            while (frame := await context.read()) is not grpc.aio.EOF:
+                self.frames_in += 1
+                for message in frame.messages:
+                    self._on_message(message)
+        finally:
+            self._out.put_nowait(None)
+            await writer
+            self.ended.set()
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the runner stream ended"))
+
+    async def _write(self, context: Any) -> None:
+        while (first := await self._out.get()) is not None:
+            batch = [first]
+            while not self._out.empty():
+                message = self._out.get_nowait()
+                if message is None:
+                    await context.write(pb.CoreFrame(messages=batch))
+                    return
+                batch.append(message)
+            await context.write(pb.CoreFrame(messages=batch))
+
+    def _resolve(self, key: Any, value: Any) -> None:
+        future = self._waiting.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(value)
+
+    def _on_message(self, message: pb.RunnerMessage) -> None:
+        kind = message.WhichOneof("kind")
+        if kind == "hello":
+            self.hello = message.hello
+            if message.hello.secret != self.secret:
+                refusal = pb.Refusal(code=pb.Refusal.CODE_BAD_SECRET, message="bad secret", core_protocol_min=1)
+                self.send(refusal=refusal)
+            else:
+                welcome = pb.Welcome(protocol_version=1, session_id="s", project_dir=str(self.project))
+                self.send(welcome=welcome)
+            self.connected.set()
+        elif kind == "steps_loaded":
+            self._resolve(("loaded", message.steps_loaded.request_id), message.steps_loaded)
+        elif kind == "result":
+            self._resolve(("result", message.result.invocation_id), message.result)
+        elif kind == "pong":
+            self._resolve(("pong", message.pong.nonce), message.pong)
+        elif kind == "call":
+            self._on_call(message.call)
+
+    def _on_call(self, call: pb.Call) -> None:
+        op = call.WhichOneof("op")
+        if op == "log":
+            fields = json.loads(call.log.fields_json or b"{}")
+            self.logs.append((pb.Log.Level.Name(call.log.level), call.log.message, fields))
+            return
+        value = b"null"
+        if op == "emit":
+            self.emits.append((call.emit.topic, json.loads(call.emit.data_json)))
+        elif op == "state_get":
+            value = self.state.get((call.state_get.group_id, call.state_get.key), b"null")
+        elif op == "state_set":
+            self.state[(call.state_set.group_id, call.state_set.key)] = value = call.state_set.value_json
+        reply = pb.CallReply(request_id=call.request_id, value_json=value)
+        self.send(call_reply=reply)
