@@ -22,7 +22,7 @@ NODE_BUILD := runners/node/dist/runner.cjs
 install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD)
 
 # System packages the suite needs. Installed with apt-get when running as root, else we print the command.
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := ruby ruby-grpc
 system-deps:
 	@missing=""; \
 	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

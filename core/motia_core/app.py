@@ -215,6 +215,11 @@ class MotiaCore:
             if node is None:
                 raise ProjectError("node is not installed (TypeScript/JavaScript steps need Node.js 20+)")
             return RunnerSpec(runtime, [node, _node_runner()], cwd, env, slots)
+        if runtime is Runtime.RUBY:
+            ruby = shutil.which("ruby")
+            if ruby is None:
+                raise ProjectError("ruby is not installed (Ruby steps need Debian's ruby and ruby-grpc packages)")
+            return RunnerSpec(runtime, [ruby, _ruby_runner()], cwd, env, slots)
         raise ProjectError(f"no {runtime} runner in this version of motia-core; these files are not served")
 
     def _python(self) -> str:
@@ -246,6 +251,18 @@ def _python_env() -> dict[str, str]:
         if p not in paths:
             paths.append(p)
     return {"MOTIA_CORE_SITE_PACKAGES": os.pathsep.join(paths)}
+
+
+def _ruby_runner() -> str:
+    override = os.environ.get("MOTIA_RUBY_RUNNER")
+    path = (
+        Path(override)
+        if override
+        else Path(motia_core.__file__).resolve().parents[2] / "runners/ruby/bin/motia-ruby-runner"
+    )
+    if not path.is_file():
+        raise ProjectError(f"the Ruby runner is missing ({path})")
+    return str(path)
 
 
 def _node_runner() -> str:

@@ -1,0 +1,1 @@
+"""Runner conformance kit (see docs/writing-a-runner.md)."""
