@@ -75,3 +75,25 @@ def test_python_steps_run_on_the_projects_virtualenv(start_core: Callable[..., C
         doc = json.loads(resp.read())
     assert doc["marker"] == "from the project venv"
     assert doc["executable"].startswith(str(venv))
+
+
+def test_busy_port_and_missing_project_are_clear_errors(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "steps").mkdir()
+        result = _cli("serve", "--dir", str(tmp_path), "--host", "127.0.0.1", "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = _cli("steps", "--dir", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = _cli("steps", "--dir", str(empty))
+    assert none.returncode == 0
+    assert "no steps/ or src/ folder" in none.stderr

@@ -118,7 +118,13 @@ class MotiaCore:
         self._http = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
         await self._http.setup()
         site_ = web.TCPSite(self._http, self.options.host, self.options.port, reuse_address=True)
-        await site_.start()
+        try:
+            await site_.start()
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror or exc} "
+                "(is another server using it? pick another with --port)"
+            ) from exc
         server = getattr(site_, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.http_port = sockets[0].getsockname()[1] if sockets else self.options.port

@@ -62,6 +62,8 @@ def discover(project_dir: Path) -> Discovery:
     project_dir = project_dir.resolve()
     files: list[StepFile] = []
     warnings: list[str] = []
+    if not any((project_dir / r).is_dir() for r in STEP_ROOTS):
+        warnings.append(f"{project_dir} has no steps/ or src/ folder: there are no steps to serve")
     for root_name in STEP_ROOTS:
         root = project_dir / root_name
         if not root.is_dir():
