@@ -161,3 +161,29 @@ async def test_strict_mode_rejects_emits_failing_a_subscriber_schema(start_core:
             doc = await resp.json()
     assert doc["error"] == "Event rejected"
     assert "ProcessMessage" in doc["message"]
+
+
+async def test_events_in_flight_when_the_core_is_killed_are_delivered_after_restart(
+    start_core: Callable[..., CoreProcess],
+) -> None:
+    core = start_core("mixed")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{core.url}/emit", json={"topic": "resumable.requested", "data": {"key": "k1"}}
+        ) as resp:
+            assert resp.status == 200
+    core.wait_for_log(lambda d: d.get("msg") == "resumable started")
+    core.proc.send_signal(signal.SIGKILL)
+    core.proc.wait(5)
+    again = start_core("mixed")
+    deadline = time.monotonic() + 20
+    value = None
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{again.url}/__motia/state?groupId=resumable") as resp:
+                items = (await resp.json())["items"]
+            value = items[0]["value"] if items else None
+            if value == "done":
+                break
+            await asyncio.sleep(0.1)
+    assert value == "done"

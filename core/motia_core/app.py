@@ -24,7 +24,7 @@ from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
 from motia_core.events import EventBus
 from motia_core.logs import Logger
 from motia_core.project import Discovery, Runtime, discover, load_dotenv, motia_dir
-from motia_core.queue.memory import MemoryQueue
+from motia_core.queue.sqlite import SqliteQueue
 from motia_core.registry import Registry
 from motia_core.runners.grpc_server import GrpcRunnerServer, GrpcSession
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
@@ -58,7 +58,7 @@ class MotiaCore:
         self.discovery: Discovery = Discovery([], [])
         self.state = SqliteStateStore(motia_dir(self.project_dir) / "state.db")
         self.calls = CoreCalls(self.state, logger)
-        self.queue = MemoryQueue()
+        self.queue = SqliteQueue(motia_dir(self.project_dir) / "queue.db")
         self.invoke: Invoke = compose(
             [failure_log_layer(logger), tracing_layer(self.traces)],
             RunnerInvoke(self, self.options.ready_timeout, self.options.admission_timeout),

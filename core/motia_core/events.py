@@ -38,7 +38,13 @@ class EventBus:
         self._subscribers = registry.subscribers()
         for topic, steps in self._subscribers.items():
             for step in steps:
-                queue.subscribe(subscription_key(topic, step), self._consumer(step), step.queue.concurrency)
+                queue.subscribe(
+                    subscription_key(topic, step),
+                    self._consumer(step),
+                    step.queue.concurrency,
+                    fifo=step.queue.fifo,
+                    visibility_timeout=step.queue.visibility_timeout,
+                )
 
     def topics(self) -> list[str]:
         return sorted(self._subscribers)

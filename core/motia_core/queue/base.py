@@ -40,8 +40,17 @@ Consumer = Callable[[QueuedEvent], Awaitable[Delivery]]
 
 
 class EventQueue(Protocol):
-    def subscribe(self, subscription: str, consumer: Consumer, concurrency: int) -> None:
-        """Deliver events of `subscription` to `consumer`, at most `concurrency` at once."""
+    def subscribe(
+        self,
+        subscription: str,
+        consumer: Consumer,
+        concurrency: int,
+        fifo: bool = False,
+        visibility_timeout: float = 900.0,
+    ) -> None:
+        """Deliver events of `subscription` to `consumer`, at most `concurrency` at once. FIFO: one event
+        per message group at a time, oldest first. An event not acked within `visibility_timeout`
+        seconds is delivered again (durable implementations)."""
         ...
 
     async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:

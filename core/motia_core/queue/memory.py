@@ -17,7 +17,15 @@ class MemoryQueue:
         self._timers: set[asyncio.TimerHandle] = set()
         self._started = False
 
-    def subscribe(self, subscription: str, consumer: Consumer, concurrency: int) -> None:
+    def subscribe(
+        self,
+        subscription: str,
+        consumer: Consumer,
+        concurrency: int,
+        fifo: bool = False,
+        visibility_timeout: float = 900.0,
+    ) -> None:
+        # In memory: FIFO is served by concurrency 1; nothing outlives the process, so no leases.
         self._queues.setdefault(subscription, asyncio.Queue())
         self._consumers[subscription] = (consumer, max(1, concurrency))
         if self._started:
