@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from motia_core.queue.base import Delivery, Fate, QueuedEvent
+from motia_core.queue.base import AttemptFailure, Delivery, Fate, QueuedEvent
 from motia_core.queue.sqlite import SqliteQueue
 
 
@@ -38,20 +38,45 @@ async def test_delivers_and_deletes_on_ack(tmp_path: Path) -> None:
     await queue.close()
 
 
-async def test_retry_after_delay_then_drop(tmp_path: Path) -> None:
+async def test_retry_after_delay_then_dead_letter_with_the_failure_chain(tmp_path: Path) -> None:
     queue = SqliteQueue(tmp_path / "q.db")
     attempts: list[int] = []
 
     async def consume(event: QueuedEvent) -> Delivery:
         attempts.append(event.attempts)
-        return Delivery(Fate.RETRY, 0.05) if event.attempts < 3 else Delivery(Fate.DROP)
+        failure = AttemptFailure(event.attempts, 0.0, "Boom", f"try {event.attempts}")
+        fate = Fate.RETRY if event.attempts < 3 else Fate.DEAD_LETTER
+        return Delivery(fate, 0.05, failure)
 
     queue.subscribe("t::a", consume, concurrency=1)
     await queue.start()
     await queue.enqueue("t::a", _event(1))
-    await _until(lambda: len(attempts) == 3)
-    await _until(lambda: queue.depth("t::a") == 0)
+    await _until(lambda: queue.depth("t::a") == 0 and len(attempts) == 3)
     assert attempts == [1, 2, 3]
+    [letter] = await queue.dead_letters()
+    assert letter.data_json == b'{"n":1}' and letter.attempts == 3
+    assert [f["message"] for f in letter.failures] == ["try 1", "try 2", "try 3"]
+    assert await queue.replay(letter.id)
+    await _until(lambda: len(attempts) == 4)
+    assert attempts[-1] == 1  # a replay starts over
+    await queue.close()
+
+
+async def test_a_consumer_that_raises_does_not_strand_the_event(tmp_path: Path) -> None:
+    queue = SqliteQueue(tmp_path / "q.db")
+    calls: list[int] = []
+
+    async def buggy(event: QueuedEvent) -> Delivery:
+        calls.append(event.attempts)
+        if len(calls) == 1:
+            raise KeyError("bug")
+        return Delivery(Fate.ACK)
+
+    queue.subscribe("t::a", buggy, concurrency=1)
+    await queue.start()
+    await queue.enqueue("t::a", _event(1))
+    await _until(lambda: len(calls) == 2, timeout=5)
+    assert calls == [1, 2]
     await queue.close()
 
 

@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--json", action="store_true", help="print the steps as JSON")
     steps.add_argument("--check", action="store_true", help="exit 1 if any step is invalid")
 
+    dlq = sub.add_parser("dlq", help="list, show, replay or purge dead letters (events that exhausted retries)")
+    dlq.add_argument("action", choices=("list", "show", "replay", "purge"), help="what to do")
+    dlq.add_argument("id", nargs="?", help="dead letter id (show, replay, purge)")
+    dlq.add_argument("--all", action="store_true", help="replay or purge every dead letter")
+    dlq.add_argument("--dir", "-d", default=".", help="project folder (.)")
+    dlq.add_argument("--json", action="store_true", help="list as JSON")
+
     emit = sub.add_parser("emit", help="emit an event to a running core (POST /emit)")
     emit.add_argument("--topic", "-t", required=True, help="event topic")
     emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
@@ -59,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "steps":
             return _steps(args)
+        if args.command == "dlq":
+            from motia_core import dlq
+
+            return dlq.run(Path(args.dir), args.action, args.id, args.all, args.json)
         return _emit(args)
     except MotiaError as exc:
         print(f"motia-core: {exc}", file=sys.stderr)

@@ -77,7 +77,10 @@ class RunnerInvoke:
             topic=req.topic,
         )
         scope = InvocationScope(iid, req.trace_id, step.name, step.language.value, step.flows, step.emits)
-        return await session.invoke(invocation, scope, self.admission_timeout)
+        outcome = await session.invoke(invocation, scope, self.admission_timeout)
+        if outcome.failure is not None:
+            outcome.runner = f"{session.info.language} pid {session.info.pid}"
+        return outcome
 
 
 def tracing_layer(traces: TraceStore) -> Layer:

@@ -4,6 +4,7 @@ the way in, and the retry policy on the way out."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 
 import orjson
@@ -11,7 +12,7 @@ import orjson
 from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import CallFailed, RunnerError
 from motia_core.logs import Logger
-from motia_core.queue.base import Consumer, Delivery, EventQueue, Fate, QueuedEvent
+from motia_core.queue.base import AttemptFailure, Consumer, Delivery, EventQueue, Fate, QueuedEvent
 from motia_core.registry import Registry
 from motia_core.runners.transport import Trigger
 from motia_core.steps import Step, StepType
@@ -106,31 +107,45 @@ class EventBus:
 
         async def consume(event: QueuedEvent) -> Delivery:
             req = InvokeRequest(step, Trigger.EVENT, event.data_json, event.trace_id, event.topic, event.attempts)
+            now = time.time()
             try:
                 outcome = await self._invoke(req)
             except RunnerError as exc:
-                return self._retry_or_drop(step, event, max_retries, str(exc), retry_after_ms=0, non_retryable=False)
+                failure = AttemptFailure(event.attempts, now, type(exc).__name__, str(exc), kind=_kind_of(exc))
+                return self._retry_or_bury(step, event, max_retries, failure, retry_after_ms=0, non_retryable=False)
             except Exception as exc:  # never let a consumer die
                 self._logger.error(f"delivering {event.topic!r} to {step.name} failed in the core: {exc!r}")
-                return self._retry_or_drop(step, event, max_retries, repr(exc), retry_after_ms=0, non_retryable=False)
+                failure = AttemptFailure(event.attempts, now, type(exc).__name__, str(exc), kind="core_error")
+                return self._retry_or_bury(step, event, max_retries, failure, retry_after_ms=0, non_retryable=False)
             if outcome.failure is None:
                 return Delivery(Fate.ACK)
             f = outcome.failure
-            return self._retry_or_drop(step, event, max_retries, f.message, f.retry_after_ms, f.non_retryable)
+            failure = AttemptFailure(
+                event.attempts, now, f.error_type, f.message, f.stack[:4000], outcome.runner, f.kind.name.lower()
+            )
+            return self._retry_or_bury(step, event, max_retries, failure, f.retry_after_ms, f.non_retryable)
 
         return consume
 
-    def _retry_or_drop(
-        self, step: Step, event: QueuedEvent, max_retries: int, why: str, retry_after_ms: int, non_retryable: bool
+    def _retry_or_bury(
+        self,
+        step: Step,
+        event: QueuedEvent,
+        max_retries: int,
+        failure: AttemptFailure,
+        retry_after_ms: int,
+        non_retryable: bool,
     ) -> Delivery:
         # One meaning everywhere: maxRetries = retries after the first try.
+        why = failure.message
         if non_retryable or event.attempts > max_retries:
             self._logger.error(
-                f"giving up on {event.topic!r} for {step.name} after {event.attempts} attempt(s): {why}",
+                f"giving up on {event.topic!r} for {step.name} after {event.attempts} attempt(s): {why}; "
+                f"kept as dead letter {event.id} (motia-core dlq show {event.id})",
                 step=step.name,
                 trace_id=event.trace_id,
             )
-            return Delivery(Fate.DROP)
+            return Delivery(Fate.DEAD_LETTER, failure=failure)
         delay = retry_after_ms / 1000 if retry_after_ms else backoff(self.retry_base_delay, event.attempts)
         self._logger.warn(
             f"retrying {event.topic!r} for {step.name} in {delay:.2f}s (attempt {event.attempts + 1} of "
@@ -138,13 +153,24 @@ class EventBus:
             step=step.name,
             trace_id=event.trace_id,
         )
-        return Delivery(Fate.RETRY, delay)
+        return Delivery(Fate.RETRY, delay, failure)
 
 
 def backoff(base: float, attempts: int, rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with +-20 % jitter: base, 2*base, 4*base ... capped at MAX_BACKOFF."""
     delay: float = min(MAX_BACKOFF, base * (2 ** max(0, attempts - 1)))
     return delay * (0.8 + 0.4 * rand())
+
+
+_RUNNER_ERROR_KINDS = {
+    "RunnerLost": "runner_lost",
+    "RunnerUnavailable": "runner_unavailable",
+    "AdmissionTimeout": "admission_timeout",
+}
+
+
+def _kind_of(exc: RunnerError) -> str:
+    return _RUNNER_ERROR_KINDS.get(type(exc).__name__, "runner_error")
 
 
 def subscription_key(topic: str, step: Step) -> str:

@@ -67,6 +67,32 @@ def add_system_routes(app: web.Application, core: MotiaCore) -> None:
         items = await core.state.items(group)
         return json_response(200, {"items": [{"groupId": group, "key": k, "value": orjson.loads(v)} for k, v in items]})
 
+    async def dead_letters(request: web.Request) -> web.Response:
+        letters = await core.queue.dead_letters(request.query.get("subscription"))
+        return json_response(200, {"deadLetters": [d.as_json(with_data=False) for d in letters]})
+
+    async def dead_letter(request: web.Request) -> web.Response:
+        letter = await core.queue.dead_letter(request.match_info["id"])
+        if letter is None:
+            return json_response(404, {"error": "Not found", "message": "no such dead letter"})
+        return json_response(200, letter.as_json())
+
+    async def replay(request: web.Request) -> web.Response:
+        if not await core.queue.replay(request.match_info["id"]):
+            return json_response(404, {"error": "Not found", "message": "no such dead letter"})
+        return json_response(200, {"replayed": request.match_info["id"]})
+
+    async def purge_one(request: web.Request) -> web.Response:
+        return json_response(200, {"purged": await core.queue.purge(request.match_info["id"])})
+
+    async def purge_all(_: web.Request) -> web.Response:
+        return json_response(200, {"purged": await core.queue.purge()})
+
+    app.router.add_get("/__motia/dlq", dead_letters)
+    app.router.add_get("/__motia/dlq/{id}", dead_letter)
+    app.router.add_post("/__motia/dlq/{id}/replay", replay)
+    app.router.add_delete("/__motia/dlq/{id}", purge_one)
+    app.router.add_post("/__motia/dlq/purge", purge_all)
     app.router.add_post("/emit", emit)
     app.router.add_get("/__motia", info)
     app.router.add_get("/__motia/steps", steps)

@@ -1,7 +1,8 @@
 """The event queue interface: one subscription per (topic, subscribing step), fan-out by enqueueing
 a copy per subscription. The consumer callback decides the fate of each delivery (ack, retry after
-a delay, or drop); the queue only stores and delivers. Durable (SQLite) and distributed (Redis)
-implementations fill the same interface."""
+a delay, or dead-letter); the queue only stores and delivers, and keeps dead letters with the
+failure of every attempt. Durable (SQLite) and distributed (Redis) implementations fill the same
+interface."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import orjson
 
 
 @dataclass
@@ -27,13 +30,69 @@ class QueuedEvent:
 class Fate(enum.Enum):
     ACK = "ack"  # done, forget it
     RETRY = "retry"  # deliver again after Delivery.delay
-    DROP = "drop"  # give up (retries exhausted, or not retryable)
+    DEAD_LETTER = "dead_letter"  # give up (retries exhausted, or not retryable): keep it for replay
+
+
+@dataclass(frozen=True)
+class AttemptFailure:
+    """Why one delivery attempt failed: one link of a dead letter's failure chain."""
+
+    attempt: int
+    time: float
+    error_type: str
+    message: str
+    stack: str = ""
+    runner: str = ""  # e.g. "python pid 4242"
+    kind: str = ""  # handler_error, runner_lost, timeout, ...
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "attempt": self.attempt,
+            "time": self.time,
+            "errorType": self.error_type,
+            "message": self.message,
+            "stack": self.stack,
+            "runner": self.runner,
+            "kind": self.kind,
+        }
 
 
 @dataclass(frozen=True)
 class Delivery:
     fate: Fate
     delay: float = 0.0
+    failure: AttemptFailure | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    subscription: str
+    topic: str
+    data_json: bytes
+    trace_id: str
+    message_group_id: str
+    attempts: int
+    failures: list[dict[str, object]]
+    enqueued_at: float
+    died_at: float
+
+    def as_json(self, with_data: bool = True) -> dict[str, object]:
+        doc: dict[str, object] = {
+            "id": self.id,
+            "subscription": self.subscription,
+            "topic": self.topic,
+            "traceId": self.trace_id,
+            "messageGroupId": self.message_group_id,
+            "attempts": self.attempts,
+            "enqueuedAt": self.enqueued_at,
+            "diedAt": self.died_at,
+            "lastError": self.failures[-1].get("message") if self.failures else None,
+        }
+        if with_data:
+            doc["data"] = orjson.loads(self.data_json)
+            doc["failures"] = self.failures
+        return doc
 
 
 Consumer = Callable[[QueuedEvent], Awaitable[Delivery]]
@@ -62,3 +121,15 @@ class EventQueue(Protocol):
     async def close(self) -> None: ...
 
     def depth(self, subscription: str) -> int: ...
+
+    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]: ...
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter | None: ...
+
+    async def replay(self, letter_id: str) -> bool:
+        """Move a dead letter back into its subscription as a fresh event (attempts reset)."""
+        ...
+
+    async def purge(self, letter_id: str | None = None) -> int:
+        """Delete one dead letter, or all of them; return how many."""
+        ...

@@ -1,12 +1,13 @@
-"""In-process queue: fast, not durable (a restart loses queued events). The durable SQLite queue
-replaces it as the default in a later change; this one stays for tests and ephemeral use."""
+"""In-process queue: fast, not durable (a restart loses queued events and dead letters). The
+durable SQLite queue is the default; this one serves tests and throwaway use."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
-from motia_core.queue.base import Consumer, Fate, QueuedEvent
+from motia_core.queue.base import Consumer, DeadLetter, Fate, QueuedEvent
 
 
 class MemoryQueue:
@@ -16,6 +17,8 @@ class MemoryQueue:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._started = False
+        self._dead: dict[str, DeadLetter] = {}
+        self._failures: dict[str, list[dict[str, object]]] = {}
 
     def subscribe(
         self,
@@ -60,8 +63,47 @@ class MemoryQueue:
             event = await queue.get()
             event.attempts += 1
             delivery = await consumer(event)
+            chain = self._failures.setdefault(event.id, [])
+            if delivery.failure is not None:
+                chain.append(delivery.failure.as_json())
             if delivery.fate is Fate.RETRY:
                 await self.enqueue(subscription, event, delivery.delay)
+                continue
+            self._failures.pop(event.id, None)
+            if delivery.fate is Fate.DEAD_LETTER:
+                self._dead[event.id] = DeadLetter(
+                    event.id,
+                    subscription,
+                    event.topic,
+                    event.data_json,
+                    event.trace_id,
+                    event.message_group_id,
+                    event.attempts,
+                    chain,
+                    event.enqueued_at,
+                    time.time(),
+                )
+
+    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
+        return [d for d in self._dead.values() if subscription in (None, d.subscription)]
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
+        return self._dead.get(letter_id)
+
+    async def replay(self, letter_id: str) -> bool:
+        letter = self._dead.pop(letter_id, None)
+        if letter is None:
+            return False
+        event = QueuedEvent(letter.topic, letter.data_json, letter.trace_id, letter.message_group_id, id=letter.id)
+        await self.enqueue(letter.subscription, event)
+        return True
+
+    async def purge(self, letter_id: str | None = None) -> int:
+        if letter_id is None:
+            count = len(self._dead)
+            self._dead.clear()
+            return count
+        return 1 if self._dead.pop(letter_id, None) is not None else 0
 
     def depth(self, subscription: str) -> int:
         q = self._queues.get(subscription)

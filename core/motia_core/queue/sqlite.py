@@ -13,10 +13,14 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from motia_core.queue.base import Consumer, Fate, QueuedEvent
+import orjson
+
+from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
@@ -29,11 +33,26 @@ CREATE TABLE IF NOT EXISTS queue (
     attempts      INTEGER NOT NULL DEFAULT 0,
     visible_at    REAL NOT NULL,
     leased_until  REAL,
-    created_at    REAL NOT NULL
+    created_at    REAL NOT NULL,
+    failures      BLOB NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS queue_ready ON queue (subscription, leased_until, visible_at, created_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id            TEXT PRIMARY KEY,
+    subscription  TEXT NOT NULL,
+    topic         TEXT NOT NULL,
+    data          BLOB NOT NULL,
+    trace_id      TEXT NOT NULL,
+    group_id      TEXT NOT NULL,
+    attempts      INTEGER NOT NULL,
+    failures      BLOB NOT NULL,
+    created_at    REAL NOT NULL,
+    died_at       REAL NOT NULL
+);
 """
+_LETTER_COLUMNS = "id, subscription, topic, data, trace_id, group_id, attempts, failures, created_at, died_at"
 _IDLE_POLL = 1.0  # seconds between lease sweeps when nothing wakes a consumer
+_CONSUMER_ERROR_DELAY = 1.0
 
 
 @dataclass
@@ -162,19 +181,76 @@ class SqliteQueue:
 
     async def _deliver(self, sub: _Subscription, event: QueuedEvent, slots: asyncio.Semaphore) -> None:
         try:
-            delivery = await sub.consumer(event)
-            if delivery.fate is Fate.RETRY:
+            try:
+                delivery = await sub.consumer(event)
+            except Exception as exc:  # a consumer bug must not strand the row until its lease expires
+                failure = AttemptFailure(event.attempts, time.time(), type(exc).__name__, str(exc), kind="core_error")
+                delivery = Delivery(Fate.RETRY, _CONSUMER_ERROR_DELAY, failure)
+            if delivery.fate is Fate.ACK:
+                self._db.execute("DELETE FROM queue WHERE id = ?", (event.id,))
+            elif delivery.fate is Fate.RETRY:
                 self._db.execute(
-                    "UPDATE queue SET leased_until = NULL, visible_at = ? WHERE id = ?",
-                    (time.time() + delivery.delay, event.id),
+                    "UPDATE queue SET leased_until = NULL, visible_at = ?, failures = json_insert(failures, '$[#]', "
+                    "json(?)) WHERE id = ?",
+                    (time.time() + delivery.delay, _failure_json(delivery.failure), event.id),
                 )
                 if delivery.delay <= 0:
                     sub.wake.set()
-            else:  # ACK, or DROP (the consumer has recorded why)
-                self._db.execute("DELETE FROM queue WHERE id = ?", (event.id,))
+            else:
+                self._bury(event.id, delivery.failure)
         finally:
             slots.release()
             sub.wake.set()
+
+    def _bury(self, event_id: str, failure: AttemptFailure | None) -> None:
+        """Move a row to dead_letters with its whole failure chain, in one transaction."""
+        with self._transaction():
+            self._db.execute(
+                f"INSERT INTO dead_letters ({_LETTER_COLUMNS}) SELECT id, subscription, topic, data, trace_id, "
+                "group_id, attempts, json_insert(failures, '$[#]', json(?)), created_at, ? FROM queue WHERE id = ?",
+                (_failure_json(failure), time.time(), event_id),
+            )
+            self._db.execute("DELETE FROM queue WHERE id = ?", (event_id,))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- dead letters ------------------------------------------------------------------------------
+
+    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
+        where, args = ("WHERE subscription = ?", (subscription,)) if subscription else ("", ())
+        rows = self._db.execute(f"SELECT {_LETTER_COLUMNS} FROM dead_letters {where} ORDER BY died_at", args)
+        return [_letter(r) for r in rows.fetchall()]
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
+        row = self._db.execute(f"SELECT {_LETTER_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)).fetchone()
+        return _letter(row) if row else None
+
+    async def replay(self, letter_id: str) -> bool:
+        with self._transaction():
+            moved = self._db.execute(
+                "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, "
+                "created_at) SELECT id, subscription, topic, data, trace_id, group_id, 0, ?, ? FROM dead_letters "
+                "WHERE id = ?",
+                (time.time(), time.time(), letter_id),
+            ).rowcount
+            self._db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+        if moved:
+            for sub in self._subs.values():
+                sub.wake.set()
+        return bool(moved)
+
+    async def purge(self, letter_id: str | None = None) -> int:
+        if letter_id is None:
+            return int(self._db.execute("DELETE FROM dead_letters").rowcount)
+        return int(self._db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,)).rowcount)
 
     def depth(self, subscription: str) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM queue WHERE subscription = ?", (subscription,)).fetchone()
@@ -188,3 +264,24 @@ class SqliteQueue:
                 await task
         self._tasks.clear()
         self._db.close()
+
+
+def _failure_json(failure: AttemptFailure | None) -> str:
+    # a str, not bytes: SQLite's json() refuses BLOBs
+    return orjson.dumps(failure.as_json() if failure else {"message": "unknown"}).decode()
+
+
+def _letter(row: Any) -> DeadLetter:
+    failures = orjson.loads(row[7])
+    return DeadLetter(
+        id=str(row[0]),
+        subscription=str(row[1]),
+        topic=str(row[2]),
+        data_json=bytes(row[3]),
+        trace_id=str(row[4]),
+        message_group_id=str(row[5]),
+        attempts=int(row[6]),
+        failures=failures if isinstance(failures, list) else [],
+        enqueued_at=float(row[8]),
+        died_at=float(row[9]),
+    )

@@ -64,6 +64,7 @@ class Outcome:
 
     payload: bytes = b""
     failure: Failure | None = None
+    runner: str = ""  # which runner answered, e.g. "python pid 4242" (set by the dispatcher)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,483 @@
+"""The core's end of the protocol, played by the kit: a grpc.aio server and one object per stream.
+
+:class:`KitServer` listens on a unix socket and routes each stream to the spawn that expects the
+``Hello.secret`` it carries (any other secret is refused with ``BAD_SECRET``, as the core does).
+:class:`RunnerStream` is one connected runner. Like the core it has one reader and one batching
+writer; unlike the core it records everything a case may want to check: envelopes per frame,
+frame sizes, every call with what was answered, results, and *violations* (protocol errors that
+fail whatever case is running, e.g. a result for an invocation never started).
+
+Calls are answered from an in-memory state store with the core's semantics. ``reply_delay`` lets
+a case answer calls late, so replies arrive out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# The kit forks runner processes while grpc threads run; grpc's fork handlers only log noise then.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+
+import grpc
+import orjson
+
+from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
+from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
+
+# What the kit accepts from a runner: large, so that an oversized frame is seen and reported
+# instead of breaking the stream.
+RECEIVE_LIMIT = 64 * 1024 * 1024
+KIT_PROTOCOL = 1
+
+CallArgs = dict[str, Any]
+
+
+@dataclass
+class CallRecord:
+    """One Call as it arrived, decoded, with the reply the kit gave."""
+
+    request_id: int
+    op: str
+    args: CallArgs
+    overlapped: bool  # an earlier call of the same invocation still waited for its reply
+    reply: Any = None  # the decoded value_json the kit answered with
+
+
+@dataclass
+class Invocation:
+    start: pb.StartInvocation
+    result: asyncio.Future[pb.InvocationResult]
+    calls: list[CallRecord] = field(default_factory=list)
+    unanswered: set[int] = field(default_factory=set)  # request ids still waiting for a reply
+    unanswered_at_result: int = 0
+
+    @property
+    def invocation_id(self) -> str:
+        return self.start.invocation_id
+
+
+@dataclass
+class Refused:
+    """A connection the server refused by itself (unknown secret)."""
+
+    pid: int
+    code: int
+
+
+class StateStore:
+    """Groups of JSON values kept as the bytes sent, in the order keys were first set."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, bytes]] = {}
+
+    def set(self, group: str, key: str, value: bytes) -> bytes:
+        self.groups.setdefault(group, {})[key] = value
+        return value
+
+    def get(self, group: str, key: str) -> bytes:
+        return self.groups.get(group, {}).get(key, b"null")
+
+    def delete(self, group: str, key: str) -> bytes:
+        return self.groups.get(group, {}).pop(key, b"null")
+
+    def get_group(self, group: str) -> bytes:
+        return b"[" + b",".join(self.groups.get(group, {}).values()) + b"]"
+
+    def clear(self, group: str) -> bytes:
+        self.groups.pop(group, None)
+        return b"null"
+
+
+def _json(raw: bytes, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+
+
+class RunnerStream:
+    """One runner's stream, from the first Hello to the end of the RPC."""
+
+    def __init__(self, context: Any, first: pb.RunnerFrame, state: StateStore) -> None:
+        self._context = context
+        self.hello = first.messages[0].hello
+        self.state = state
+        self._loop = asyncio.get_running_loop()
+        self._frame = pb.CoreFrame()
+        self._wake = asyncio.Event()
+        self._finish = asyncio.Event()
+        self.ended: asyncio.Future[str] = self._loop.create_future()
+        self.half_closed = False  # the runner half-closed its side (EOF) before the stream ended
+        self.frames_in: list[int] = [len(first.messages)]  # envelopes per received frame
+        self.frames_out = 0
+        self.max_frame_bytes = first.ByteSize()
+        self.violations: list[str] = []
+        self.invocations: dict[str, Invocation] = {}
+        self.request_ids: set[int] = set()
+        self.reply_delay: Callable[[pb.Call], float] | None = None
+        self._loads: dict[int, asyncio.Future[pb.StepsLoaded]] = {}
+        self._pongs: dict[int, asyncio.Future[None]] = {}
+        self._next_id = 0
+        self._fencing = 1 << 33  # above 32 bits on purpose: the token must round-trip as a uint64
+        for extra in first.messages[1:]:
+            self._loop.call_soon(self._dispatch, extra)
+
+    # -- what cases call ---------------------------------------------------------------------------
+
+    def welcome(self, project_dir: str, max_message_bytes: int) -> None:
+        welcome = self._message().welcome
+        welcome.protocol_version = KIT_PROTOCOL
+        welcome.session_id = uuid.uuid4().hex
+        welcome.max_message_bytes = max_message_bytes
+        welcome.ping_interval_ms = 0
+        welcome.project_dir = project_dir
+
+    def refuse(self, code: int, message: str, core_min: int, core_max: int) -> None:
+        refusal = self._message().refusal
+        refusal.code = code  # type: ignore[assignment]
+        refusal.message = message
+        refusal.core_protocol_min = core_min
+        refusal.core_protocol_max = core_max
+        self._finish.set()
+
+    def load_steps(self, files: list[tuple[str, str, str]]) -> asyncio.Future[pb.StepsLoaded]:
+        """Send LoadSteps for (step_id, absolute path, relative path) triples."""
+        self._next_id += 1
+        fut: asyncio.Future[pb.StepsLoaded] = self._loop.create_future()
+        self._loads[self._next_id] = fut
+        load = self._message().load_steps
+        load.request_id = self._next_id
+        for step_id, path, relative in files:
+            load.files.add(step_id=step_id, path=path, relative_path=relative)
+        return fut
+
+    def start(
+        self,
+        step_id: str,
+        trigger: int,
+        payload: Any = None,
+        *,
+        trace_id: str = "",
+        topic: str = "",
+        flows: tuple[str, ...] = ("conformance",),
+    ) -> Invocation:
+        """Send one StartInvocation (payload None = empty bytes); everything started in one go shares a frame."""
+        self._fencing += 1
+        start = self._message().start
+        start.invocation_id = f"inv-{uuid.uuid4().hex}"
+        start.step_id = step_id
+        start.attempt = 1
+        start.fencing_token = self._fencing
+        start.trace_id = trace_id or f"trace-{uuid.uuid4().hex[:16]}"
+        start.flows.extend(flows)
+        start.trigger = trigger  # type: ignore[assignment]
+        start.payload_json = b"" if payload is None else orjson.dumps(payload)
+        start.topic = topic
+        invocation = Invocation(start=pb.StartInvocation(), result=self._loop.create_future())
+        invocation.start.CopyFrom(start)
+        self.invocations[start.invocation_id] = invocation
+        return invocation
+
+    def ping(self, nonce: int) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._pongs[nonce] = fut
+        self._message().ping.nonce = nonce
+        return fut
+
+    def shutdown(self, grace_ms: int, reason: str) -> None:
+        msg = self._message().shutdown
+        msg.grace_ms = grace_ms
+        msg.reason = reason
+
+    def close(self) -> None:
+        """End the stream from the kit's side (after writing what is queued)."""
+        self._finish.set()
+
+    def take_violations(self) -> list[str]:
+        found, self.violations = self.violations, []
+        return found
+
+    # -- serving the RPC ---------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        reader = asyncio.create_task(self._read_loop())
+        writer = asyncio.create_task(self._write_loop())
+        reason = "closed by the kit"
+        try:
+            finish = asyncio.create_task(self._finish.wait())
+            done, _ = await asyncio.wait({reader, writer, finish}, return_when=asyncio.FIRST_COMPLETED)
+            finish.cancel()
+            if reader in done:
+                reason = "the runner half-closed the stream" if self.half_closed else self._why(reader, "read")
+            elif writer in done:
+                reason = self._why(writer, "write")
+            self._wake.set()  # let the writer send what is queued, then stop
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+                await asyncio.wait_for(self._drain_writer(writer), 2.0)
+        finally:
+            reader.cancel()
+            writer.cancel()
+            if not self.ended.done():
+                self.ended.set_result(reason)
+            self._fail_waiters(reason)
+
+    @staticmethod
+    def _why(task: asyncio.Task[None], what: str) -> str:
+        if task.cancelled():
+            return f"{what} cancelled"
+        exc = task.exception()
+        if exc is None:
+            return "stream ended"
+        if isinstance(exc, grpc.aio.AioRpcError) or hasattr(exc, "code"):
+            return f"the stream broke on {what}: {exc}"
+        return f"the stream broke on {what}: {type(exc).__name__}: {exc}"
+
+    async def _drain_writer(self, writer: asyncio.Task[None]) -> None:
+        while self._frame.messages and not writer.done():
+            await asyncio.sleep(0.005)
+
+    def _fail_waiters(self, reason: str) -> None:
+        waiters: list[asyncio.Future[Any]] = [*self._loads.values(), *self._pongs.values()]
+        waiters += [inv.result for inv in self.invocations.values()]
+        for fut in waiters:
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"the stream ended ({reason})"))
+                fut.exception()  # retrieved: nobody may be waiting for this one
+
+    async def _read_loop(self) -> None:
+        while True:
+            frame = await self._context.read()
+            if frame is grpc.aio.EOF:
+                self.half_closed = True
+                return
+            self.frames_in.append(len(frame.messages))
+            self.max_frame_bytes = max(self.max_frame_bytes, frame.ByteSize())
+            for msg in frame.messages:
+                self._dispatch(msg)
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._frame.messages:
+                continue
+            frame, self._frame = self._frame, pb.CoreFrame()
+            await self._context.write(frame)
+            self.frames_out += 1
+
+    def _message(self) -> pb.CoreMessage:
+        msg = self._frame.messages.add()
+        self._wake.set()
+        return msg
+
+    # -- receiving ---------------------------------------------------------------------------------
+
+    def _dispatch(self, msg: pb.RunnerMessage) -> None:
+        kind = msg.WhichOneof("kind")
+        if kind == "result":
+            self._on_result(msg.result)
+        elif kind == "call":
+            self._on_call(msg.call)
+        elif kind == "steps_loaded":
+            fut = self._loads.pop(msg.steps_loaded.request_id, None)
+            if fut is None:
+                self.violations.append(f"StepsLoaded for unknown request_id {msg.steps_loaded.request_id}")
+            elif not fut.done():
+                fut.set_result(msg.steps_loaded)
+        elif kind == "ping":
+            self._message().pong.nonce = msg.ping.nonce
+        elif kind == "pong":
+            waiter = self._pongs.pop(msg.pong.nonce, None)
+            if waiter is None:
+                self.violations.append(f"Pong with nonce {msg.pong.nonce} answers no Ping")
+            elif not waiter.done():
+                waiter.set_result(None)
+        elif kind == "hello":
+            self.violations.append("a second Hello on the same stream")
+        else:
+            self.violations.append(f"an envelope with no known kind ({kind!r})")
+
+    def _on_result(self, result: pb.InvocationResult) -> None:
+        invocation = self.invocations.get(result.invocation_id)
+        if invocation is None:
+            self.violations.append(f"InvocationResult for invocation {result.invocation_id!r}, never started")
+            return
+        if invocation.result.done():
+            self.violations.append(f"a second InvocationResult for {result.invocation_id}")
+            return
+        if result.fencing_token != invocation.start.fencing_token:
+            self.violations.append(
+                f"InvocationResult for {result.invocation_id} carries fencing token {result.fencing_token}, "
+                f"expected {invocation.start.fencing_token}"
+            )
+        invocation.unanswered_at_result = len(invocation.unanswered)
+        invocation.result.set_result(result)
+
+    def _on_call(self, call: pb.Call) -> None:
+        op = call.WhichOneof("op") or ""
+        invocation = self.invocations.get(call.invocation_id)
+        wants_reply = op != "log" or call.request_id != 0
+        if op == "log" and call.request_id != 0:
+            self.violations.append(f"a log Call with request_id {call.request_id} (log lines use 0: no reply)")
+        if wants_reply:
+            if call.request_id == 0:
+                self.violations.append(f"a {op or 'empty'} Call with request_id 0 (a call that wants a reply needs > 0)")
+            elif call.request_id in self.request_ids:
+                self.violations.append(f"request_id {call.request_id} used twice on one stream")
+            self.request_ids.add(call.request_id)
+        if invocation is None:
+            self.violations.append(f"a {op} Call for invocation {call.invocation_id!r}, which the kit never started")
+            self._reply(call.request_id, None, ("CODE_UNKNOWN_INVOCATION", "unknown invocation"), None)
+            return
+        if invocation.result.done():
+            self.violations.append(f"a {op} Call for {call.invocation_id} after its InvocationResult")
+        try:
+            args, value = self._serve_call(op, call)
+        except ValueError as exc:
+            self.violations.append(f"{op} Call of {call.invocation_id}: {exc}")
+            self._reply(call.request_id, None, ("CODE_INVALID_ARGUMENT", str(exc)), invocation)
+            return
+        record = CallRecord(call.request_id, op, args, overlapped=bool(invocation.unanswered))
+        invocation.calls.append(record)
+        if op == "log" or call.request_id == 0:
+            return
+        record.reply = orjson.loads(value)
+        invocation.unanswered.add(call.request_id)
+        delay = self.reply_delay(call) if self.reply_delay is not None else 0.0
+        if delay > 0:
+            self._loop.call_later(delay, self._reply, call.request_id, value, None, invocation)
+        else:
+            self._reply(call.request_id, value, None, invocation)
+
+    def _serve_call(self, op: str, call: pb.Call) -> tuple[CallArgs, bytes]:
+        state = self.state
+        if op == "state_set":
+            s = call.state_set
+            value = _json(s.value_json, "value_json")
+            return {"group": s.group_id, "key": s.key, "value": value}, state.set(s.group_id, s.key, s.value_json)
+        if op == "state_get":
+            g = call.state_get
+            return {"group": g.group_id, "key": g.key}, state.get(g.group_id, g.key)
+        if op == "state_delete":
+            d = call.state_delete
+            return {"group": d.group_id, "key": d.key}, state.delete(d.group_id, d.key)
+        if op == "state_get_group":
+            group = call.state_get_group.group_id
+            return {"group": group}, state.get_group(group)
+        if op == "state_clear":
+            group = call.state_clear.group_id
+            return {"group": group}, state.clear(group)
+        if op == "emit":
+            e = call.emit
+            if not e.topic:
+                raise ValueError("emit without a topic")
+            data = _json(e.data_json, "data_json")
+            return {"topic": e.topic, "data": data, "message_group_id": e.message_group_id}, b"null"
+        if op == "log":
+            log = call.log
+            fields = _json(log.fields_json, "fields_json") if log.fields_json else None
+            if fields is not None and not isinstance(fields, dict):
+                raise ValueError(f"fields_json must be a JSON object, got {type(fields).__name__}")
+            if abs(log.time_unix_ms - time.time() * 1000) > 3_600_000:
+                raise ValueError(f"time_unix_ms {log.time_unix_ms} is not the current time in milliseconds")
+            return {"level": int(log.level), "message": log.message, "fields": fields}, b""
+        raise ValueError(f"unknown call op {op!r}")
+
+    def _reply(
+        self, request_id: int, value: bytes | None, error: tuple[str, str] | None, invocation: Invocation | None
+    ) -> None:
+        if invocation is not None:
+            invocation.unanswered.discard(request_id)
+        if request_id == 0 or self.ended.done():
+            return
+        reply = self._message().call_reply
+        reply.request_id = request_id
+        if error is not None:
+            reply.error.code = pb.CallError.Code.Value(error[0])
+            reply.error.message = error[1]
+        else:
+            reply.value_json = value or b""
+
+
+class _Servicer(pb_grpc.RunnerServiceServicer):
+    def __init__(self, server: KitServer) -> None:
+        self._server = server
+
+    async def Connect(self, request_iterator: Any, context: Any) -> None:
+        await self._server.accept(context)
+
+
+class KitServer:
+    """The kit's grpc server: streams are routed to spawns by the secret in their Hello."""
+
+    def __init__(self) -> None:
+        self.state = StateStore()
+        self.address = ""
+        self.refused: list[Refused] = []
+        self.streams: list[RunnerStream] = []
+        self._expected: dict[str, asyncio.Future[RunnerStream]] = {}
+        self._server: Any = None
+
+    async def start(self, socket_path: str) -> str:
+        options = [
+            ("grpc.max_send_message_length", RECEIVE_LIMIT),
+            ("grpc.max_receive_message_length", RECEIVE_LIMIT),
+        ]
+        self._server = grpc.aio.server(options=options)
+        pb_grpc.add_RunnerServiceServicer_to_server(_Servicer(self), self._server)  # type: ignore[no-untyped-call]
+        self._server.add_insecure_port(f"unix:{socket_path}")
+        await self._server.start()
+        self.address = f"unix:{socket_path}"
+        return self.address
+
+    async def stop(self) -> None:
+        for stream in self.streams:
+            stream.close()
+        if self._server is not None:
+            await self._server.stop(0.5)
+            self._server = None
+
+    def expect(self, secret: str) -> asyncio.Future[RunnerStream]:
+        fut: asyncio.Future[RunnerStream] = asyncio.get_running_loop().create_future()
+        self._expected[secret] = fut
+        return fut
+
+    def forget(self, secret: str) -> None:
+        fut = self._expected.pop(secret, None)
+        if fut is not None and not fut.done():
+            fut.cancel()
+
+    async def accept(self, context: Any) -> None:
+        first = await context.read()
+        if first is grpc.aio.EOF or not first.messages or first.messages[0].WhichOneof("kind") != "hello":
+            # Nobody expects this stream; a spawn waiting for it fails on its own timeout.
+            await _refuse_now(context, pb.Refusal.CODE_NOT_HELLO, "the first envelope must be a Hello")
+            return
+        hello = first.messages[0].hello
+        waiter = self._expected.pop(hello.secret, None)
+        if waiter is None or waiter.done():
+            self.refused.append(Refused(hello.pid, pb.Refusal.CODE_BAD_SECRET))
+            await _refuse_now(context, pb.Refusal.CODE_BAD_SECRET, "missing or wrong runner secret")
+            return
+        stream = RunnerStream(context, first, self.state)
+        self.streams.append(stream)
+        waiter.set_result(stream)
+        await stream.serve()
+
+
+async def _refuse_now(context: Any, code: int, message: str) -> None:
+    frame = pb.CoreFrame()
+    refusal = frame.messages.add().refusal
+    refusal.code = code  # type: ignore[assignment]
+    refusal.message = message
+    refusal.core_protocol_min = KIT_PROTOCOL
+    refusal.core_protocol_max = KIT_PROTOCOL
+    with contextlib.suppress(Exception):
+        await context.write(frame)
