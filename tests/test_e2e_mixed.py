@@ -169,3 +169,18 @@ async def test_100_concurrent_calls_to_python_and_typescript(mixed_core: CorePro
     assert [r[0] for r in results] == [200] * 200
     assert [r[1]["n"] for r in results] == list(range(100)) * 2
     assert len({r[1]["trace"] for r in results}) == 200  # one trace per request
+
+
+async def test_flows_and_steps_introspection(mixed_core: CoreProcess) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{mixed_core.url}/__motia/flows") as resp:
+            flows = {f["id"]: f for f in (await resp.json())["flows"]}
+        async with session.get(f"{mixed_core.url}/__motia/steps") as resp:
+            steps = {s["name"]: s for s in (await resp.json())["steps"]}
+    messaging = flows["messaging"]
+    edges = {(e["source"], e["target"], e["data"]["topic"], e["data"]["variant"]) for e in messaging["edges"]}
+    assert ("steps/api/send-message.step.ts", "steps/events/process_message_step.py", "message.sent", "event") in edges
+    assert ("steps/flow-start.step.ts", "steps/events/process_message_step.py", "message.sent", "virtual") in edges
+    assert steps["SendMessage"]["bodySchema"]["required"] == ["text"]
+    assert steps["ProcessMessage"]["subscribes"] == ["message.sent"]
+    assert steps["ManualStart"]["type"] == "noop"
