@@ -1,4 +1,4 @@
-"""Command line: `motia-core serve | steps | emit`. Flags and output only; the work is elsewhere."""
+"""Command line: `motia-core serve | steps | emit | conformance`. Flags and output only; the work is elsewhere."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("--topic", "-t", required=True, help="event topic")
     emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
     emit.add_argument("--url", default="http://localhost:3000", help="core URL (http://localhost:3000)")
+
+    from motia_core import conformance
+
+    conformance.add_parser(sub)
     return parser
 
 
@@ -70,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from motia_core import dlq
 
             return dlq.run(Path(args.dir), args.action, args.id, args.all, args.json)
+        if args.command == "conformance":
+            from motia_core import conformance
+
+            return conformance.run(args)
         return _emit(args)
     except MotiaError as exc:
         print(f"motia-core: {exc}", file=sys.stderr)

@@ -112,6 +112,7 @@ class RunnerStream:
         self._loop = asyncio.get_running_loop()
         self._frame = pb.CoreFrame()
         self._wake = asyncio.Event()
+        self._closing = False
         self._finish = asyncio.Event()
         self.ended: asyncio.Future[str] = self._loop.create_future()
         self.half_closed = False  # the runner half-closed its side (EOF) before the stream ended
@@ -119,6 +120,7 @@ class RunnerStream:
         self.frames_out = 0
         self.max_frame_bytes = first.ByteSize()
         self.violations: list[str] = []
+        self._violation_waiters: list[asyncio.Future[None]] = []
         self.invocations: dict[str, Invocation] = {}
         self.request_ids: set[int] = set()
         self.reply_delay: Callable[[pb.Call], float] | None = None
@@ -204,6 +206,22 @@ class RunnerStream:
         found, self.violations = self.violations, []
         return found
 
+    def violated(self) -> asyncio.Future[None]:
+        """Resolves as soon as a protocol violation is recorded (at once if one is pending)."""
+        fut: asyncio.Future[None] = self._loop.create_future()
+        if self.violations:
+            fut.set_result(None)
+        else:
+            self._violation_waiters.append(fut)
+        return fut
+
+    def _violate(self, text: str) -> None:
+        self.violations.append(text)
+        waiters, self._violation_waiters = self._violation_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
     # -- serving the RPC ---------------------------------------------------------------------------
 
     async def serve(self) -> None:
@@ -218,9 +236,10 @@ class RunnerStream:
                 reason = "the runner half-closed the stream" if self.half_closed else self._why(reader, "read")
             elif writer in done:
                 reason = self._why(writer, "write")
-            self._wake.set()  # let the writer send what is queued, then stop
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
-                await asyncio.wait_for(self._drain_writer(writer), 2.0)
+            self._closing = True  # the writer sends what is queued, then returns
+            self._wake.set()
+            if not writer.done():
+                await asyncio.wait({writer}, timeout=2.0)
         finally:
             reader.cancel()
             writer.cancel()
@@ -230,18 +249,12 @@ class RunnerStream:
 
     @staticmethod
     def _why(task: asyncio.Task[None], what: str) -> str:
-        if task.cancelled():
-            return f"{what} cancelled"
-        exc = task.exception()
+        exc = None if task.cancelled() else task.exception()
         if exc is None:
-            return "stream ended"
-        if isinstance(exc, grpc.aio.AioRpcError) or hasattr(exc, "code"):
-            return f"the stream broke on {what}: {exc}"
-        return f"the stream broke on {what}: {type(exc).__name__}: {exc}"
-
-    async def _drain_writer(self, writer: asyncio.Task[None]) -> None:
-        while self._frame.messages and not writer.done():
-            await asyncio.sleep(0.005)
+            return "the stream ended"
+        code = getattr(exc, "code", None)
+        detail = f"{code().name}" if callable(code) else f"{type(exc).__name__}: {exc}"
+        return f"the stream broke on {what} ({detail})"
 
     def _fail_waiters(self, reason: str) -> None:
         waiters: list[asyncio.Future[Any]] = [*self._loads.values(), *self._pongs.values()]
@@ -264,9 +277,11 @@ class RunnerStream:
 
     async def _write_loop(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
             if not self._frame.messages:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
             frame, self._frame = self._frame, pb.CoreFrame()
             await self._context.write(frame)
@@ -288,7 +303,7 @@ class RunnerStream:
         elif kind == "steps_loaded":
             fut = self._loads.pop(msg.steps_loaded.request_id, None)
             if fut is None:
-                self.violations.append(f"StepsLoaded for unknown request_id {msg.steps_loaded.request_id}")
+                self._violate(f"StepsLoaded for unknown request_id {msg.steps_loaded.request_id}")
             elif not fut.done():
                 fut.set_result(msg.steps_loaded)
         elif kind == "ping":
@@ -296,24 +311,26 @@ class RunnerStream:
         elif kind == "pong":
             waiter = self._pongs.pop(msg.pong.nonce, None)
             if waiter is None:
-                self.violations.append(f"Pong with nonce {msg.pong.nonce} answers no Ping")
+                self._violate(f"Pong with nonce {msg.pong.nonce} answers no Ping")
             elif not waiter.done():
                 waiter.set_result(None)
         elif kind == "hello":
-            self.violations.append("a second Hello on the same stream")
+            self._violate("a second Hello on the same stream")
         else:
-            self.violations.append(f"an envelope with no known kind ({kind!r})")
+            self._violate(f"an envelope with no known kind ({kind!r})")
 
     def _on_result(self, result: pb.InvocationResult) -> None:
         invocation = self.invocations.get(result.invocation_id)
         if invocation is None:
-            self.violations.append(f"InvocationResult for invocation {result.invocation_id!r}, never started")
+            self._violate(f"InvocationResult for invocation {result.invocation_id!r}, never started")
+            return
+        if invocation.result.cancelled():  # the case stopped waiting for it
             return
         if invocation.result.done():
-            self.violations.append(f"a second InvocationResult for {result.invocation_id}")
+            self._violate(f"a second InvocationResult for {result.invocation_id}")
             return
         if result.fencing_token != invocation.start.fencing_token:
-            self.violations.append(
+            self._violate(
                 f"InvocationResult for {result.invocation_id} carries fencing token {result.fencing_token}, "
                 f"expected {invocation.start.fencing_token}"
             )
@@ -325,29 +342,30 @@ class RunnerStream:
         invocation = self.invocations.get(call.invocation_id)
         wants_reply = op != "log" or call.request_id != 0
         if op == "log" and call.request_id != 0:
-            self.violations.append(f"a log Call with request_id {call.request_id} (log lines use 0: no reply)")
+            self._violate(f"a log Call with request_id {call.request_id} (log lines use 0: no reply)")
         if wants_reply:
             if call.request_id == 0:
-                self.violations.append(f"a {op or 'empty'} Call with request_id 0 (a call that wants a reply needs > 0)")
+                self._violate(f"a {op or 'empty'} Call with request_id 0 (calls wanting a reply need > 0)")
             elif call.request_id in self.request_ids:
-                self.violations.append(f"request_id {call.request_id} used twice on one stream")
+                self._violate(f"request_id {call.request_id} used twice on one stream")
             self.request_ids.add(call.request_id)
         if invocation is None:
-            self.violations.append(f"a {op} Call for invocation {call.invocation_id!r}, which the kit never started")
+            self._violate(f"a {op} Call for invocation {call.invocation_id!r}, which the kit never started")
             self._reply(call.request_id, None, ("CODE_UNKNOWN_INVOCATION", "unknown invocation"), None)
             return
         if invocation.result.done():
-            self.violations.append(f"a {op} Call for {call.invocation_id} after its InvocationResult")
+            self._violate(f"a {op} Call for {call.invocation_id} after its InvocationResult")
         try:
             args, value = self._serve_call(op, call)
         except ValueError as exc:
-            self.violations.append(f"{op} Call of {call.invocation_id}: {exc}")
+            self._violate(f"{op} Call of {call.invocation_id}: {exc}")
             self._reply(call.request_id, None, ("CODE_INVALID_ARGUMENT", str(exc)), invocation)
             return
         record = CallRecord(call.request_id, op, args, overlapped=bool(invocation.unanswered))
         invocation.calls.append(record)
-        if op == "log" or call.request_id == 0:
+        if call.request_id == 0:
             return
+        value = value or b"null"
         record.reply = orjson.loads(value)
         invocation.unanswered.add(call.request_id)
         delay = self.reply_delay(call) if self.reply_delay is not None else 0.0
@@ -400,7 +418,7 @@ class RunnerStream:
         reply = self._message().call_reply
         reply.request_id = request_id
         if error is not None:
-            reply.error.code = pb.CallError.Code.Value(error[0])
+            reply.error.code = pb.CallError.Code.Value(error[0])  # type: ignore[assignment]
             reply.error.message = error[1]
         else:
             reply.value_json = value or b""
@@ -421,6 +439,7 @@ class KitServer:
         self.state = StateStore()
         self.address = ""
         self.refused: list[Refused] = []
+        self.not_hello = 0  # streams refused because their first envelope was not a Hello
         self.streams: list[RunnerStream] = []
         self._expected: dict[str, asyncio.Future[RunnerStream]] = {}
         self._server: Any = None
@@ -458,6 +477,7 @@ class KitServer:
         first = await context.read()
         if first is grpc.aio.EOF or not first.messages or first.messages[0].WhichOneof("kind") != "hello":
             # Nobody expects this stream; a spawn waiting for it fails on its own timeout.
+            self.not_hello += 1
             await _refuse_now(context, pb.Refusal.CODE_NOT_HELLO, "the first envelope must be a Hello")
             return
         hello = first.messages[0].hello

@@ -1,0 +1,235 @@
+"""Cases about invocations: each trigger, calls and their replies, concurrency, failures, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from pathlib import PurePosixPath
+
+import orjson
+
+from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
+from motia_core.conformance._checks import (
+    check_calls_step,
+    completed,
+    completed_empty,
+    completed_json,
+    describe,
+    echo_request,
+    failed,
+    first_difference,
+    short,
+)
+from motia_core.conformance._kit import KIT_MAX_MESSAGE_BYTES, CaseContext, CaseFailed
+from motia_core.conformance._stream import Invocation
+
+MiB = 1024 * 1024
+SHUTDOWN_GRACE_MS = 5000
+
+
+async def api_invocation(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    body = {"text": "hello conformance", "n": 1, "nested": {"ok": True}}
+    query = {"q": "a", "tags": ["x", "y"]}
+    payload = {
+        "body": body,
+        "headers": {"x-conformance": "yes", "content-type": "application/json"},
+        "pathParams": {"id": "42"},
+        "queryParams": query,
+        "rawBody": orjson.dumps(body).decode(),
+    }
+    trace = "trace-conformance-api"
+    flows = ("conformance", "conformance-kit")  # not the config's flows: ctx.flows must come from StartInvocation
+    inv = runner.connected.start(runner.step("ConformanceEcho"), pb.TRIGGER_API, payload, trace_id=trace, flows=flows)
+    result = await ctx.wait(runner, inv.result, "the echo result")
+    got = completed_json(result, "echo")
+    want = {
+        "status": 200,
+        "body": {"body": body, "id": "42", "query": query, "header": "yes", "traceId": trace, "flows": list(flows)},
+        "headers": {"x-echo": "1"},
+    }
+    diff = first_difference(got, want)
+    if diff:
+        raise CaseFailed(f"echo returned {diff}")
+    if inv.calls:
+        raise CaseFailed(f"echo made calls it should not: {', '.join(c.op for c in inv.calls)}")
+    return "payload, trace id, flows and fencing token round-trip"
+
+
+async def event_invocation(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    stream = runner.connected
+    stream.reply_delay = lambda call: 0.005  # late replies expose a call the handler did not await
+    try:
+        inv = stream.start(
+            runner.step("ConformanceCalls"), pb.TRIGGER_EVENT, {"key": "ev1", "n": 7}, topic="conformance.calls"
+        )
+        result = await ctx.wait(runner, inv.result, "the calls step's result")
+    finally:
+        stream.reply_delay = None
+    completed_empty(result, "calls step")
+    check_calls_step(inv, "ev1", 7)
+    return f"{len(inv.calls)} calls in order, each awaited; emit proves the replies arrived"
+
+
+async def calls_correlated(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    stream = runner.connected
+    rng = random.Random(7)
+    # Answer late and out of order: a reply may overtake replies to earlier calls.
+    stream.reply_delay = lambda call: rng.choice((0.0, 0.0, 0.004, 0.012, 0.03))
+    step = runner.step("ConformanceCalls")
+    try:
+        invs = [
+            stream.start(step, pb.TRIGGER_EVENT, {"key": f"cc{i}", "n": i}, topic="conformance.calls")
+            for i in range(12)
+        ]
+        await ctx.wait(runner, asyncio.gather(*(i.result for i in invs)), "12 concurrent calls-step results")
+    finally:
+        stream.reply_delay = None
+    for i, inv in enumerate(invs):
+        completed_empty(inv.result.result(), f"calls step cc{i}")
+        check_calls_step(inv, f"cc{i}", i)
+    ids = [c.request_id for inv in invs for c in inv.calls if c.op != "log"]
+    if len(set(ids)) != len(ids):
+        raise CaseFailed("request ids repeat across invocations")
+    return f"{len(ids)} calls over {len(invs)} invocations, replies out of order, all correlated"
+
+
+async def cron_invocation(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    trace = "trace-conformance-cron"
+    inv = runner.connected.start(runner.step("ConformanceTick"), pb.TRIGGER_CRON, None, trace_id=trace)
+    result = await ctx.wait(runner, inv.result, "the tick result")
+    completed_empty(result, "tick")
+    ops = [c.op for c in inv.calls]
+    if ops != ["emit"]:
+        raise CaseFailed(f"tick made calls {ops}, expected one emit")
+    want = {"topic": "conformance.tick", "data": {"traceId": trace}, "message_group_id": ""}
+    diff = first_difference(inv.calls[0].args, want)
+    if diff:
+        raise CaseFailed(f"tick's emit: {diff}")
+    return "empty payload, emit carries the trace id"
+
+
+async def concurrent_interleaved(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    stream = runner.connected
+    if stream.hello.concurrency_slots < 150:
+        raise CaseFailed(f"the runner offers {stream.hello.concurrency_slots} slots; this case needs 150")
+    calls_step, slow_step = runner.step("ConformanceCalls"), runner.step("ConformanceSlow")
+    rng = random.Random(150)
+    stream.reply_delay = lambda call: rng.choice((0.0, 0.0, 0.0, 0.002, 0.01, 0.025))
+    frames_before, sent_before = len(stream.frames_in), stream.frames_out
+    calls: list[Invocation] = []
+    slow: list[Invocation] = []
+    try:
+        for i in range(100):  # one frame: 100 calls-step invocations with 50 slow ones in between
+            data = {"key": f"ci{i}", "n": i}
+            calls.append(stream.start(calls_step, pb.TRIGGER_EVENT, data, topic="conformance.calls"))
+            if i % 2:
+                slow.append(stream.start(slow_step, pb.TRIGGER_EVENT, {"ms": 100, "n": i}, topic="conformance.slow"))
+        everything = [inv.result for inv in calls + slow]
+        await ctx.wait(runner, asyncio.gather(*everything), "150 concurrent results")
+    finally:
+        stream.reply_delay = None
+    for i, inv in enumerate(calls):
+        completed_empty(inv.result.result(), f"calls step ci{i}")
+        check_calls_step(inv, f"ci{i}", i)
+    for inv in slow:
+        n = orjson.loads(inv.start.payload_json)["n"]
+        completed_empty(inv.result.result(), f"slow step {n}")
+        logs = [(c.op, c.args.get("message"), c.args.get("fields")) for c in inv.calls]
+        if logs != [("log", "slow done", {"n": n})]:
+            raise CaseFailed(f"slow step {n}: calls were {short(logs)}, expected one log 'slow done' {{'n': {n}}}")
+    frames = stream.frames_in[frames_before:]
+    envelopes = sum(frames)
+    if frames and max(frames) <= 1:
+        raise CaseFailed(f"{envelopes} envelopes came in {len(frames)} frames of one: the runner does not batch")
+    return (
+        f"150 invocations: runner sent {envelopes} envelopes in {len(frames)} frames "
+        f"(max {max(frames, default=0)}/frame), kit sent {stream.frames_out - sent_before} frames"
+    )
+
+
+async def handler_failure(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    step = runner.step("ConformanceBoom")
+    inv = runner.connected.start(step, pb.TRIGGER_EVENT, {}, topic="conformance.boom")
+    failure = failed(await ctx.wait(runner, inv.result, "the boom result"), pb.FAILURE_KIND_HANDLER_ERROR, "boom")
+    if "conformance boom" not in failure.message:
+        raise CaseFailed(f"the message {short(failure.message)!r} does not contain 'conformance boom'")
+    file_name = PurePosixPath(step).name
+    if file_name not in failure.stack:
+        raise CaseFailed(f"the stack does not mention {file_name}: {short(failure.stack, 200)!r}")
+    if not failure.error_type:
+        raise CaseFailed("error_type is empty")
+    return f"HANDLER_ERROR {failure.error_type}, stack names {file_name}"
+
+
+def _big_request(size: int) -> dict[str, object]:
+    body = {"size": size}
+    return {"body": body, "headers": {}, "pathParams": {}, "queryParams": {}, "rawBody": orjson.dumps(body).decode()}
+
+
+def _mentions_limit(message: str, limit: int) -> bool:
+    """A number between limit/2 and limit (runners keep room for the envelope), or 1 MiB spelled out."""
+    numbers = [int(n.replace(",", "").replace("_", "")) for n in re.findall(r"\d[\d,_]*", message)]
+    return any(limit // 2 <= n <= limit for n in numbers) or "1 MiB" in message or "1MiB" in message
+
+
+async def oversize_result(ctx: CaseContext) -> str:
+    runner = await ctx.shared()
+    stream = runner.connected
+    big = runner.step("ConformanceBig")
+    too_big = stream.start(big, pb.TRIGGER_API, _big_request(2 * MiB))
+    result = await ctx.wait(runner, too_big.result, "the result of a 2 MiB response")
+    failure = failed(result, pb.FAILURE_KIND_BAD_RESULT, f"a result above Welcome.max_message_bytes ({MiB})")
+    if not _mentions_limit(failure.message, KIT_MAX_MESSAGE_BYTES):
+        raise CaseFailed(f"the BAD_RESULT message does not mention the {MiB}-byte limit: {short(failure.message)!r}")
+    fits = stream.start(big, pb.TRIGGER_API, _big_request(256 * 1024))
+    body = completed_json(await ctx.wait(runner, fits.result, "the result of a 256 KiB response"), "256 KiB big")
+    data = body.get("body", {}).get("data") if isinstance(body, dict) else None
+    if not isinstance(data, str) or len(data) != 256 * 1024:
+        raise CaseFailed("the 256 KiB response did not come back whole")
+    echo = stream.start(runner.step("ConformanceEcho"), pb.TRIGGER_API, echo_request("after oversize"))
+    completed(await ctx.wait(runner, echo.result, "the echo result after the oversize one"), "echo after oversize")
+    if stream.max_frame_bytes > KIT_MAX_MESSAGE_BYTES:
+        raise CaseFailed(f"the runner sent a {stream.max_frame_bytes}-byte frame, above max_message_bytes {MiB}")
+    return f"BAD_RESULT: {short(failure.message, 90)}"
+
+
+async def shutdown_drain(ctx: CaseContext) -> str:
+    runner = await ctx.loaded_runner()
+    stream = runner.connected
+    slow = runner.step("ConformanceSlow")
+    invs = [stream.start(slow, pb.TRIGGER_EVENT, {"ms": 300, "n": i}, topic="conformance.slow") for i in range(5)]
+    await asyncio.sleep(0.05)
+    stream.shutdown(SHUTDOWN_GRACE_MS, "conformance kit: shutdown_drain")
+    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic="conformance.slow")  # same frame
+    limit = min(ctx.remaining, SHUTDOWN_GRACE_MS / 1000 + 3.0)
+    code = await runner.process.wait(limit)
+    for i, inv in enumerate(invs):
+        if not inv.result.done() or inv.result.cancelled() or inv.result.exception() is not None:
+            raise CaseFailed(f"in-flight invocation {i} got no result before the {_end(code, limit)}")
+        completed_empty(inv.result.result(), f"in-flight slow step {i}")
+        if [c.args.get("message") for c in inv.calls] != ["slow done"]:
+            raise CaseFailed(f"in-flight slow step {i} did not log 'slow done' before finishing")
+    if not late.result.done() or late.result.cancelled() or late.result.exception() is not None:
+        raise CaseFailed(f"the StartInvocation sent after Shutdown got no result before the {_end(code, limit)}")
+    if late.result.result().WhichOneof("outcome") != "failed":
+        raise CaseFailed(f"the StartInvocation sent after Shutdown ran: {describe(late.result.result())}")
+    failed(late.result.result(), pb.FAILURE_KIND_SHUTTING_DOWN, "StartInvocation after Shutdown")
+    if code is None:
+        raise CaseFailed(f"still running {limit:.0f}s after Shutdown (grace {SHUTDOWN_GRACE_MS} ms)")
+    if not stream.half_closed:
+        how = stream.ended.result() if stream.ended.done() else "the stream was still open"
+        raise CaseFailed(f"exited ({code}) without half-closing the stream ({how})")
+    if code != 0:
+        raise CaseFailed(f"exited with code {code} after Shutdown, expected 0: {runner.process.tail()}")
+    return "5 in flight completed, late start SHUTTING_DOWN, half-closed, exit 0"
+
+
+def _end(code: int | None, limit: float) -> str:
+    return f"runner exited ({code})" if code is not None else f"{limit:.0f}s limit"
