@@ -31,6 +31,10 @@ from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
 from motia_core.runners.transport import Manifest
 from motia_core.state.sqlite import SqliteStateStore
 from motia_core.steps import StepType
+from motia_core.streams.access import StreamAccess
+from motia_core.streams.hub import StreamHub
+from motia_core.streams.store import SqliteStreamStore
+from motia_core.streams.ws import StreamSocketServer
 from motia_core.tracing import TraceStore
 
 
@@ -57,12 +61,14 @@ class MotiaCore:
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
         self.state = SqliteStateStore(motia_dir(self.project_dir) / "state.db")
-        self.calls = CoreCalls(self.state, logger)
+        self.streams = StreamHub(SqliteStreamStore(motia_dir(self.project_dir) / "state.db"))
+        self.calls = CoreCalls(self.state, logger, self.streams)
         self.queue = SqliteQueue(motia_dir(self.project_dir) / "queue.db")
-        self.invoke: Invoke = compose(
-            [failure_log_layer(logger), tracing_layer(self.traces)],
-            RunnerInvoke(self, self.options.ready_timeout, self.options.admission_timeout),
-        )
+        runner_invoke = RunnerInvoke(self, self.options.ready_timeout, self.options.admission_timeout)
+        self.invoke: Invoke = compose([failure_log_layer(logger), tracing_layer(self.traces)], runner_invoke)
+        # stream auth and canAccess checks go straight to the runner: no trace per join (access.py logs)
+        self._access_invoke: Invoke = runner_invoke
+        self.sockets: StreamSocketServer | None = None
         self._server = GrpcRunnerServer(self.calls, logger, str(self.project_dir))
         self._runners: dict[Runtime, RunnerProcess] = {}
         self._bus: EventBus | None = None
@@ -96,6 +102,7 @@ class MotiaCore:
                 for f in proc.files:
                     self.registry.issues.append(ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start"))
         self.registry.steps.sort(key=lambda s: s.file.relative_path)
+        self.streams.streams = self.registry.streams
         self._report(time.perf_counter() - started)
         return self.registry
 
@@ -115,6 +122,8 @@ class MotiaCore:
         self._cron.start()
         from motia_core.http.app import build_app  # late: http imports app for typing only
 
+        access = StreamAccess(self._access_invoke, self.logger, self.registry.stream_auth)
+        self.sockets = StreamSocketServer(self.streams, self.logger, access=access)
         self._http = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
         await self._http.setup()
         site_ = web.TCPSite(self._http, self.options.host, self.options.port, reuse_address=True)
@@ -142,6 +151,7 @@ class MotiaCore:
         await self.queue.close()
         await self._server.stop()
         await self.state.close()
+        await self.streams.store.close()
 
     async def serve_forever(self) -> None:
         import signal
@@ -205,7 +215,10 @@ class MotiaCore:
             by_type[s.type.value] = by_type.get(s.type.value, 0) + 1
         summary = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no steps"
         bad = f", {len(self.registry.issues)} invalid" if self.registry.issues else ""
-        self.logger.info(f"loaded {len(self.registry.steps)} steps ({summary}{bad}) in {seconds * 1000:.0f} ms")
+        streams = f", {len(self.registry.streams)} streams" if self.registry.streams else ""
+        self.logger.info(
+            f"loaded {len(self.registry.steps)} steps ({summary}{bad}){streams} in {seconds * 1000:.0f} ms"
+        )
 
     def _display_host(self) -> str:
         return "localhost" if self.options.host in ("0.0.0.0", "::", "") else self.options.host

@@ -1,4 +1,4 @@
-"""The core's answers to runner->core calls: emit, state and log."""
+"""The core's answers to runner->core calls: emit, state, streams and log."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from motia_core.events import EventBus
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.runners.transport import InvocationScope, RunnerInfo
 from motia_core.state.base import StateStore
+from motia_core.streams.hub import NotAnObject, StreamHub
 
 NULL = b"null"
 _LEVELS = {1: Level.DEBUG, 2: Level.INFO, 3: Level.WARN, 4: Level.ERROR}
@@ -21,9 +22,10 @@ _LANGUAGE_OF_RUNNER = {"node": "node", "python": "python", "ruby": "ruby"}
 class CoreCalls:
     """Implements runners.transport.CallHandler."""
 
-    def __init__(self, state: StateStore, logger: Logger) -> None:
+    def __init__(self, state: StateStore, logger: Logger, streams: StreamHub | None = None) -> None:
         self.state = state
         self.logger = logger
+        self.streams = streams
         self.bus: EventBus | None = None  # set once the registry exists
 
     async def emit(self, scope: InvocationScope | None, topic: str, data_json: bytes, group_id: str) -> bytes:
@@ -54,6 +56,55 @@ class CoreCalls:
     async def state_clear(self, scope: InvocationScope | None, group_id: str) -> bytes:
         await self.state.clear(group_id)
         return NULL
+
+    async def stream_get(self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str) -> bytes:
+        return await self._hub(stream).get(stream, group_id, _item_id(item_id))
+
+    async def stream_set(
+        self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str, data_json: bytes
+    ) -> bytes:
+        hub = self._hub(stream)
+        try:
+            return await hub.set(stream, group_id, _item_id(item_id), data_json)
+        except NotAnObject as exc:
+            raise CallFailed("CODE_INVALID_ARGUMENT", f"streams.{stream}.set: {exc}") from exc
+
+    async def stream_delete(self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str) -> bytes:
+        return await self._hub(stream).delete(stream, group_id, _item_id(item_id))
+
+    async def stream_get_group(self, scope: InvocationScope | None, stream: str, group_id: str) -> bytes:
+        return await self._hub(stream).get_group(stream, group_id)
+
+    async def stream_send(
+        self,
+        scope: InvocationScope | None,
+        stream: str,
+        group_id: str,
+        item_id: str,
+        event_type: str,
+        data_json: bytes,
+    ) -> bytes:
+        hub = self._hub(stream)
+        if not event_type:
+            raise CallFailed("CODE_INVALID_ARGUMENT", f"streams.{stream}.send: the event needs a type")
+        if data_json:
+            _check_json(data_json, "stream event data")
+        await hub.send(stream, group_id, item_id, event_type, data_json)
+        return NULL
+
+    def _hub(self, stream: str) -> StreamHub:
+        hub = self.streams
+        if hub is None:
+            raise CallFailed("CODE_UNAVAILABLE", "the core is still starting")
+        if stream not in hub.streams:
+            declared = ", ".join(sorted(n for n, d in hub.streams.items() if not d.hidden))
+            listing = f"declared streams: {declared}" if declared else "the project declares no streams"
+            raise CallFailed(
+                "CODE_INVALID_ARGUMENT",
+                f"stream {stream!r} is not declared in this project ({listing}); "
+                "declare it in a *.stream.ts / *_stream.py file",
+            )
+        return hub
 
     def log(
         self,
@@ -87,6 +138,12 @@ class CoreCalls:
         if scope and scope.flows:
             record.fields.setdefault("flows", list(scope.flows))
         self.logger.emit(record)
+
+
+def _item_id(item_id: str) -> str:
+    if not item_id:
+        raise CallFailed("CODE_INVALID_ARGUMENT", "a stream item needs a non-empty id")
+    return item_id
 
 
 def _check_json(value: bytes, what: str) -> None:

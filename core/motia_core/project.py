@@ -1,4 +1,4 @@
-"""A project folder: where step files are and which runner loads each."""
+"""A project folder: where step and stream files are and which runner loads each."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from pathlib import Path
 STEP_ROOTS = ("steps", "src")
 SKIPPED_DIRS = frozenset({"node_modules", "python_modules", ".venv", "venv", "__pycache__", ".motia", ".git"})
 _STEP_FILE = re.compile(r"(?:\.step\.(?:ts|js|rb)|_step\.(?:ts|js|py|rb))$")
-_DEPRECATED_PY = re.compile(r"\.step\.py$")
+_STREAM_FILE = re.compile(r"(?:\.stream\.(?:ts|js|rb)|_stream\.(?:ts|js|py|rb))$")
+_DEPRECATED_PY = re.compile(r"\.(step|stream)\.py$")
+# The project's stream auth hook (docs/streams.md#access-control): one file, by exact name.
+STREAM_AUTH_NAMES = frozenset(
+    f"stream{sep}auth.{ext}" for sep in "-_" for ext in ("ts", "js", "py", "rb") if (sep, ext) != ("-", "py")
+)
 
 
 class Runtime(enum.StrEnum):
@@ -36,12 +41,23 @@ _BY_SUFFIX = {
 }
 
 
+class FileKind(enum.StrEnum):
+    """What a discovered file declares."""
+
+    STEP = "step"  # *.step.ts, *_step.py, ...: a step config and its handler
+    STREAM = "stream"  # *.stream.ts, *_stream.py, ...: a stream config (no handler)
+    STREAM_AUTH = "stream-auth"  # stream-auth.ts, stream_auth.py, ...: the WebSocket auth hook
+
+
 @dataclass(frozen=True)
 class StepFile:
+    """A file a runner loads: a step, a stream definition or the stream auth hook."""
+
     path: Path
     relative_path: str  # posix, relative to the project root; doubles as the step id
     language: Language
     runtime: Runtime
+    kind: FileKind = FileKind.STEP
 
     @property
     def step_id(self) -> str:
@@ -56,9 +72,23 @@ class Discovery:
     def runtimes(self) -> set[Runtime]:
         return {f.runtime for f in self.files}
 
+    def of_kind(self, kind: FileKind) -> list[StepFile]:
+        return [f for f in self.files if f.kind is kind]
+
+
+def file_kind(name: str) -> FileKind | None:
+    """What a file name declares, or None when it is not a step, stream or stream auth file."""
+    if _STEP_FILE.search(name):
+        return FileKind.STEP
+    if _STREAM_FILE.search(name):
+        return FileKind.STREAM
+    if name in STREAM_AUTH_NAMES:
+        return FileKind.STREAM_AUTH
+    return None
+
 
 def discover(project_dir: Path) -> Discovery:
-    """Find step files under steps/ and src/, the way Motia 0.x does (spec 1.1)."""
+    """Find step and stream files under steps/ and src/, the way Motia 0.x does (spec 1.1, 1.4)."""
     project_dir = project_dir.resolve()
     files: list[StepFile] = []
     warnings: list[str] = []
@@ -70,16 +100,25 @@ def discover(project_dir: Path) -> Discovery:
             continue
         for path in sorted(_walk(root)):
             rel = path.relative_to(project_dir).as_posix()
-            if _DEPRECATED_PY.search(path.name):
+            deprecated = _DEPRECATED_PY.search(path.name)
+            if deprecated:
+                what = deprecated.group(1)
                 warnings.append(
-                    f"{rel}: Python steps named '*.step.py' are skipped (as in Motia 0.17); "
-                    "rename the file to '*_step.py' with an importable name"
+                    f"{rel}: Python {what}s named '*.{what}.py' are skipped (as in Motia 0.17); "
+                    f"rename the file to '*_{what}.py' with an importable name"
                 )
                 continue
-            if not _STEP_FILE.search(path.name):
+            kind = file_kind(path.name)
+            if kind is None:
                 continue
             language, runtime = _BY_SUFFIX[path.suffix]
-            files.append(StepFile(path=path, relative_path=rel, language=language, runtime=runtime))
+            files.append(StepFile(path=path, relative_path=rel, language=language, runtime=runtime, kind=kind))
+    auth = [f for f in files if f.kind is FileKind.STREAM_AUTH]
+    for extra in auth[1:]:
+        warnings.append(
+            f"{extra.relative_path}: ignored: the project already has a stream auth file ({auth[0].relative_path})"
+        )
+        files.remove(extra)
     return Discovery(files=files, warnings=warnings)
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from motia_core.errors import ConfigIssue
-from motia_core.project import StepFile
-from motia_core.runners.transport import Manifest
+from motia_core.project import FileKind, StepFile
+from motia_core.runners.transport import Manifest, ManifestEntry
 from motia_core.schema import CompiledSchema, compile_schema
 from motia_core.steps import ConfigValidationError, Step, StepType, parse_step
+from motia_core.streams.config import AuthHook, StreamDef, parse_auth, parse_stream
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Registry:
     warnings: list[str] = field(default_factory=list)
     body_validators: dict[str, CompiledSchema] = field(default_factory=dict)
     input_validators: dict[str, CompiledSchema] = field(default_factory=dict)
+    streams: dict[str, StreamDef] = field(default_factory=dict)
+    stream_auth: AuthHook | None = None
 
     def by_type(self, step_type: StepType) -> list[Step]:
         return [s for s in self.steps if s.type is step_type]
@@ -56,6 +59,12 @@ class Registry:
                 continue
             seen.add(entry.step_id)
             try:
+                if file.kind is FileKind.STREAM:
+                    self._add_stream(file, entry)
+                    continue
+                if file.kind is FileKind.STREAM_AUTH:
+                    self.stream_auth = parse_auth(file, entry.config_json, entry.has_handler)
+                    continue
                 step = parse_step(file, entry.config_json, entry.has_handler)
             except ConfigValidationError as exc:
                 self.issues.extend(exc.issues)
@@ -67,6 +76,20 @@ class Registry:
         for file in files:
             if file.step_id not in seen:
                 self.issues.append(ConfigIssue(file.relative_path, "", "the runner did not report this file"))
+
+    def _add_stream(self, file: StepFile, entry: ManifestEntry) -> None:
+        stream = parse_stream(file, entry.config_json, entry.has_handler)
+        other = self.streams.get(stream.name)
+        if other is not None:
+            message = f"stream {stream.name!r} is already declared by {other.file.relative_path}"
+            self.issues.append(ConfigIssue(file.relative_path, "config.name", message))
+            return
+        if stream.custom_storage:
+            self.warnings.append(
+                f"{file.relative_path}: config.baseConfig.storageType 'custom' is not supported; "
+                f"stream {stream.name!r} is kept in the default store"
+            )
+        self.streams[stream.name] = stream
 
     def _conflicts(self, step: Step) -> bool:
         for other in self.steps:

@@ -6,7 +6,7 @@ import { version } from '../package.json'
 
 export { createFlowContext } from './runtime/context'
 export type { HostCall, InvocationHost, InvocationInfo } from './runtime/host'
-export { createStreamsProxy, UndeclaredStreamError } from './runtime/streams'
+export { createStreamsProxy, RemoteStream, UndeclaredStreamError } from './runtime/streams'
 
 /** Version of this SDK, reported to the core as `Hello.sdk_version`. */
 export const SDK_VERSION: string = version

@@ -14,7 +14,7 @@ Step files written for Motia 0.x need no import at all. Test helpers are in :mod
 the transport contract a context is built on is in :mod:`motia.transport`.
 """
 
-from ._context import Context, Logger, PendingCall, State, Streams
+from ._context import Context, Logger, PendingCall, State, Stream, Streams
 from ._errors import CallError, CallErrorCode, MotiaError, NotJsonError, StreamNotDeclaredError
 from ._request import ApiRequest
 from ._types import (
@@ -71,6 +71,7 @@ __all__ = [
     "State",
     "StateManager",
     "StepConfig",
+    "Stream",
     "StreamNotDeclaredError",
     "Streams",
     "SyncApiMiddleware",

@@ -31,6 +31,11 @@ from .transport import (
     StateGetCall,
     StateGetGroupCall,
     StateSetCall,
+    StreamDeleteCall,
+    StreamGetCall,
+    StreamGetGroupCall,
+    StreamSendCall,
+    StreamSetCall,
 )
 
 T = TypeVar("T")
@@ -216,24 +221,100 @@ class State:
         return self._bridge.call(StateClearCall(group_id=str(group_id)), _decode_none)
 
 
+def _channel_part(channel: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in channel:
+            return channel[name]
+    return None
+
+
+class Stream:
+    """``ctx.streams.<name>``: a real-time collection of JSON objects, partitioned by group id.
+
+    Every item is stored as ``{...data, "id": id}`` and pushed to the WebSocket clients subscribed to
+    its group or to the item itself. Like ``ctx.state``, methods return awaitables on the event loop
+    and values in ``def`` handlers.
+    """
+
+    __slots__ = ("_bridge", "name")
+
+    def __init__(self, bridge: _Bridge, name: str) -> None:
+        self._bridge = bridge
+        self.name = name
+
+    def get(self, group_id: str, id: str) -> Any:
+        """The item, or ``None``."""
+        return self._bridge.call(StreamGetCall(self.name, str(group_id), str(id)), _decode_value)
+
+    def set(self, group_id: str, id: str, data: Mapping[str, Any]) -> Any:
+        """Create or replace an item (``data`` must be a dict); returns the stored item, with its ``id``."""
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                f"streams.{self.name}.set() takes a dict (a JSON object) as data, got {type(data).__name__}"
+            )
+        request = StreamSetCall(self.name, str(group_id), str(id), _json.dumps(data))
+        return self._bridge.call(request, _decode_value)
+
+    def delete(self, group_id: str, id: str) -> Any:
+        """Remove an item; returns it, or ``None`` when there was none."""
+        return self._bridge.call(StreamDeleteCall(self.name, str(group_id), str(id)), _decode_value)
+
+    def get_group(self, group_id: str) -> Any:
+        """Every item of the group, oldest first."""
+        return self._bridge.call(StreamGetGroupCall(self.name, str(group_id)), _decode_list)
+
+    getGroup = get_group
+
+    def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> Any:
+        """An ephemeral event for the group's subscribers (``{"groupId"}``) or an item's
+        (``{"groupId", "id"}``); ``event`` is ``{"type": str, "data": Any}``. Not stored."""
+        if not isinstance(channel, Mapping) or not isinstance(event, Mapping):
+            raise TypeError(f"streams.{self.name}.send() takes (channel: dict, event: dict)")
+        group_id = _channel_part(channel, "groupId", "group_id")
+        if group_id is None:
+            raise TypeError(f"streams.{self.name}.send(): the channel needs a 'groupId'")
+        item_id = _channel_part(channel, "id")
+        event_type = event.get("type")
+        if not isinstance(event_type, str) or not event_type:
+            raise TypeError(f"streams.{self.name}.send(): the event needs a non-empty string 'type'")
+        request = StreamSendCall(
+            self.name,
+            str(group_id),
+            "" if item_id is None else str(item_id),
+            event_type,
+            _json.dumps(event.get("data")),
+        )
+        return self._bridge.call(request, _decode_none)
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r})"
+
+
 class Streams:
     """``ctx.streams``: ``ctx.streams.<name>`` or ``ctx.streams["<name>"]``.
 
-    Streams arrive in a later protocol version. The hook is here: a context built with a mapping of
-    declared streams hands them out; every other name raises
+    In the runner every name gives a :class:`Stream`; the core answers a call on a stream the project
+    does not declare with a :class:`motia.CallError` that names it and the declared ones. A context
+    built with a mapping of streams (tests) hands out only those; any other name raises
     ``StreamNotDeclaredError("stream '<name>' is not declared in this project")``.
     """
 
-    __slots__ = ("_streams",)
+    __slots__ = ("_factory", "_streams")
 
-    def __init__(self, streams: Mapping[str, Any] | None = None) -> None:
-        self._streams: Mapping[str, Any] = streams or {}
+    def __init__(
+        self, streams: Mapping[str, Any] | None = None, *, factory: Callable[[str], Any] | None = None
+    ) -> None:
+        self._streams: dict[str, Any] = dict(streams or {})
+        self._factory = factory
 
     def __getitem__(self, name: str) -> Any:
-        try:
-            return self._streams[name]
-        except KeyError:
-            raise StreamNotDeclaredError(name) from None
+        found = self._streams.get(name)
+        if found is not None:
+            return found
+        if self._factory is None or not isinstance(name, str) or not name:
+            raise StreamNotDeclaredError(str(name))
+        stream = self._streams[name] = self._factory(name)
+        return stream
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -241,7 +322,7 @@ class Streams:
         return self[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._streams
+        return name in self._streams or (self._factory is not None and isinstance(name, str) and bool(name))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._streams)
@@ -276,7 +357,7 @@ class Context:
         self.flows = list(flows)
         self.logger = Logger(bridge)
         self.state = State(bridge)
-        self.streams = streams if streams is not None else Streams()
+        self.streams = streams if streams is not None else Streams(factory=lambda name: Stream(bridge, name))
 
     @property
     def traceId(self) -> str:

@@ -164,3 +164,9 @@ async def run_handler(
         return await _Runner(handler, (), (context,), loop, executor).run()
     chain = middleware if trigger is Trigger.API else ()
     return await _Runner(handler, chain, (payload, context), loop, executor).run()
+
+
+async def run_callable(fn: StepCallable, args: Sequence[Any], *, executor: Executor | None = None) -> Any:
+    """Call a user function that is not a handler (e.g. a stream's ``canAccess``) with ``args``, the way
+    handlers are called: ``async def`` on the loop, ``def`` in ``executor``; awaitable results awaited."""
+    return await _Runner(fn, (), tuple(args), asyncio.get_running_loop(), executor).run()

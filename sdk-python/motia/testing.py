@@ -43,6 +43,11 @@ from .transport import (
     StateGetCall,
     StateGetGroupCall,
     StateSetCall,
+    StreamDeleteCall,
+    StreamGetCall,
+    StreamGetGroupCall,
+    StreamSendCall,
+    StreamSetCall,
 )
 
 _TRACE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ123456789"
@@ -87,6 +92,32 @@ class InMemoryState:
         return {g: {k: _json.loads(v) for k, v in items.items()} for g, items in self._groups.items() if items}
 
 
+class InMemoryStreams:
+    """The stream items behind a test context, like the core keeps them: ``{...data, "id": id}``, groups
+    in creation order. ``sent`` records ``send`` events as ``(stream, channel, event)``. Synchronous
+    methods, for seeding and asserting."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], dict[str, bytes]] = {}
+        self.sent: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+
+    def get(self, stream: str, group_id: str, item_id: str) -> Any:
+        raw = self._items.get((stream, group_id), {}).get(item_id)
+        return None if raw is None else _json.loads(raw)
+
+    def set(self, stream: str, group_id: str, item_id: str, data: Mapping[str, Any]) -> Any:
+        item = {**data, "id": item_id}
+        self._items.setdefault((stream, group_id), {})[item_id] = _json.dumps(item)
+        return _json.loads(_json.dumps(item))
+
+    def delete(self, stream: str, group_id: str, item_id: str) -> Any:
+        raw = self._items.get((stream, group_id), {}).pop(item_id, None)
+        return None if raw is None else _json.loads(raw)
+
+    def get_group(self, stream: str, group_id: str) -> list[Any]:
+        return [_json.loads(raw) for raw in self._items.get((stream, group_id), {}).values()]
+
+
 @dataclasses.dataclass(frozen=True)
 class CapturedLog:
     """One ``ctx.logger`` line, decoded."""
@@ -104,8 +135,14 @@ CallHook = Callable[[CallRequest], None]
 class InMemorySink:
     """A :class:`motia.transport.CallSink` that applies calls to an :class:`InMemoryState` at once."""
 
-    def __init__(self, state: InMemoryState | None = None, on_call: CallHook | None = None) -> None:
+    def __init__(
+        self,
+        state: InMemoryState | None = None,
+        on_call: CallHook | None = None,
+        streams: InMemoryStreams | None = None,
+    ) -> None:
         self.state = state if state is not None else InMemoryState()
+        self.streams = streams if streams is not None else InMemoryStreams()
         self.on_call = on_call
         self.calls: list[CallRequest] = []
         self.emits: list[dict[str, Any]] = []
@@ -142,6 +179,28 @@ class InMemorySink:
         if isinstance(request, StateClearCall):
             state.clear(request.group_id)
             return b""
+        return self._apply_stream(request)
+
+    def _apply_stream(self, request: CallRequest) -> bytes:
+        streams = self.streams
+        if isinstance(request, StreamGetCall):
+            return _json.dumps(streams.get(request.stream, request.group_id, request.id))
+        if isinstance(request, StreamSetCall):
+            data = _json.loads(request.data_json)
+            if not isinstance(data, dict):
+                raise CallError(f"streams.{request.stream}.set: a stream item must be a JSON object")
+            return _json.dumps(streams.set(request.stream, request.group_id, request.id, data))
+        if isinstance(request, StreamDeleteCall):
+            return _json.dumps(streams.delete(request.stream, request.group_id, request.id))
+        if isinstance(request, StreamGetGroupCall):
+            return _json.dumps(streams.get_group(request.stream, request.group_id))
+        if isinstance(request, StreamSendCall):
+            channel: dict[str, Any] = {"groupId": request.group_id}
+            if request.id:
+                channel["id"] = request.id
+            event = {"type": request.type, "data": _json.loads(request.data_json) if request.data_json else None}
+            streams.sent.append((request.stream, channel, event))
+            return b""
         raise CallError(f"unsupported call {type(request).__name__}")  # pragma: no cover
 
     def log(self, record: LogRecord) -> None:
@@ -162,7 +221,8 @@ class StepTestEnvironment:
     :param trace_id: the context's trace id (default: a fresh Motia-style id).
     :param flows: the context's flows.
     :param state: a pre-seeded store (or pass ``{group: {key: value}}``).
-    :param streams: declared streams by name (``ctx.streams.<name>``); none by default.
+    :param streams: stream objects by name for ``ctx.streams.<name>`` (only those names then exist);
+        by default every name is an in-memory stream (see :attr:`streams`).
     :param on_call: see :data:`CallHook`.
     :param executor: where ``def`` handlers run (default: the loop's default executor).
     """
@@ -182,13 +242,18 @@ class StepTestEnvironment:
         self.flows = list(flows)
         self.sink = InMemorySink(store, on_call)
         self.executor = executor
-        self._streams = dict(streams or {})
+        self._streams = dict(streams) if streams is not None else None
 
     # -- what happened ----------------------------------------------------------------------------
 
     @property
     def state(self) -> InMemoryState:
         return self.sink.state
+
+    @property
+    def streams(self) -> InMemoryStreams:
+        """The stream items handlers wrote (and the events they sent)."""
+        return self.sink.streams
 
     @property
     def emits(self) -> list[dict[str, Any]]:
@@ -218,7 +283,8 @@ class StepTestEnvironment:
 
     def context(self) -> Context:
         """A context wired to this environment; call it on the event loop."""
-        return Context(trace_id=self.trace_id, flows=self.flows, sink=self.sink, streams=Streams(self._streams))
+        streams = Streams(self._streams) if self._streams is not None else None
+        return Context(trace_id=self.trace_id, flows=self.flows, sink=self.sink, streams=streams)
 
     async def run_api(
         self,
@@ -273,6 +339,7 @@ __all__ = [
     "CapturedLog",
     "InMemorySink",
     "InMemoryState",
+    "InMemoryStreams",
     "StepTestEnvironment",
     "new_trace_id",
 ]

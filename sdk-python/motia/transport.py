@@ -70,7 +70,66 @@ class StateClearCall:
     group_id: str
 
 
-CallRequest = EmitCall | StateGetCall | StateSetCall | StateDeleteCall | StateGetGroupCall | StateClearCall
+@dataclasses.dataclass(frozen=True)
+class StreamGetCall:
+    """``ctx.streams.<stream>.get(group_id, id)``; replies the item or null."""
+
+    stream: str
+    group_id: str
+    id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSetCall:
+    """``ctx.streams.<stream>.set(group_id, id, data)``; replies the stored item (``{...data, "id": id}``)."""
+
+    stream: str
+    group_id: str
+    id: str
+    data_json: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamDeleteCall:
+    """``ctx.streams.<stream>.delete(group_id, id)``; replies the removed item or null."""
+
+    stream: str
+    group_id: str
+    id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamGetGroupCall:
+    """``ctx.streams.<stream>.get_group(group_id)``; replies an array of items, oldest first."""
+
+    stream: str
+    group_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSendCall:
+    """``ctx.streams.<stream>.send({groupId, id?}, {type, data})``; an ephemeral event, replies null."""
+
+    stream: str
+    group_id: str
+    id: str  # "" = the whole group
+    type: str
+    data_json: bytes
+
+
+CallRequest = (
+    EmitCall
+    | StateGetCall
+    | StateSetCall
+    | StateDeleteCall
+    | StateGetGroupCall
+    | StateClearCall
+    | StreamGetCall
+    | StreamSetCall
+    | StreamDeleteCall
+    | StreamGetGroupCall
+    | StreamSendCall
+)
 """Every operation a context can ask of the core."""
 
 
@@ -116,4 +175,9 @@ __all__ = [
     "StateGetCall",
     "StateGetGroupCall",
     "StateSetCall",
+    "StreamDeleteCall",
+    "StreamGetCall",
+    "StreamGetGroupCall",
+    "StreamSendCall",
+    "StreamSetCall",
 ]

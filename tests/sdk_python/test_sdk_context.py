@@ -150,8 +150,8 @@ async def test_logger_levels_map_to_the_wire() -> None:
     assert [level.value for level in LogLevel] == [1, 2, 3, 4]
 
 
-async def test_streams_are_not_declared_yet() -> None:
-    ctx, _ = _context()
+async def test_streams_of_an_explicit_mapping_are_the_only_ones() -> None:
+    ctx, _ = _context(streams=Streams({}))  # without a mapping every name is a remote stream (test_streams_sdk.py)
     with pytest.raises(StreamNotDeclaredError, match="stream 'todos' is not declared in this project"):
         _ = ctx.streams.todos
     with pytest.raises(StreamNotDeclaredError, match="stream 'todos' is not declared in this project"):

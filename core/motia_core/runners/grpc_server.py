@@ -313,6 +313,21 @@ class GrpcSession:
                 value = await c.state_get_group(scope, call.state_get_group.group_id)
             elif op == "state_clear":
                 value = await c.state_clear(scope, call.state_clear.group_id)
+            elif op == "stream_get":
+                g = call.stream_get
+                value = await c.stream_get(scope, g.stream, g.group_id, g.id)
+            elif op == "stream_set":
+                ss = call.stream_set
+                value = await c.stream_set(scope, ss.stream, ss.group_id, ss.id, ss.data_json)
+            elif op == "stream_delete":
+                d = call.stream_delete
+                value = await c.stream_delete(scope, d.stream, d.group_id, d.id)
+            elif op == "stream_get_group":
+                gg = call.stream_get_group
+                value = await c.stream_get_group(scope, gg.stream, gg.group_id)
+            elif op == "stream_send":
+                e = call.stream_send
+                value = await c.stream_send(scope, e.stream, e.group_id, e.id, e.type, e.data_json)
             else:
                 raise CallFailed("CODE_INVALID_ARGUMENT", f"unknown call {op!r}")
         except CallFailed as exc:

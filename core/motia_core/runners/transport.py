@@ -22,6 +22,8 @@ class Trigger(enum.IntEnum):
     API = 1
     EVENT = 2
     CRON = 3
+    STREAM_ACCESS = 4  # a stream's config.canAccess(subscription, authContext)
+    STREAM_AUTH = 5  # the stream auth file's handler({headers, url, authToken}, ctx)
 
 
 class FailureKind(enum.IntEnum):
@@ -130,6 +132,26 @@ class CallHandler(Protocol):
     async def state_get_group(self, scope: InvocationScope | None, group_id: str) -> bytes: ...
 
     async def state_clear(self, scope: InvocationScope | None, group_id: str) -> bytes: ...
+
+    async def stream_get(self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str) -> bytes: ...
+
+    async def stream_set(
+        self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str, data_json: bytes
+    ) -> bytes: ...
+
+    async def stream_delete(self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str) -> bytes: ...
+
+    async def stream_get_group(self, scope: InvocationScope | None, stream: str, group_id: str) -> bytes: ...
+
+    async def stream_send(
+        self,
+        scope: InvocationScope | None,
+        stream: str,
+        group_id: str,
+        item_id: str,
+        event_type: str,
+        data_json: bytes,
+    ) -> bytes: ...
 
     def log(
         self,

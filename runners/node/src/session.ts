@@ -112,7 +112,7 @@ export class RunnerSession {
       concurrencySlots: this.options.env.slots,
       secret: this.options.env.secret,
       pid: process.pid,
-      capabilities: ['middleware'],
+      capabilities: ['middleware', 'streams'],
     }
   }
 

@@ -1,4 +1,4 @@
-"""Calls from handlers to the core (emit, state, log) over the stream, and their replies.
+"""Calls from handlers to the core (emit, state, streams, log) over the stream, and their replies.
 
 :class:`CallRouter` owns the request ids and the futures waiting for ``CallReply``; each
 invocation's context talks to it through an :class:`InvocationSink` (a ``motia.transport.CallSink``)
@@ -8,6 +8,7 @@ that stamps the invocation id. A call is enqueued in the outbox the moment the h
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from motia._errors import CallError, CallErrorCode
 from motia.transport import (
@@ -19,6 +20,11 @@ from motia.transport import (
     StateGetCall,
     StateGetGroupCall,
     StateSetCall,
+    StreamDeleteCall,
+    StreamGetCall,
+    StreamGetGroupCall,
+    StreamSendCall,
+    StreamSetCall,
 )
 
 from .outbox import Outbox
@@ -31,6 +37,11 @@ _OP_NAMES: dict[type, str] = {
     StateDeleteCall: "state.delete",
     StateGetGroupCall: "state.getGroup",
     StateClearCall: "state.clear",
+    StreamGetCall: "streams.get",
+    StreamSetCall: "streams.set",
+    StreamDeleteCall: "streams.delete",
+    StreamGetGroupCall: "streams.getGroup",
+    StreamSendCall: "streams.send",
 }
 
 
@@ -80,8 +91,10 @@ class CallRouter:
             call.state_delete.key = request.key
         elif isinstance(request, StateGetGroupCall):
             call.state_get_group.group_id = request.group_id
-        else:
+        elif isinstance(request, StateClearCall):
             call.state_clear.group_id = request.group_id
+        else:
+            _encode_stream_call(call, request, self._check_size)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (future, op)
         self._outbox.put(message)
@@ -133,6 +146,31 @@ class CallRouter:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+
+def _encode_stream_call(call: pb.Call, request: CallRequest, check_size: Callable[[str, bytes], None]) -> None:
+    if isinstance(request, StreamGetCall):
+        call.stream_get.stream, call.stream_get.group_id, call.stream_get.id = (
+            request.stream,
+            request.group_id,
+            request.id,
+        )
+    elif isinstance(request, StreamSetCall):
+        check_size("streams.set", request.data_json)
+        op = call.stream_set
+        op.stream, op.group_id, op.id, op.data_json = request.stream, request.group_id, request.id, request.data_json
+    elif isinstance(request, StreamDeleteCall):
+        op_delete = call.stream_delete
+        op_delete.stream, op_delete.group_id, op_delete.id = request.stream, request.group_id, request.id
+    elif isinstance(request, StreamGetGroupCall):
+        call.stream_get_group.stream, call.stream_get_group.group_id = request.stream, request.group_id
+    elif isinstance(request, StreamSendCall):
+        check_size("streams.send", request.data_json)
+        send = call.stream_send
+        send.stream, send.group_id, send.id = request.stream, request.group_id, request.id
+        send.type, send.data_json = request.type, request.data_json
+    else:  # pragma: no cover - CallRequest is a closed union
+        raise TypeError(f"unsupported call {type(request).__name__}")
 
 
 class InvocationSink:

@@ -20,7 +20,7 @@ from typing import Any
 from motia import _json
 from motia._context import Context
 from motia._errors import NotJsonError
-from motia._execution import Trigger, run_handler
+from motia._execution import StepCallable, Trigger, run_callable, run_handler
 from motia._request import ApiRequest
 from motia._tracebacks import format_user_traceback
 
@@ -35,6 +35,7 @@ _TRIGGERS = {
     pb.TRIGGER_API: Trigger.API,
     pb.TRIGGER_EVENT: Trigger.EVENT,
     pb.TRIGGER_CRON: Trigger.CRON,
+    pb.TRIGGER_STREAM_AUTH: Trigger.EVENT,  # the stream auth file: handler({headers, url, authToken}, ctx)
 }
 
 
@@ -124,6 +125,8 @@ class Invocations:
         self._outbox.put(message)
 
     async def _execute(self, start: pb.StartInvocation, step: LoadedStep) -> bytes:
+        if start.trigger == pb.TRIGGER_STREAM_ACCESS:
+            return await self._can_access(start, step)
         trigger = _TRIGGERS.get(start.trigger)
         if trigger is None:
             raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadTrigger", f"unknown trigger {start.trigger}")
@@ -139,6 +142,19 @@ class Invocations:
             trigger, step.handler, payload, context, middleware=step.middleware, executor=self._executor
         )
         return self._encode_result(value)
+
+    async def _can_access(self, start: pb.StartInvocation, step: LoadedStep) -> bytes:
+        """A stream file's ``config["canAccess"](subscription, auth_context)``, as a JSON boolean."""
+        can_access = step.config.get("canAccess")
+        if not callable(can_access):
+            message = f"{step.path} has no callable config['canAccess']"
+            raise _Failure(pb.FAILURE_KIND_HANDLER_ERROR, "NoCanAccess", message)
+        payload = self._decode_payload(Trigger.EVENT, start.payload_json)
+        if not isinstance(payload, dict):
+            raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", "a stream access payload must be an object")
+        args = (payload.get("subscription"), payload.get("authContext"))
+        allowed = await run_callable(StepCallable.of(can_access), args, executor=self._executor)
+        return b"true" if allowed else b"false"
 
     @staticmethod
     def _decode_payload(trigger: Trigger, raw: bytes) -> Any:

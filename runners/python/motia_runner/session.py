@@ -37,7 +37,7 @@ from .settings import RunnerSettings
 
 # After half-closing on Shutdown, how long to wait for the core to end the stream.
 _CLOSE_WAIT_SECONDS = 5.0
-CAPABILITIES = ("middleware", "sync-handlers")
+CAPABILITIES = ("middleware", "sync-handlers", "streams")
 
 
 class RunnerState(enum.Enum):

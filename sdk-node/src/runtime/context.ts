@@ -34,6 +34,6 @@ export function createFlowContext(info: InvocationInfo, host: InvocationHost): F
     logger,
     state: new RemoteStateManager(host),
     emit: emitVia(host),
-    streams: createStreamsProxy(),
+    streams: createStreamsProxy(new Map(), host),
   }
 }

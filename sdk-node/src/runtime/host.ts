@@ -11,6 +11,11 @@ export type HostCall =
   | { op: 'state.delete'; groupId: string; key: string }
   | { op: 'state.getGroup'; groupId: string }
   | { op: 'state.clear'; groupId: string }
+  | { op: 'streams.get'; stream: string; groupId: string; id: string }
+  | { op: 'streams.set'; stream: string; groupId: string; id: string; data: unknown }
+  | { op: 'streams.delete'; stream: string; groupId: string; id: string }
+  | { op: 'streams.getGroup'; stream: string; groupId: string }
+  | { op: 'streams.send'; stream: string; groupId: string; id: string; type: string; data: unknown }
 
 /**
  * What the runner provides to one invocation's context: the only way step code talks to the core.

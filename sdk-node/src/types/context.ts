@@ -1,4 +1,5 @@
 import type { Logger } from '../logger'
+import type { MotiaStream } from './streams'
 
 /**
  * Step state (`ctx.state`): JSON values partitioned by a caller-chosen group id (often the trace id).
@@ -28,10 +29,14 @@ export interface EmitData {
 export type Emitter<TData> = (event: TData) => Promise<void>
 
 /**
- * The streams a project declares, as `ctx.streams.<name>`. Empty here: projects augment it
- * (Motia's generated `types.d.ts` does `declare module 'motia' { interface FlowContextStateStreams {...} }`).
+ * The streams a project declares, as `ctx.streams.<name>`. Any name type-checks as a stream of
+ * loosely typed items; projects narrow it by augmentation (Motia's generated `types.d.ts` does
+ * `declare module 'motia' { interface FlowContextStateStreams { todo: MotiaStream<Todo> } }`).
  */
-export interface FlowContextStateStreams {}
+export interface FlowContextStateStreams {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- items are whatever the project stores
+  [streamName: string]: MotiaStream<any>
+}
 
 /** The second argument of every handler (the only one for cron handlers). */
 export interface FlowContext<TEmitData = EmitData> {

@@ -30,6 +30,11 @@ import type { StateSet as _motia_runner_v1_StateSet, StateSet__Output as _motia_
 import type { StepFile as _motia_runner_v1_StepFile, StepFile__Output as _motia_runner_v1_StepFile__Output } from './motia/runner/v1/StepFile';
 import type { StepManifest as _motia_runner_v1_StepManifest, StepManifest__Output as _motia_runner_v1_StepManifest__Output } from './motia/runner/v1/StepManifest';
 import type { StepsLoaded as _motia_runner_v1_StepsLoaded, StepsLoaded__Output as _motia_runner_v1_StepsLoaded__Output } from './motia/runner/v1/StepsLoaded';
+import type { StreamDelete as _motia_runner_v1_StreamDelete, StreamDelete__Output as _motia_runner_v1_StreamDelete__Output } from './motia/runner/v1/StreamDelete';
+import type { StreamGet as _motia_runner_v1_StreamGet, StreamGet__Output as _motia_runner_v1_StreamGet__Output } from './motia/runner/v1/StreamGet';
+import type { StreamGetGroup as _motia_runner_v1_StreamGetGroup, StreamGetGroup__Output as _motia_runner_v1_StreamGetGroup__Output } from './motia/runner/v1/StreamGetGroup';
+import type { StreamSend as _motia_runner_v1_StreamSend, StreamSend__Output as _motia_runner_v1_StreamSend__Output } from './motia/runner/v1/StreamSend';
+import type { StreamSet as _motia_runner_v1_StreamSet, StreamSet__Output as _motia_runner_v1_StreamSet__Output } from './motia/runner/v1/StreamSet';
 import type { Welcome as _motia_runner_v1_Welcome, Welcome__Output as _motia_runner_v1_Welcome__Output } from './motia/runner/v1/Welcome';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -70,6 +75,11 @@ export interface ProtoGrpcType {
         StepFile: MessageTypeDefinition<_motia_runner_v1_StepFile, _motia_runner_v1_StepFile__Output>
         StepManifest: MessageTypeDefinition<_motia_runner_v1_StepManifest, _motia_runner_v1_StepManifest__Output>
         StepsLoaded: MessageTypeDefinition<_motia_runner_v1_StepsLoaded, _motia_runner_v1_StepsLoaded__Output>
+        StreamDelete: MessageTypeDefinition<_motia_runner_v1_StreamDelete, _motia_runner_v1_StreamDelete__Output>
+        StreamGet: MessageTypeDefinition<_motia_runner_v1_StreamGet, _motia_runner_v1_StreamGet__Output>
+        StreamGetGroup: MessageTypeDefinition<_motia_runner_v1_StreamGetGroup, _motia_runner_v1_StreamGetGroup__Output>
+        StreamSend: MessageTypeDefinition<_motia_runner_v1_StreamSend, _motia_runner_v1_StreamSend__Output>
+        StreamSet: MessageTypeDefinition<_motia_runner_v1_StreamSet, _motia_runner_v1_StreamSet__Output>
         Trigger: EnumTypeDefinition
         Welcome: MessageTypeDefinition<_motia_runner_v1_Welcome, _motia_runner_v1_Welcome__Output>
       }

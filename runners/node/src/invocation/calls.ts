@@ -34,7 +34,7 @@ const LEVELS: Record<SdkLogLevel, (typeof LogLevel)[keyof typeof LogLevel]> = {
 }
 
 /**
- * Calls from handlers to the core (emit, state, log). Each call is sent at once (eagerly, so a
+ * Calls from handlers to the core (emit, state, streams, log). Each call is sent at once (eagerly, so a
  * non-awaited emit still goes out) with a request id unique on the stream; the matching CallReply
  * settles its promise.
  */
@@ -140,6 +140,38 @@ export class CallChannel {
         return { requestId, invocationId, stateGetGroup: { groupId: call.groupId } }
       case 'state.clear':
         return { requestId, invocationId, stateClear: { groupId: call.groupId } }
+      case 'streams.get':
+        return { requestId, invocationId, streamGet: { stream: call.stream, groupId: call.groupId, id: call.id } }
+      case 'streams.set':
+        return {
+          requestId,
+          invocationId,
+          streamSet: {
+            stream: call.stream,
+            groupId: call.groupId,
+            id: call.id,
+            dataJson: this.checked(
+              encodeJson(call.data, `streams.${call.stream}.set('${call.groupId}', '${call.id}') data`),
+              'stream item',
+            ),
+          },
+        }
+      case 'streams.delete':
+        return { requestId, invocationId, streamDelete: { stream: call.stream, groupId: call.groupId, id: call.id } }
+      case 'streams.getGroup':
+        return { requestId, invocationId, streamGetGroup: { stream: call.stream, groupId: call.groupId } }
+      case 'streams.send':
+        return {
+          requestId,
+          invocationId,
+          streamSend: {
+            stream: call.stream,
+            groupId: call.groupId,
+            id: call.id,
+            type: call.type,
+            dataJson: this.checked(encodeJson(call.data, `streams.${call.stream}.send() event data`), 'stream event data'),
+          },
+        }
     }
   }
 

@@ -3,7 +3,7 @@ import { debug } from '../diagnostics'
 import { describeError } from '../errors'
 import { decodeJson, encodeJson } from '../json'
 import { FailureKind, type Failed, type InvocationResult, type RunnerMessage, type StartInvocation } from '../protocol/messages'
-import type { StepRegistry } from '../steps/registry'
+import type { LoadedStep, StepRegistry } from '../steps/registry'
 import type { CallChannel } from './calls'
 import { runHandler } from './run-handler'
 
@@ -86,11 +86,34 @@ export class InvocationRunner {
     this.sink.send({ result: { invocationId: start.invocationId, fencingToken: start.fencingToken, ...outcome } })
   }
 
+  /** A stream file's `config.canAccess(subscription, authContext)`, answered as a JSON boolean. */
+  private async canAccess(start: StartInvocation, step: LoadedStep): Promise<Pick<InvocationResult, 'completed' | 'failed'>> {
+    const canAccess = step.config.canAccess
+    if (typeof canAccess !== 'function') {
+      return { failed: failed(FailureKind.FAILURE_KIND_HANDLER_ERROR, 'MissingCanAccessError', `${step.relativePath} has no config.canAccess function`) }
+    }
+    let payload: { subscription?: unknown; authContext?: unknown }
+    try {
+      payload = (decodeJson(start.payloadJson, {}) ?? {}) as { subscription?: unknown; authContext?: unknown }
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      return { failed: failed(FailureKind.FAILURE_KIND_BAD_PAYLOAD, 'BadPayload', `stream access payload is not JSON: ${detail}`) }
+    }
+    try {
+      const allowed: unknown = await (canAccess as (subscription: unknown, authContext: unknown) => unknown)(payload.subscription, payload.authContext ?? null)
+      return { completed: { payloadJson: Buffer.from(allowed ? 'true' : 'false') } }
+    } catch (thrown) {
+      const error = describeError(thrown)
+      return { failed: { kind: FailureKind.FAILURE_KIND_HANDLER_ERROR, errorType: error.type, message: error.message, stack: error.stack, nonRetryable: true, retryAfterMs: 0 } }
+    }
+  }
+
   private async execute(start: StartInvocation): Promise<Pick<InvocationResult, 'completed' | 'failed'>> {
     const step = this.steps.get(start.stepId)
     if (step === undefined) {
       return { failed: failed(FailureKind.FAILURE_KIND_UNKNOWN_STEP, 'UnknownStep', `step '${start.stepId}' is not loaded in this runner`) }
     }
+    if (start.trigger === 'TRIGGER_STREAM_ACCESS') return this.canAccess(start, step)
     if (step.handler === null) {
       return {
         failed: failed(FailureKind.FAILURE_KIND_HANDLER_ERROR, 'MissingHandlerError', `${step.relativePath} exports no \`handler\` function`),

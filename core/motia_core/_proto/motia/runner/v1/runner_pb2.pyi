@@ -13,6 +13,8 @@ class Trigger(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRIGGER_API: _ClassVar[Trigger]
     TRIGGER_EVENT: _ClassVar[Trigger]
     TRIGGER_CRON: _ClassVar[Trigger]
+    TRIGGER_STREAM_ACCESS: _ClassVar[Trigger]
+    TRIGGER_STREAM_AUTH: _ClassVar[Trigger]
 
 class FailureKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -26,6 +28,8 @@ TRIGGER_UNSPECIFIED: Trigger
 TRIGGER_API: Trigger
 TRIGGER_EVENT: Trigger
 TRIGGER_CRON: Trigger
+TRIGGER_STREAM_ACCESS: Trigger
+TRIGGER_STREAM_AUTH: Trigger
 FAILURE_KIND_UNSPECIFIED: FailureKind
 FAILURE_KIND_HANDLER_ERROR: FailureKind
 FAILURE_KIND_UNKNOWN_STEP: FailureKind
@@ -254,7 +258,7 @@ class Failed(_message.Message):
     def __init__(self, error_type: _Optional[str] = ..., message: _Optional[str] = ..., stack: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., retry_after_ms: _Optional[int] = ..., kind: _Optional[_Union[FailureKind, str]] = ...) -> None: ...
 
 class Call(_message.Message):
-    __slots__ = ("request_id", "invocation_id", "emit", "state_get", "state_set", "state_delete", "state_get_group", "state_clear", "log")
+    __slots__ = ("request_id", "invocation_id", "emit", "state_get", "state_set", "state_delete", "state_get_group", "state_clear", "log", "stream_get", "stream_set", "stream_delete", "stream_get_group", "stream_send")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     EMIT_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +268,11 @@ class Call(_message.Message):
     STATE_GET_GROUP_FIELD_NUMBER: _ClassVar[int]
     STATE_CLEAR_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
+    STREAM_GET_FIELD_NUMBER: _ClassVar[int]
+    STREAM_SET_FIELD_NUMBER: _ClassVar[int]
+    STREAM_DELETE_FIELD_NUMBER: _ClassVar[int]
+    STREAM_GET_GROUP_FIELD_NUMBER: _ClassVar[int]
+    STREAM_SEND_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     invocation_id: str
     emit: Emit
@@ -273,7 +282,12 @@ class Call(_message.Message):
     state_get_group: StateGetGroup
     state_clear: StateClear
     log: Log
-    def __init__(self, request_id: _Optional[int] = ..., invocation_id: _Optional[str] = ..., emit: _Optional[_Union[Emit, _Mapping]] = ..., state_get: _Optional[_Union[StateGet, _Mapping]] = ..., state_set: _Optional[_Union[StateSet, _Mapping]] = ..., state_delete: _Optional[_Union[StateDelete, _Mapping]] = ..., state_get_group: _Optional[_Union[StateGetGroup, _Mapping]] = ..., state_clear: _Optional[_Union[StateClear, _Mapping]] = ..., log: _Optional[_Union[Log, _Mapping]] = ...) -> None: ...
+    stream_get: StreamGet
+    stream_set: StreamSet
+    stream_delete: StreamDelete
+    stream_get_group: StreamGetGroup
+    stream_send: StreamSend
+    def __init__(self, request_id: _Optional[int] = ..., invocation_id: _Optional[str] = ..., emit: _Optional[_Union[Emit, _Mapping]] = ..., state_get: _Optional[_Union[StateGet, _Mapping]] = ..., state_set: _Optional[_Union[StateSet, _Mapping]] = ..., state_delete: _Optional[_Union[StateDelete, _Mapping]] = ..., state_get_group: _Optional[_Union[StateGetGroup, _Mapping]] = ..., state_clear: _Optional[_Union[StateClear, _Mapping]] = ..., log: _Optional[_Union[Log, _Mapping]] = ..., stream_get: _Optional[_Union[StreamGet, _Mapping]] = ..., stream_set: _Optional[_Union[StreamSet, _Mapping]] = ..., stream_delete: _Optional[_Union[StreamDelete, _Mapping]] = ..., stream_get_group: _Optional[_Union[StreamGetGroup, _Mapping]] = ..., stream_send: _Optional[_Union[StreamSend, _Mapping]] = ...) -> None: ...
 
 class Emit(_message.Message):
     __slots__ = ("topic", "data_json", "message_group_id")
@@ -322,6 +336,60 @@ class StateClear(_message.Message):
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     group_id: str
     def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class StreamGet(_message.Message):
+    __slots__ = ("stream", "group_id", "id")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    group_id: str
+    id: str
+    def __init__(self, stream: _Optional[str] = ..., group_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class StreamSet(_message.Message):
+    __slots__ = ("stream", "group_id", "id", "data_json")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    group_id: str
+    id: str
+    data_json: bytes
+    def __init__(self, stream: _Optional[str] = ..., group_id: _Optional[str] = ..., id: _Optional[str] = ..., data_json: _Optional[bytes] = ...) -> None: ...
+
+class StreamDelete(_message.Message):
+    __slots__ = ("stream", "group_id", "id")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    group_id: str
+    id: str
+    def __init__(self, stream: _Optional[str] = ..., group_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class StreamGetGroup(_message.Message):
+    __slots__ = ("stream", "group_id")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    group_id: str
+    def __init__(self, stream: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+
+class StreamSend(_message.Message):
+    __slots__ = ("stream", "group_id", "id", "type", "data_json")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    group_id: str
+    id: str
+    type: str
+    data_json: bytes
+    def __init__(self, stream: _Optional[str] = ..., group_id: _Optional[str] = ..., id: _Optional[str] = ..., type: _Optional[str] = ..., data_json: _Optional[bytes] = ...) -> None: ...
 
 class Log(_message.Message):
     __slots__ = ("level", "message", "fields_json", "time_unix_ms")

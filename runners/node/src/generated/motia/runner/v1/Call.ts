@@ -7,6 +7,11 @@ import type { StateDelete as _motia_runner_v1_StateDelete, StateDelete__Output a
 import type { StateGetGroup as _motia_runner_v1_StateGetGroup, StateGetGroup__Output as _motia_runner_v1_StateGetGroup__Output } from '../../../motia/runner/v1/StateGetGroup';
 import type { StateClear as _motia_runner_v1_StateClear, StateClear__Output as _motia_runner_v1_StateClear__Output } from '../../../motia/runner/v1/StateClear';
 import type { Log as _motia_runner_v1_Log, Log__Output as _motia_runner_v1_Log__Output } from '../../../motia/runner/v1/Log';
+import type { StreamGet as _motia_runner_v1_StreamGet, StreamGet__Output as _motia_runner_v1_StreamGet__Output } from '../../../motia/runner/v1/StreamGet';
+import type { StreamSet as _motia_runner_v1_StreamSet, StreamSet__Output as _motia_runner_v1_StreamSet__Output } from '../../../motia/runner/v1/StreamSet';
+import type { StreamDelete as _motia_runner_v1_StreamDelete, StreamDelete__Output as _motia_runner_v1_StreamDelete__Output } from '../../../motia/runner/v1/StreamDelete';
+import type { StreamGetGroup as _motia_runner_v1_StreamGetGroup, StreamGetGroup__Output as _motia_runner_v1_StreamGetGroup__Output } from '../../../motia/runner/v1/StreamGetGroup';
+import type { StreamSend as _motia_runner_v1_StreamSend, StreamSend__Output as _motia_runner_v1_StreamSend__Output } from '../../../motia/runner/v1/StreamSend';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Call {
@@ -25,7 +30,12 @@ export interface Call {
   'stateGetGroup'?: (_motia_runner_v1_StateGetGroup | null);
   'stateClear'?: (_motia_runner_v1_StateClear | null);
   'log'?: (_motia_runner_v1_Log | null);
-  'op'?: "emit"|"stateGet"|"stateSet"|"stateDelete"|"stateGetGroup"|"stateClear"|"log";
+  'streamGet'?: (_motia_runner_v1_StreamGet | null);
+  'streamSet'?: (_motia_runner_v1_StreamSet | null);
+  'streamDelete'?: (_motia_runner_v1_StreamDelete | null);
+  'streamGetGroup'?: (_motia_runner_v1_StreamGetGroup | null);
+  'streamSend'?: (_motia_runner_v1_StreamSend | null);
+  'op'?: "emit"|"stateGet"|"stateSet"|"stateDelete"|"stateGetGroup"|"stateClear"|"log"|"streamGet"|"streamSet"|"streamDelete"|"streamGetGroup"|"streamSend";
 }
 
 export interface Call__Output {
@@ -44,5 +54,10 @@ export interface Call__Output {
   'stateGetGroup'?: (_motia_runner_v1_StateGetGroup__Output | null);
   'stateClear'?: (_motia_runner_v1_StateClear__Output | null);
   'log'?: (_motia_runner_v1_Log__Output | null);
-  'op'?: "emit"|"stateGet"|"stateSet"|"stateDelete"|"stateGetGroup"|"stateClear"|"log";
+  'streamGet'?: (_motia_runner_v1_StreamGet__Output | null);
+  'streamSet'?: (_motia_runner_v1_StreamSet__Output | null);
+  'streamDelete'?: (_motia_runner_v1_StreamDelete__Output | null);
+  'streamGetGroup'?: (_motia_runner_v1_StreamGetGroup__Output | null);
+  'streamSend'?: (_motia_runner_v1_StreamSend__Output | null);
+  'op'?: "emit"|"stateGet"|"stateSet"|"stateDelete"|"stateGetGroup"|"stateClear"|"log"|"streamGet"|"streamSet"|"streamDelete"|"streamGetGroup"|"streamSend";
 }

@@ -7,6 +7,8 @@ import type { Long } from '@grpc/proto-loader';
  * Reply to a Call. value_json per op:
  * emit: null | state_get: value or null | state_set: the value | state_delete: old value or null
  * state_get_group: array of values | state_clear: null | log: null
+ * stream_get: the item or null | stream_set: the stored item | stream_delete: the removed item or null
+ * stream_get_group: array of items, oldest first | stream_send: null
  */
 export interface CallReply {
   'requestId'?: (number | string | Long);
@@ -19,6 +21,8 @@ export interface CallReply {
  * Reply to a Call. value_json per op:
  * emit: null | state_get: value or null | state_set: the value | state_delete: old value or null
  * state_get_group: array of values | state_clear: null | log: null
+ * stream_get: the item or null | stream_set: the stored item | stream_delete: the removed item or null
+ * stream_get_group: array of items, oldest first | stream_send: null
  */
 export interface CallReply__Output {
   'requestId': (number);
