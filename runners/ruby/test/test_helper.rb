@@ -1,0 +1,7 @@
+# frozen_string_literal: true
+
+# Unit tests of the Ruby runner: `ruby runners/ruby/test/run.rb` (tests/test_e2e_ruby.py runs them too).
+$LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
+require "minitest/autorun"
+require "motia"
+require "motia_runner/session"
