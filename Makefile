@@ -15,23 +15,32 @@ PYTEST_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_RUNNER_STAMP := runners/node/node_modules/.installed
 SDK_NODE_STAMP := sdk-node/node_modules/.installed
+STREAM_CLIENT_STAMP := tests/stream_client/node_modules/.installed
 NODE_BUILD := runners/node/dist/runner.cjs
 
-.PHONY: install serve test lint proto system-deps clean
+.PHONY: install serve test lint proto system-deps codegen-deps clean
 
-install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD)
+install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD) $(STREAM_CLIENT_STAMP)
 
-# System packages the suite needs. Installed with apt-get when running as root, else we print the command.
+# System packages, installed with apt-get when running as root, else we print the exact command.
 SYSTEM_PACKAGES := ruby ruby-grpc
-system-deps:
+CODEGEN_PACKAGES := protobuf-compiler ruby-grpc-tools
+define apt_install
 	@missing=""; \
-	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo ">> installing system packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing system packages:$$missing -- run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+codegen-deps:
+	$(call apt_install,$(CODEGEN_PACKAGES))
 
 $(PY_STAMP): pyproject.toml
 	@command -v node >/dev/null || { echo "node (>= 20) is required"; exit 1; }
@@ -51,6 +60,12 @@ $(SDK_NODE_STAMP): sdk-node/package.json sdk-node/package-lock.json
 	@cd sdk-node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Motia's real stream client, used by tests/test_streams*.py to prove the WebSocket protocol.
+$(STREAM_CLIENT_STAMP): tests/stream_client/package.json tests/stream_client/package-lock.json
+	@echo ">> npm ci (tests/stream_client)"
+	@cd tests/stream_client && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 $(NODE_BUILD): $(NODE_RUNNER_STAMP) $(shell find runners/node/src sdk-node/src -type f 2>/dev/null) proto/motia/runner/v1/runner.proto
 	@echo ">> building the node runner"
 	@cd runners/node && npm run --silent build
@@ -63,7 +78,7 @@ test: install
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
-lint: install
+lint: install codegen-deps
 	$(VENV)/bin/ruff check core sdk-python runners/python tests
 	$(VENV)/bin/mypy core/motia_core sdk-python/motia runners/python/motia_runner
 	cd runners/node && npm run --silent typecheck && npm run --silent check-generated
@@ -72,10 +87,50 @@ lint: install
 	if ! diff -r -q -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \
 	  diff -r -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto | head -20; rm -rf $$tmp; \
 	  echo "generated protobuf code is stale: run 'make proto' and commit"; exit 1; fi; rm -rf $$tmp
+	@tmp=$$(mktemp -d); runners/ruby/scripts/gen_proto.sh $$tmp >/dev/null && \
+	  diff -r $$tmp/motia/runner/v1 runners/ruby/lib/motia/runner/v1 || { rm -rf $$tmp; \
+	  echo "generated Ruby protobuf code is stale: run 'make proto' and commit"; exit 1; }; rm -rf $$tmp
 	@echo "lint clean"
 
-proto: $(PY_STAMP)
+proto: $(PY_STAMP) $(NODE_RUNNER_STAMP) codegen-deps
 	PYTHON=$(PY) scripts/gen_proto.sh
+	cd runners/node && npm run --silent gen
+	runners/ruby/scripts/gen_proto.sh
 
 clean:
-	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules
+	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules tests/stream_client/node_modules
+
+# -- benchmark suite (bench/README.md) -------------------------------------------------------------
+#   make bench         full suite, <= 10 min: bench/results/<timestamp>/ and bench/LATEST.md
+#   make bench-quick   <= 60 s: API TS and Python at c16, bare aiohttp, event chain
+# Timings never run in `make test`. matplotlib goes into .venv only here; classic Motia into the
+# git-ignored bench/.motia-classic (a failed install is reported by the bench, not fatal).
+BENCH_SYSTEM_PACKAGES := wrk redis-server
+BENCH_PY_STAMP := $(VENV)/.bench-installed
+MOTIA_CLASSIC_VERSION := 0.17.6-beta.187
+
+.PHONY: bench bench-quick bench-system-deps bench-classic
+
+bench-system-deps:
+	@missing=""; \
+	for p in $(BENCH_SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages:$$missing -- run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+$(BENCH_PY_STAMP): $(PY_STAMP)
+	@echo ">> installing matplotlib into $(VENV) (bench charts)"
+	@$(PY) -m pip install -q --disable-pip-version-check 'matplotlib>=3.8,<4'
+	@touch $@
+
+bench-classic:
+	@PYTHON=$(PYTHON) bench/install_classic.sh $(MOTIA_CLASSIC_VERSION)
+
+bench: install bench-system-deps $(BENCH_PY_STAMP) bench-classic
+	$(PY) bench/run.py
+
+bench-quick: install bench-system-deps $(BENCH_PY_STAMP)
+	$(PY) bench/run.py --quick

@@ -84,7 +84,7 @@ class RunnerProcess:
         await asyncio.shield(self._first)
 
     async def session_ready(self, timeout: float) -> GrpcSession:
-        if self.state is RunnerState.READY and self.session is not None:
+        if self.state is RunnerState.READY and self.session is not None and not self.session.closed.done():
             return self.session
         if self._stopping:
             raise RunnerUnavailable(f"the {self.name} runner is shutting down")
@@ -179,6 +179,8 @@ class RunnerProcess:
                     raise RunnerError(f"the {self.name} runner exited with code {proc.returncode} before connecting")
                 raise RunnerError(f"the {self.name} runner did not connect within {CONNECT_TIMEOUT:g}s")
             self.session = session = connected.result()
+            # from the moment its stream ends, callers wait for the respawn instead of getting this session
+            session.closed.add_done_callback(lambda _: self._ready.clear())
             self.state = RunnerState.HANDSHAKING
             manifest = await session.load_steps(self.files, LOAD_TIMEOUT)
             self._on_manifest(self.spec.runtime, manifest, first)
@@ -196,6 +198,9 @@ class RunnerProcess:
             )
             watching: set[asyncio.Future[Any]] = {exited, session.closed}
             await asyncio.wait(watching, return_when="FIRST_COMPLETED")
+            if not exited.done():  # a killed runner's stream often ends first: wait a moment for its exit code
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(exited), 0.5)
             if not self._stopping:
                 why = (
                     f"exited with code {proc.returncode}"
@@ -206,7 +211,8 @@ class RunnerProcess:
         finally:
             self._server.forget(secret)
             if not exited.done() and (self._stopping or self.session is None or self.session.closed.done()):
-                await _terminate(proc, grace=0.5)
+                # a runner whose stream ended exits by itself (0 after a drain): give it a moment first
+                await _terminate(proc, grace=0.5, natural_exit=2.0 if self._stopping else 0.5)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*pumps, return_exceptions=True), 1.0)
             exited.cancel()
@@ -227,10 +233,15 @@ class RunnerProcess:
                 self._logger.log(level, text, source=source)
 
 
-async def _terminate(proc: asyncio.subprocess.Process, grace: float) -> None:
-    """SIGTERM the runner's process group, then SIGKILL after `grace` seconds."""
+async def _terminate(proc: asyncio.subprocess.Process, grace: float, natural_exit: float = 0.0) -> None:
+    """Wait up to `natural_exit` seconds for the runner to exit by itself, then SIGTERM its process
+    group, then SIGKILL after `grace` seconds."""
     if proc.returncode is not None:
         return
+    if natural_exit > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), natural_exit)
+            return
     if proc.stdin is not None:
         with contextlib.suppress(Exception):
             proc.stdin.close()
