@@ -97,3 +97,15 @@ def test_busy_port_and_missing_project_are_clear_errors(tmp_path: Path) -> None:
     none = _cli("steps", "--dir", str(empty))
     assert none.returncode == 0
     assert "no steps/ or src/ folder" in none.stderr
+
+
+def test_steps_lists_streams(tmp_path: Path) -> None:
+    from tests.conftest import copy_fixture
+
+    project = copy_fixture("streams", tmp_path)
+    result = _cli("steps", "--dir", str(project), "--json")
+    assert result.returncode == 0, result.stderr
+    names = {s["name"] for s in json.loads(result.stdout)["streams"]}
+    assert "todo" in names
+    plain = _cli("steps", "--dir", str(project))
+    assert "ctx.streams.todo" in plain.stdout

@@ -136,6 +136,15 @@ def _steps(args: argparse.Namespace) -> int:
     if args.json:
         result = {
             "steps": [step_json(s) for s in registry.steps],
+            "streams": [
+                {
+                    "name": d.name,
+                    "filePath": d.file.relative_path,
+                    "language": d.file.language.value,
+                    "canAccess": d.can_access,
+                }
+                for d in registry.streams.values()
+            ],
             "issues": [
                 {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in registry.issues
             ],
@@ -151,6 +160,9 @@ def _steps(args: argparse.Namespace) -> int:
                 "noop": "noop",
             }[s.type.value]
             print(f"  {s.type.value:<5} {s.name:<32} {trigger:<40} {s.file.relative_path} ({s.language.value})")
+        for d in registry.streams.values():
+            access = " (canAccess)" if d.can_access else ""
+            print(f"  {'stream':<5} {d.name:<32} {'ctx.streams.' + d.name + access:<40} {d.file.relative_path}")
         for i in registry.issues:
             print(f"  INVALID {i}")
         print(f"{len(registry.steps)} valid, {len(registry.issues)} invalid")
