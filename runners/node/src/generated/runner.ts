@@ -4,9 +4,12 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { Call as _motia_runner_v1_Call, Call__Output as _motia_runner_v1_Call__Output } from './motia/runner/v1/Call';
 import type { CallError as _motia_runner_v1_CallError, CallError__Output as _motia_runner_v1_CallError__Output } from './motia/runner/v1/CallError';
 import type { CallReply as _motia_runner_v1_CallReply, CallReply__Output as _motia_runner_v1_CallReply__Output } from './motia/runner/v1/CallReply';
+import type { Cancel as _motia_runner_v1_Cancel, Cancel__Output as _motia_runner_v1_Cancel__Output } from './motia/runner/v1/Cancel';
+import type { Cancelled as _motia_runner_v1_Cancelled, Cancelled__Output as _motia_runner_v1_Cancelled__Output } from './motia/runner/v1/Cancelled';
 import type { Completed as _motia_runner_v1_Completed, Completed__Output as _motia_runner_v1_Completed__Output } from './motia/runner/v1/Completed';
 import type { CoreFrame as _motia_runner_v1_CoreFrame, CoreFrame__Output as _motia_runner_v1_CoreFrame__Output } from './motia/runner/v1/CoreFrame';
 import type { CoreMessage as _motia_runner_v1_CoreMessage, CoreMessage__Output as _motia_runner_v1_CoreMessage__Output } from './motia/runner/v1/CoreMessage';
+import type { Draining as _motia_runner_v1_Draining, Draining__Output as _motia_runner_v1_Draining__Output } from './motia/runner/v1/Draining';
 import type { Emit as _motia_runner_v1_Emit, Emit__Output as _motia_runner_v1_Emit__Output } from './motia/runner/v1/Emit';
 import type { Failed as _motia_runner_v1_Failed, Failed__Output as _motia_runner_v1_Failed__Output } from './motia/runner/v1/Failed';
 import type { Hello as _motia_runner_v1_Hello, Hello__Output as _motia_runner_v1_Hello__Output } from './motia/runner/v1/Hello';
@@ -48,9 +51,12 @@ export interface ProtoGrpcType {
         Call: MessageTypeDefinition<_motia_runner_v1_Call, _motia_runner_v1_Call__Output>
         CallError: MessageTypeDefinition<_motia_runner_v1_CallError, _motia_runner_v1_CallError__Output>
         CallReply: MessageTypeDefinition<_motia_runner_v1_CallReply, _motia_runner_v1_CallReply__Output>
+        Cancel: MessageTypeDefinition<_motia_runner_v1_Cancel, _motia_runner_v1_Cancel__Output>
+        Cancelled: MessageTypeDefinition<_motia_runner_v1_Cancelled, _motia_runner_v1_Cancelled__Output>
         Completed: MessageTypeDefinition<_motia_runner_v1_Completed, _motia_runner_v1_Completed__Output>
         CoreFrame: MessageTypeDefinition<_motia_runner_v1_CoreFrame, _motia_runner_v1_CoreFrame__Output>
         CoreMessage: MessageTypeDefinition<_motia_runner_v1_CoreMessage, _motia_runner_v1_CoreMessage__Output>
+        Draining: MessageTypeDefinition<_motia_runner_v1_Draining, _motia_runner_v1_Draining__Output>
         Emit: MessageTypeDefinition<_motia_runner_v1_Emit, _motia_runner_v1_Emit__Output>
         Failed: MessageTypeDefinition<_motia_runner_v1_Failed, _motia_runner_v1_Failed__Output>
         FailureKind: EnumTypeDefinition

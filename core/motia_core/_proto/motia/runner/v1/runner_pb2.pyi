@@ -24,6 +24,7 @@ class FailureKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_KIND_BAD_PAYLOAD: _ClassVar[FailureKind]
     FAILURE_KIND_BAD_RESULT: _ClassVar[FailureKind]
     FAILURE_KIND_SHUTTING_DOWN: _ClassVar[FailureKind]
+    FAILURE_KIND_TIMEOUT: _ClassVar[FailureKind]
 TRIGGER_UNSPECIFIED: Trigger
 TRIGGER_API: Trigger
 TRIGGER_EVENT: Trigger
@@ -36,6 +37,7 @@ FAILURE_KIND_UNKNOWN_STEP: FailureKind
 FAILURE_KIND_BAD_PAYLOAD: FailureKind
 FAILURE_KIND_BAD_RESULT: FailureKind
 FAILURE_KIND_SHUTTING_DOWN: FailureKind
+FAILURE_KIND_TIMEOUT: FailureKind
 
 class RunnerFrame(_message.Message):
     __slots__ = ("messages",)
@@ -50,23 +52,27 @@ class CoreFrame(_message.Message):
     def __init__(self, messages: _Optional[_Iterable[_Union[CoreMessage, _Mapping]]] = ...) -> None: ...
 
 class RunnerMessage(_message.Message):
-    __slots__ = ("hello", "steps_loaded", "result", "call", "ping", "pong")
+    __slots__ = ("hello", "steps_loaded", "result", "call", "ping", "pong", "cancelled", "draining")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     STEPS_LOADED_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CALL_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     steps_loaded: StepsLoaded
     result: InvocationResult
     call: Call
     ping: Ping
     pong: Pong
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., steps_loaded: _Optional[_Union[StepsLoaded, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., call: _Optional[_Union[Call, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ...) -> None: ...
+    cancelled: Cancelled
+    draining: Draining
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., steps_loaded: _Optional[_Union[StepsLoaded, _Mapping]] = ..., result: _Optional[_Union[InvocationResult, _Mapping]] = ..., call: _Optional[_Union[Call, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., cancelled: _Optional[_Union[Cancelled, _Mapping]] = ..., draining: _Optional[_Union[Draining, _Mapping]] = ...) -> None: ...
 
 class CoreMessage(_message.Message):
-    __slots__ = ("welcome", "refusal", "load_steps", "start", "call_reply", "ping", "pong", "shutdown")
+    __slots__ = ("welcome", "refusal", "load_steps", "start", "call_reply", "ping", "pong", "shutdown", "cancel")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     LOAD_STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +81,7 @@ class CoreMessage(_message.Message):
     PING_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     SHUTDOWN_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     refusal: Refusal
     load_steps: LoadSteps
@@ -83,7 +90,8 @@ class CoreMessage(_message.Message):
     ping: Ping
     pong: Pong
     shutdown: Shutdown
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ..., load_steps: _Optional[_Union[LoadSteps, _Mapping]] = ..., start: _Optional[_Union[StartInvocation, _Mapping]] = ..., call_reply: _Optional[_Union[CallReply, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., shutdown: _Optional[_Union[Shutdown, _Mapping]] = ...) -> None: ...
+    cancel: Cancel
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ..., load_steps: _Optional[_Union[LoadSteps, _Mapping]] = ..., start: _Optional[_Union[StartInvocation, _Mapping]] = ..., call_reply: _Optional[_Union[CallReply, _Mapping]] = ..., ping: _Optional[_Union[Ping, _Mapping]] = ..., pong: _Optional[_Union[Pong, _Mapping]] = ..., shutdown: _Optional[_Union[Shutdown, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("protocol_min", "protocol_max", "runner_instance_id", "language", "runtime_version", "sdk_version", "concurrency_slots", "secret", "pid", "capabilities")
@@ -458,6 +466,38 @@ class Pong(_message.Message):
     NONCE_FIELD_NUMBER: _ClassVar[int]
     nonce: int
     def __init__(self, nonce: _Optional[int] = ...) -> None: ...
+
+class Cancel(_message.Message):
+    __slots__ = ("invocation_id", "reason", "grace_ms")
+    class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        REASON_UNSPECIFIED: _ClassVar[Cancel.Reason]
+        REASON_TIMEOUT: _ClassVar[Cancel.Reason]
+        REASON_SHUTDOWN: _ClassVar[Cancel.Reason]
+    REASON_UNSPECIFIED: Cancel.Reason
+    REASON_TIMEOUT: Cancel.Reason
+    REASON_SHUTDOWN: Cancel.Reason
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    GRACE_MS_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    reason: Cancel.Reason
+    grace_ms: int
+    def __init__(self, invocation_id: _Optional[str] = ..., reason: _Optional[_Union[Cancel.Reason, str]] = ..., grace_ms: _Optional[int] = ...) -> None: ...
+
+class Cancelled(_message.Message):
+    __slots__ = ("invocation_id", "fencing_token")
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    invocation_id: str
+    fencing_token: int
+    def __init__(self, invocation_id: _Optional[str] = ..., fencing_token: _Optional[int] = ...) -> None: ...
+
+class Draining(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class Shutdown(_message.Message):
     __slots__ = ("grace_ms", "reason")

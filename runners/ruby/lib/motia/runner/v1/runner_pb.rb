@@ -19,6 +19,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
         optional :call, :message, 4, "motia.runner.v1.Call"
         optional :ping, :message, 5, "motia.runner.v1.Ping"
         optional :pong, :message, 6, "motia.runner.v1.Pong"
+        optional :cancelled, :message, 8, "motia.runner.v1.Cancelled"
+        optional :draining, :message, 9, "motia.runner.v1.Draining"
       end
     end
     add_message "motia.runner.v1.CoreMessage" do
@@ -31,6 +33,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
         optional :ping, :message, 6, "motia.runner.v1.Ping"
         optional :pong, :message, 7, "motia.runner.v1.Pong"
         optional :shutdown, :message, 8, "motia.runner.v1.Shutdown"
+        optional :cancel, :message, 9, "motia.runner.v1.Cancel"
       end
     end
     add_message "motia.runner.v1.Hello" do
@@ -229,6 +232,23 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     add_message "motia.runner.v1.Pong" do
       optional :nonce, :uint64, 1
     end
+    add_message "motia.runner.v1.Cancel" do
+      optional :invocation_id, :string, 1
+      optional :reason, :enum, 2, "motia.runner.v1.Cancel.Reason"
+      optional :grace_ms, :uint32, 3
+    end
+    add_enum "motia.runner.v1.Cancel.Reason" do
+      value :REASON_UNSPECIFIED, 0
+      value :REASON_TIMEOUT, 1
+      value :REASON_SHUTDOWN, 2
+    end
+    add_message "motia.runner.v1.Cancelled" do
+      optional :invocation_id, :string, 1
+      optional :fencing_token, :uint64, 2
+    end
+    add_message "motia.runner.v1.Draining" do
+      optional :reason, :string, 1
+    end
     add_message "motia.runner.v1.Shutdown" do
       optional :grace_ms, :uint32, 1
       optional :reason, :string, 2
@@ -248,6 +268,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :FAILURE_KIND_BAD_PAYLOAD, 3
       value :FAILURE_KIND_BAD_RESULT, 4
       value :FAILURE_KIND_SHUTTING_DOWN, 5
+      value :FAILURE_KIND_TIMEOUT, 6
     end
   end
 end
@@ -291,6 +312,10 @@ module Motia
       CallError::Code = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.CallError.Code").enummodule
       Ping = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Ping").msgclass
       Pong = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Pong").msgclass
+      Cancel = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Cancel").msgclass
+      Cancel::Reason = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Cancel.Reason").enummodule
+      Cancelled = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Cancelled").msgclass
+      Draining = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Draining").msgclass
       Shutdown = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Shutdown").msgclass
       Trigger = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Trigger").enummodule
       FailureKind = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.FailureKind").enummodule

@@ -8,6 +8,7 @@ import type { CallReply as _motia_runner_v1_CallReply, CallReply__Output as _mot
 import type { Ping as _motia_runner_v1_Ping, Ping__Output as _motia_runner_v1_Ping__Output } from '../../../motia/runner/v1/Ping';
 import type { Pong as _motia_runner_v1_Pong, Pong__Output as _motia_runner_v1_Pong__Output } from '../../../motia/runner/v1/Pong';
 import type { Shutdown as _motia_runner_v1_Shutdown, Shutdown__Output as _motia_runner_v1_Shutdown__Output } from '../../../motia/runner/v1/Shutdown';
+import type { Cancel as _motia_runner_v1_Cancel, Cancel__Output as _motia_runner_v1_Cancel__Output } from '../../../motia/runner/v1/Cancel';
 
 /**
  * Core -> runner.
@@ -21,7 +22,8 @@ export interface CoreMessage {
   'ping'?: (_motia_runner_v1_Ping | null);
   'pong'?: (_motia_runner_v1_Pong | null);
   'shutdown'?: (_motia_runner_v1_Shutdown | null);
-  'kind'?: "welcome"|"refusal"|"loadSteps"|"start"|"callReply"|"ping"|"pong"|"shutdown";
+  'cancel'?: (_motia_runner_v1_Cancel | null);
+  'kind'?: "welcome"|"refusal"|"loadSteps"|"start"|"callReply"|"ping"|"pong"|"shutdown"|"cancel";
 }
 
 /**
@@ -36,5 +38,6 @@ export interface CoreMessage__Output {
   'ping'?: (_motia_runner_v1_Ping__Output | null);
   'pong'?: (_motia_runner_v1_Pong__Output | null);
   'shutdown'?: (_motia_runner_v1_Shutdown__Output | null);
-  'kind'?: "welcome"|"refusal"|"loadSteps"|"start"|"callReply"|"ping"|"pong"|"shutdown";
+  'cancel'?: (_motia_runner_v1_Cancel__Output | null);
+  'kind'?: "welcome"|"refusal"|"loadSteps"|"start"|"callReply"|"ping"|"pong"|"shutdown"|"cancel";
 }

@@ -22,6 +22,10 @@ export const FailureKind = {
    * the runner is draining and took no new work
    */
   FAILURE_KIND_SHUTTING_DOWN: 'FAILURE_KIND_SHUTTING_DOWN',
+  /**
+   * set by the core: the handler outlived its timeout and was cancelled
+   */
+  FAILURE_KIND_TIMEOUT: 'FAILURE_KIND_TIMEOUT',
 } as const;
 
 export type FailureKind =
@@ -52,5 +56,10 @@ export type FailureKind =
    */
   | 'FAILURE_KIND_SHUTTING_DOWN'
   | 5
+  /**
+   * set by the core: the handler outlived its timeout and was cancelled
+   */
+  | 'FAILURE_KIND_TIMEOUT'
+  | 6
 
 export type FailureKind__Output = typeof FailureKind[keyof typeof FailureKind]

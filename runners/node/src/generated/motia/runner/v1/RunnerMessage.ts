@@ -6,6 +6,8 @@ import type { InvocationResult as _motia_runner_v1_InvocationResult, InvocationR
 import type { Call as _motia_runner_v1_Call, Call__Output as _motia_runner_v1_Call__Output } from '../../../motia/runner/v1/Call';
 import type { Ping as _motia_runner_v1_Ping, Ping__Output as _motia_runner_v1_Ping__Output } from '../../../motia/runner/v1/Ping';
 import type { Pong as _motia_runner_v1_Pong, Pong__Output as _motia_runner_v1_Pong__Output } from '../../../motia/runner/v1/Pong';
+import type { Cancelled as _motia_runner_v1_Cancelled, Cancelled__Output as _motia_runner_v1_Cancelled__Output } from '../../../motia/runner/v1/Cancelled';
+import type { Draining as _motia_runner_v1_Draining, Draining__Output as _motia_runner_v1_Draining__Output } from '../../../motia/runner/v1/Draining';
 
 /**
  * Runner -> core.
@@ -17,7 +19,12 @@ export interface RunnerMessage {
   'call'?: (_motia_runner_v1_Call | null);
   'ping'?: (_motia_runner_v1_Ping | null);
   'pong'?: (_motia_runner_v1_Pong | null);
-  'kind'?: "hello"|"stepsLoaded"|"result"|"call"|"ping"|"pong";
+  /**
+   * planned 7: InvocationAck   (receipt ack of a StartInvocation; durable queue)
+   */
+  'cancelled'?: (_motia_runner_v1_Cancelled | null);
+  'draining'?: (_motia_runner_v1_Draining | null);
+  'kind'?: "hello"|"stepsLoaded"|"result"|"call"|"ping"|"pong"|"cancelled"|"draining";
 }
 
 /**
@@ -30,5 +37,10 @@ export interface RunnerMessage__Output {
   'call'?: (_motia_runner_v1_Call__Output | null);
   'ping'?: (_motia_runner_v1_Ping__Output | null);
   'pong'?: (_motia_runner_v1_Pong__Output | null);
-  'kind'?: "hello"|"stepsLoaded"|"result"|"call"|"ping"|"pong";
+  /**
+   * planned 7: InvocationAck   (receipt ack of a StartInvocation; durable queue)
+   */
+  'cancelled'?: (_motia_runner_v1_Cancelled__Output | null);
+  'draining'?: (_motia_runner_v1_Draining__Output | null);
+  'kind'?: "hello"|"stepsLoaded"|"result"|"call"|"ping"|"pong"|"cancelled"|"draining";
 }
