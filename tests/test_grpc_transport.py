@@ -17,7 +17,8 @@ from motia_core.calls import CoreCalls
 from motia_core.errors import RunnerLost
 from motia_core.logs import Logger
 from motia_core.project import Language, Runtime, StepFile
-from motia_core.runners.grpc_server import GrpcRunnerServer, GrpcSession
+from motia_core.runners.grpc_server import GrpcRunnerServer
+from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.transport import Invocation, InvocationScope, Trigger
 from motia_core.state.sqlite import SqliteStateStore
 

@@ -26,7 +26,8 @@ from motia_core.logs import Logger
 from motia_core.project import Discovery, Runtime, discover, load_dotenv, motia_dir
 from motia_core.queue.sqlite import SqliteQueue
 from motia_core.registry import Registry
-from motia_core.runners.grpc_server import GrpcRunnerServer, GrpcSession
+from motia_core.runners.grpc_server import GrpcRunnerServer
+from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
 from motia_core.runners.transport import Manifest
 from motia_core.state.sqlite import SqliteStateStore

@@ -75,9 +75,10 @@ class RunnerInvoke:
             fencing_token=next(self._tokens),
             attempt=req.attempt,
             topic=req.topic,
+            deadline_ms=int((time.time() + step.handler_timeout) * 1000) if step.handler_timeout else 0,
         )
         scope = InvocationScope(iid, req.trace_id, step.name, step.language.value, step.flows, step.emits)
-        outcome = await session.invoke(invocation, scope, self.admission_timeout)
+        outcome = await session.invoke(invocation, scope, self.admission_timeout, step.handler_timeout)
         if outcome.failure is not None:
             outcome.runner = f"{session.info.language} pid {session.info.pid}"
         return outcome

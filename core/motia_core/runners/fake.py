@@ -79,7 +79,13 @@ class FakeSession:
             ]
         )
 
-    async def invoke(self, invocation: Invocation, scope: InvocationScope, admission_timeout: float) -> Outcome:
+    async def invoke(
+        self,
+        invocation: Invocation,
+        scope: InvocationScope,
+        admission_timeout: float,
+        timeout: float | None = None,
+    ) -> Outcome:
         if self.closed.done():
             raise RunnerLost("fake runner closed")
         try:
@@ -95,7 +101,9 @@ class FakeSession:
             try:
                 result = handler(invocation.payload, FakeContext(scope, invocation, self.calls))
                 if inspect.isawaitable(result):
-                    result = await result
+                    result = await asyncio.wait_for(result, timeout)
+            except TimeoutError:
+                return Outcome(failure=Failure(FailureKind.TIMEOUT, "TimeoutError", f"timed out after {timeout}s"))
             except Exception as exc:
                 return Outcome(
                     failure=Failure(FailureKind.HANDLER_ERROR, type(exc).__name__, str(exc), traceback.format_exc())

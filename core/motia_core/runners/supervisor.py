@@ -21,7 +21,8 @@ from typing import Any
 from motia_core.errors import RunnerError, RunnerUnavailable
 from motia_core.logs import Level, Logger
 from motia_core.project import Runtime, StepFile
-from motia_core.runners.grpc_server import GrpcRunnerServer, GrpcSession
+from motia_core.runners.grpc_server import GrpcRunnerServer
+from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.transport import Manifest
 
 
@@ -46,6 +47,7 @@ class RunnerSpec:
 BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HEALTHY_AFTER = 10.0  # seconds up before the backoff resets
 CONNECT_TIMEOUT = 30.0
+DRAIN_TIMEOUT = 300.0  # a draining runner is killed if it has not finished by then
 LOAD_TIMEOUT = 120.0
 
 
@@ -73,6 +75,7 @@ class RunnerProcess:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drains: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
@@ -112,6 +115,9 @@ class RunnerProcess:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for drain in list(self._drains):  # their finally blocks stop the draining processes
+            drain.cancel()
+        await asyncio.gather(*self._drains, return_exceptions=True)
         self.state = RunnerState.STOPPED
 
     async def _supervise(self) -> None:
@@ -119,7 +125,8 @@ class RunnerProcess:
         while not self._stopping:
             started = time.monotonic()
             try:
-                await self._run_once(first=not self._first.done())
+                if await self._run_once(first=not self._first.done()):
+                    continue  # the old runner drains in the background; start its replacement now
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -141,8 +148,10 @@ class RunnerProcess:
             self._logger.warn(f"restarting the {self.name} runner in {delay:g}s", source=f"runner:{self.name}")
             await asyncio.sleep(delay)
 
-    async def _run_once(self, first: bool) -> None:
+    async def _run_once(self, first: bool) -> bool:
+        """Run one runner process until it ends; True if it was handed off to drain in the background."""
         self.state = RunnerState.SPAWNING
+        handed_off = False
         secret = secrets.token_urlsafe(32)
         connected = self._server.expect(secret)
         env = {
@@ -180,7 +189,7 @@ class RunnerProcess:
                 raise RunnerError(f"the {self.name} runner did not connect within {CONNECT_TIMEOUT:g}s")
             self.session = session = connected.result()
             # from the moment its stream ends, callers wait for the respawn instead of getting this session
-            session.closed.add_done_callback(lambda _: self._ready.clear())
+            session.closed.add_done_callback(lambda _: self._ready.clear() if self.session is session else None)
             self.state = RunnerState.HANDSHAKING
             manifest = await session.load_steps(self.files, LOAD_TIMEOUT)
             self._on_manifest(self.spec.runtime, manifest, first)
@@ -196,8 +205,12 @@ class RunnerProcess:
                 runtime=info.runtime_version,
                 slots=info.slots,
             )
-            watching: set[asyncio.Future[Any]] = {exited, session.closed}
+            watching: set[asyncio.Future[Any]] = {exited, session.closed, session.draining}
             await asyncio.wait(watching, return_when="FIRST_COMPLETED")
+            if session.draining.done() and not (exited.done() or session.closed.done() or self._stopping):
+                self._hand_off(proc, session, exited, pumps)
+                handed_off = True
+                return True
             if not exited.done():  # a killed runner's stream often ends first: wait a moment for its exit code
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(exited), 0.5)
@@ -210,9 +223,54 @@ class RunnerProcess:
                 self._logger.error(f"the {self.name} runner {why}", source=f"runner:{self.name}")
         finally:
             self._server.forget(secret)
-            if not exited.done() and (self._stopping or self.session is None or self.session.closed.done()):
-                # a runner whose stream ended exits by itself (0 after a drain): give it a moment first
-                await _terminate(proc, grace=0.5, natural_exit=2.0 if self._stopping else 0.5)
+            if not handed_off:
+                if not exited.done() and (self._stopping or self.session is None or self.session.closed.done()):
+                    # a runner whose stream ended exits by itself (0 after a drain): give it a moment first
+                    await _terminate(proc, grace=0.5, natural_exit=2.0 if self._stopping else 0.5)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.gather(*pumps, return_exceptions=True), 1.0)
+                exited.cancel()
+        return False
+
+    def _hand_off(
+        self,
+        proc: asyncio.subprocess.Process,
+        session: GrpcSession,
+        exited: asyncio.Task[int],
+        pumps: list[asyncio.Task[None]],
+    ) -> None:
+        """A runner told us it is draining (SIGTERM): it keeps its in-flight work and gets no new work;
+        a replacement starts at once so new work waits only for that one's start-up."""
+        self._ready.clear()
+        self.session, self.process = None, None
+        self.state = RunnerState.DRAINING
+        self._logger.info(
+            f"the {self.name} runner (pid {proc.pid}) is draining ({session.draining.result()}); "
+            f"starting a replacement",
+            source=f"runner:{self.name}",
+        )
+        task = asyncio.create_task(self._finish_drain(proc, session, exited, pumps))
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    async def _finish_drain(
+        self,
+        proc: asyncio.subprocess.Process,
+        session: GrpcSession,
+        exited: asyncio.Task[int],
+        pumps: list[asyncio.Task[None]],
+    ) -> None:
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), DRAIN_TIMEOUT)
+            if exited.done():
+                self._logger.info(
+                    f"the drained {self.name} runner (pid {proc.pid}) exited with code {proc.returncode}",
+                    source=f"runner:{self.name}",
+                )
+        finally:
+            await _terminate(proc, grace=0.5, natural_exit=1.0)
+            session.abort("drained")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*pumps, return_exceptions=True), 1.0)
             exited.cancel()

@@ -3,8 +3,8 @@
 A `RunnerSession` is one connected runner: load step files into it, invoke steps in it, shut it
 down. Runner->core calls (emit, state, log) arrive at a `CallHandler` the core supplies. Two
 implementations: `grpc_server.GrpcSession` (real processes over gRPC) and `fake.FakeSession`
-(in-process Python callables, for tests of the layers above). Nothing outside runners/grpc_server.py
-imports grpc.
+(in-process Python callables, for tests of the layers above). Nothing outside runners/grpc_server.py and
+runners/grpc_session.py imports grpc.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class FailureKind(enum.IntEnum):
     BAD_PAYLOAD = 3
     BAD_RESULT = 4
     SHUTTING_DOWN = 5
+    TIMEOUT = 6
 
 
 @dataclass(slots=True)
@@ -173,9 +174,16 @@ class RunnerSession(Protocol):
 
     async def load_steps(self, files: list[StepFile], timeout: float) -> Manifest: ...
 
-    async def invoke(self, invocation: Invocation, scope: InvocationScope, admission_timeout: float) -> Outcome:
+    async def invoke(
+        self,
+        invocation: Invocation,
+        scope: InvocationScope,
+        admission_timeout: float,
+        timeout: float | None = None,
+    ) -> Outcome:
         """Run one invocation. Raises RunnerLost if the session ends first, AdmissionTimeout if no
-        slot frees up within admission_timeout seconds."""
+        slot frees up within admission_timeout seconds. After `timeout` seconds the invocation is
+        cancelled in the runner and fails with FailureKind.TIMEOUT."""
         ...
 
     async def ping(self, timeout: float) -> float:
