@@ -4,7 +4,9 @@
   raises, and a Python step in the same project): HTTP, events across languages in one trace,
   shared state, logs, concurrency, respawn after SIGKILL, no orphan after the core is SIGKILLed.
 * Against a small in-test core (``WireCore``) for what the HTTP surface cannot show: load errors,
-  config serialization, isolation of step files, hot reload, failure kinds, log fields, exit codes.
+  config serialization, isolation of step files, hot reload, failure kinds, log fields, exit codes,
+  stream files and the stream calls and triggers on the wire (tests/test_streams_ruby.py has streams
+  with the real core).
 * The runner's Ruby unit tests (runners/ruby/test).
 """
 
@@ -232,6 +234,7 @@ class WireCore:
         self.emits: list[tuple[str, Any]] = []
         self.logs: list[tuple[int, pb.Log]] = []
         self.call_errors: dict[str, pb.CallError] = {}  # op -> the error to answer with
+        self.stream_calls: list[tuple[int, str, Any]] = []  # (request_id, op, the op's message)
         self.hello: pb.Hello | None = None
         self.proc: asyncio.subprocess.Process | None = None
         self.end_stream = asyncio.Event()  # set: the core ends the stream (status OK)
@@ -392,6 +395,15 @@ class WireCore:
             value = self.state.get((call.state_get.group_id, call.state_get.key), b"null")
         elif op == "state_set":
             self.state[(call.state_set.group_id, call.state_set.key)] = value = call.state_set.value_json
+        elif op is not None and op.startswith("stream_"):
+            body = getattr(call, op)
+            self.stream_calls.append((call.request_id, op, body))
+            if op == "stream_get":
+                value = json.dumps({"text": "stored", "id": body.id}).encode()
+            elif op == "stream_set":
+                value = json.dumps({**json.loads(body.data_json), "id": body.id}).encode()
+            elif op == "stream_get_group":
+                value = b'[{"text":"one","id":"1"},{"text":"two","id":"2"}]'
         self.send(call_reply=pb.CallReply(request_id=call.request_id, value_json=value))
 
 
@@ -420,6 +432,7 @@ async def wire(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
 
 API, EVENT, CRON = pb.TRIGGER_API, pb.TRIGGER_EVENT, pb.TRIGGER_CRON
+ACCESS, AUTH = pb.TRIGGER_STREAM_ACCESS, pb.TRIGGER_STREAM_AUTH
 
 GOOD_STEP = """
 def check(req, ctx, next_fn) = next_fn.call
@@ -575,7 +588,7 @@ def handler(input, ctx)
     ctx.logger.debug(:symbol_message, "text")
     "logged"
   when "streams"
-    ctx.streams.todo
+    ctx.streams.todo.get("g", "1")
   end
 end
 """
@@ -617,9 +630,15 @@ async def test_failure_kinds_and_the_runner_survives_them(wire: Callable[..., An
         "message": "emit: topic out is not allowed",
     }
 
+    core.call_errors["stream_get"] = pb.CallError(
+        code=pb.CallError.CODE_INVALID_ARGUMENT,
+        message="stream 'todo' is not declared in this project (the project declares no streams)",
+    )
     streams = await core.invoke(step, EVENT, {"mode": "streams"})
-    assert streams.failed.error_type == "Motia::StreamNotDeclaredError"
-    assert streams.failed.message == "stream 'todo' is not declared in this project"
+    assert streams.failed.error_type == "Motia::CallError"
+    assert streams.failed.message == (
+        "streams.get: stream 'todo' is not declared in this project (the project declares no streams)"
+    )
 
     logged = await core.invoke(step, EVENT, {"mode": "logs"})
     assert json.loads(logged.completed.payload_json) == "logged"
@@ -633,6 +652,135 @@ async def test_failure_kinds_and_the_runner_survives_them(wire: Callable[..., An
     assert fields[2]["error"]["name"] == "RuntimeError" and "failures_step.rb" in fields[2]["error"]["stack"]
     assert core.logs[3][1].message == "symbol_message" and fields[3] == {"data": "text"}
     assert all(log.time_unix_ms > 0 for _, log in core.logs)
+
+
+STREAM_FILES = {
+    "steps/streams/todo_stream.rb": """
+def config = { "name" => "todo", "schema" => { "type" => "object" }, "baseConfig" => { "storageType" => "default" } }
+""",
+    "steps/streams/guarded.stream.rb": """
+ANSWERS = { "yes" => true, "no" => false, "nil" => nil, "zero" => 0, "empty" => "", "list" => [] }.freeze
+
+def config
+  {
+    name: "guarded", schema: { type: "object" }, baseConfig: { storageType: "default" },
+    canAccess: ->(subscription, auth_context) {
+      raise KeyError, "no answer for #{subscription.groupId}" unless ANSWERS.key?(subscription.groupId)
+      return auth_context&.userId == subscription.id if subscription.groupId == "yes" && subscription.id
+
+      ANSWERS[subscription.groupId]
+    }
+  }
+end
+""",
+    "steps/stream-auth.rb": """
+def config = { "name" => "StreamAuth" }
+
+def handler(request, ctx)
+  raise "invalid token" if request.authToken == "bad"
+  return nil if request.authToken.nil?
+
+  { "userId" => request.authToken, "url" => request.url, "trace" => ctx.trace_id }
+end
+""",
+    "steps/writer_step.rb": """
+def config = { "type" => "event", "name" => "Writer", "subscribes" => ["w"], "emits" => [] }
+
+def handler(input, ctx)
+  todo = ctx.streams.todo
+  {
+    "get" => todo.get("inbox", 1),
+    "set" => todo.set(:inbox, "t1", { text: "hi", "id" => "ignored" }),
+    "delete" => todo.delete("inbox", "t1"),
+    "group" => ctx.streams["todo"].getGroup("inbox").map(&:text),
+    "send" => todo.send({ groupId: "inbox" }, { type: "ping", data: { n: 1 } }),
+    "sendItem" => todo.send({ "groupId" => "inbox", "id" => "t1" }, { "type" => :poke })
+  }
+end
+""",
+}
+
+
+async def test_stream_files_load_without_a_handler_and_their_triggers_run(wire: Callable[..., Any]) -> None:
+    core = await wire(STREAM_FILES)
+    assert core.hello is not None and list(core.hello.capabilities) == ["middleware", "streams"]
+    loaded = await core.load(*STREAM_FILES)
+    assert not loaded.errors
+    steps = {s.step_id: s for s in loaded.steps}
+    assert not steps["steps/streams/todo_stream.rb"].has_handler
+    guarded = steps["steps/streams/guarded.stream.rb"]
+    assert not guarded.has_handler
+    assert json.loads(guarded.config_json)["canAccess"] == {"$function": "anonymous"}
+    assert steps["steps/stream-auth.rb"].has_handler
+
+    async def access(group_id: str, item_id: str | None = None, auth: Any = None) -> pb.InvocationResult:
+        subscription = {"groupId": group_id} if item_id is None else {"groupId": group_id, "id": item_id}
+        payload = {"subscription": subscription, "authContext": auth}
+        return await core.invoke("steps/streams/guarded.stream.rb", ACCESS, payload)
+
+    # Ruby truthiness: only nil and false deny
+    for group_id, allowed in [("yes", True), ("no", False), ("nil", False), ("zero", True), ("empty", True)]:
+        result = await access(group_id)
+        assert result.completed.payload_json == (b"true" if allowed else b"false"), group_id
+    assert (await access("list")).completed.payload_json == b"true"
+    assert (await access("yes", "u1", {"userId": "u1"})).completed.payload_json == b"true"
+    assert (await access("yes", "u1", {"userId": "u2"})).completed.payload_json == b"false"
+    assert (await access("yes", "u1", None)).completed.payload_json == b"false"
+    raised = await access("unknown")
+    assert (raised.failed.kind, raised.failed.error_type) == (pb.FAILURE_KIND_HANDLER_ERROR, "KeyError")
+    assert "no answer for unknown" in raised.failed.message and "guarded.stream.rb" in raised.failed.stack
+    no_can_access = await core.invoke("steps/streams/todo_stream.rb", ACCESS, {"subscription": {"groupId": "g"}})
+    assert (no_can_access.failed.kind, no_can_access.failed.error_type) == (
+        pb.FAILURE_KIND_HANDLER_ERROR,
+        "NoCanAccess",
+    )
+    bad_payload = await core.invoke("steps/streams/guarded.stream.rb", ACCESS, [1])
+    assert bad_payload.failed.kind == pb.FAILURE_KIND_BAD_PAYLOAD
+
+    auth = "steps/stream-auth.rb"
+    request = {"headers": {"host": "x"}, "url": "/?authToken=u7", "authToken": "u7"}
+    authed = await core.invoke(auth, AUTH, request)
+    assert json.loads(authed.completed.payload_json) == {"userId": "u7", "url": "/?authToken=u7", "trace": "T-1"}
+    anonymous = await core.invoke(auth, AUTH, {"headers": {}, "url": "/", "authToken": None})
+    assert anonymous.completed.payload_json == b""  # nil: the core reads null
+    rejected = await core.invoke(auth, AUTH, {"headers": {}, "url": "/", "authToken": "bad"})
+    assert (rejected.failed.kind, rejected.failed.message) == (pb.FAILURE_KIND_HANDLER_ERROR, "invalid token")
+    no_handler = await core.invoke("steps/streams/todo_stream.rb", AUTH, {})
+    assert no_handler.failed.error_type == "NoHandler"
+
+
+async def test_stream_calls_on_the_wire(wire: Callable[..., Any]) -> None:
+    core = await wire(STREAM_FILES)
+    await core.load("steps/writer_step.rb")
+    result = await core.invoke("steps/writer_step.rb", EVENT, {})
+    assert json.loads(result.completed.payload_json) == {
+        "get": {"text": "stored", "id": "1"},
+        "set": {"text": "hi", "id": "t1"},
+        "delete": None,
+        "group": ["one", "two"],
+        "send": None,
+        "sendItem": None,
+    }
+    calls = [(op, body) for _, op, body in core.stream_calls]
+    assert all(request_id > 0 for request_id, _, _ in core.stream_calls)  # every stream call wants a reply
+    assert [op for op, _ in calls] == [
+        "stream_get",
+        "stream_set",
+        "stream_delete",
+        "stream_get_group",
+        "stream_send",
+        "stream_send",
+    ]
+    assert calls[0][1] == pb.StreamGet(stream="todo", group_id="inbox", id="1")
+    stream_set = calls[1][1]
+    assert (stream_set.stream, stream_set.group_id, stream_set.id) == ("todo", "inbox", "t1")
+    assert json.loads(stream_set.data_json) == {"text": "hi", "id": "ignored"}
+    assert calls[2][1] == pb.StreamDelete(stream="todo", group_id="inbox", id="t1")
+    assert calls[3][1] == pb.StreamGetGroup(stream="todo", group_id="inbox")
+    group_send, item_send = calls[4][1], calls[5][1]
+    assert (group_send.stream, group_send.group_id, group_send.id, group_send.type) == ("todo", "inbox", "", "ping")
+    assert json.loads(group_send.data_json) == {"n": 1}
+    assert (item_send.id, item_send.type, item_send.data_json) == ("t1", "poke", b"null")
 
 
 async def test_results_over_the_message_limit_are_bad_result(wire: Callable[..., Any]) -> None:

@@ -102,7 +102,7 @@ class CoreCalls:
             raise CallFailed(
                 "CODE_INVALID_ARGUMENT",
                 f"stream {stream!r} is not declared in this project ({listing}); "
-                "declare it in a *.stream.ts / *_stream.py file",
+                "declare it in a *.stream.ts|js|rb or *_stream.py|ts|js|rb file under steps/ or src/",
             )
         return hub
 

@@ -29,7 +29,8 @@ class HandlerCallTest < Minitest::Test
     only_ctx = Step.new(->(ctx) { ctx }, [], "event")
     assert_equal 1, MotiaRunner::HandlerCall.run(only_ctx, :TRIGGER_EVENT, 1, :ctx)
     assert_equal :TRIGGER_CRON, MotiaRunner::HandlerCall.effective_trigger(:TRIGGER_UNSPECIFIED, cron)
-    assert_nil MotiaRunner::HandlerCall.effective_trigger(:TRIGGER_STREAM_AUTH, cron) # not supported here
+    assert_equal :TRIGGER_STREAM_AUTH, MotiaRunner::HandlerCall.effective_trigger(:TRIGGER_STREAM_AUTH, cron)
+    assert_nil MotiaRunner::HandlerCall.effective_trigger(:TRIGGER_STREAM_ACCESS, cron) # not a handler call
     assert_nil MotiaRunner::HandlerCall.effective_trigger(99, cron) # a trigger from a newer core
   end
 end

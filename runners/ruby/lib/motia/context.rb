@@ -52,24 +52,140 @@ module Motia
     def clear(group_id) = @sink.state_clear(group_id.to_s)
   end
 
+  # `ctx.streams.<name>` (or `ctx.streams["<name>"]`): a real-time collection of JSON objects,
+  # addressed by a group id and an item id, pushed to the WebSocket clients subscribed to the item
+  # or its group (docs/streams.md). Each method sends its call at once and waits for the core's
+  # answer; a call the core refuses (a stream the project does not declare, an empty id) raises
+  # Motia::CallError naming the stream and the declared ones.
+  #
+  #   todo = ctx.streams.todo
+  #   todo.set("inbox", "t1", { "text" => "buy milk" })   # => {"text" => "buy milk", "id" => "t1"}
+  #   todo.get("inbox", "t1")                             # => the item, or nil
+  #   todo.get_group("inbox")                             # => [items], oldest first (also getGroup)
+  #   todo.delete("inbox", "t1")                          # => the removed item, or nil
+  #   todo.send({ groupId: "inbox" }, { type: "ping", data: { n: 1 } })   # => nil; not stored
+  class Stream
+    attr_reader :name
+
+    def initialize(sink, name)
+      @sink = sink
+      @name = name.to_s.dup.freeze
+    end
+
+    # The item, or nil.
+    def get(group_id, id) = @sink.stream_get(@name, group_id.to_s, id.to_s)
+
+    # Create or replace an item; `data` must be a Hash (a JSON object). Returns the stored item,
+    # `{...data, "id" => id}` (the `id` argument wins over an "id" in `data`).
+    def set(group_id, id, data)
+      unless data.is_a?(::Hash)
+        raise ::TypeError, "streams.#{@name}.set takes a Hash (a JSON object) as data, got #{data.class}"
+      end
+
+      @sink.stream_set(@name, group_id.to_s, id.to_s, data)
+    end
+
+    # Remove an item; returns it, or nil when there was none.
+    def delete(group_id, id) = @sink.stream_delete(@name, group_id.to_s, id.to_s)
+
+    # Every item of the group, oldest first (an update keeps an item's place).
+    def get_group(group_id) = @sink.stream_get_group(@name, group_id.to_s)
+    alias getGroup get_group # rubocop:disable Naming/MethodName
+
+    # An ephemeral event for the subscribers of a group (`{ "groupId" => g }`) or of one item and
+    # its group (`{ "groupId" => g, "id" => i }`). `event` is `{ "type" => String, "data" => any
+    # JSON }`. String or symbol keys (`group_id` works too). Not stored; returns nil.
+    #
+    # This replaces Object#send on streams; `send(:method_name, ...)` with a Symbol or String
+    # still calls a method (use `__send__` or `public_send` to be explicit).
+    def send(channel, *args, &block)
+      return __send__(channel, *args, &block) if channel.is_a?(::Symbol) || channel.is_a?(::String)
+      raise ::ArgumentError, "streams.#{@name}.send takes (channel, event), got #{args.size + 1} argument(s)" if args.size != 1
+
+      send_event(channel, args[0])
+    end
+
+    def inspect = "#<Motia::Stream #{@name}>"
+    alias to_s inspect
+
+    private
+
+    def send_event(channel, event)
+      unless channel.is_a?(::Hash)
+        raise ::TypeError, "streams.#{@name}.send needs a channel Hash like { \"groupId\" => ..., \"id\" => ... }, " \
+                           "got #{channel.class}"
+      end
+      unless event.is_a?(::Hash)
+        raise ::TypeError, "streams.#{@name}.send needs an event Hash like { \"type\" => ..., \"data\" => ... }, " \
+                           "got #{event.class}"
+      end
+
+      group_id = pick(channel, "groupId", "group_id")
+      raise ::ArgumentError, "streams.#{@name}.send: the channel needs a \"groupId\"" if group_id.nil?
+
+      type = pick(event, "type")
+      if !(type.is_a?(::String) || type.is_a?(::Symbol)) || type.to_s.empty?
+        raise ::ArgumentError, "streams.#{@name}.send: the event needs a non-empty String \"type\", got #{type.inspect}"
+      end
+
+      id = pick(channel, "id")
+      @sink.stream_send(@name, group_id.to_s, id.nil? ? "" : id.to_s, type.to_s, pick(event, "data"))
+      nil
+    end
+
+    def pick(hash, *keys)
+      keys.each do |key|
+        return hash[key] if hash.key?(key)
+        return hash[key.to_sym] if hash.key?(key.to_sym)
+      end
+      nil
+    end
+  end
+
   # `ctx.streams`: `ctx.streams.<name>` or `ctx.streams["<name>"]`.
   #
-  # Streams arrive in a later protocol version. The hook is here: a context built with a Hash of
-  # declared streams hands them out; any other name raises StreamNotDeclaredError.
+  # In a handler every name gives a Motia::Stream, made on first use: the runner need not know
+  # which streams the project declares, the core answers a call on an undeclared one with an error
+  # naming it and the declared ones (raised as Motia::CallError). A Streams built with an explicit
+  # Hash of streams (tests) hands out only those; any other name raises StreamNotDeclaredError.
+  #
+  # Dot access works for names that are Ruby identifiers and not methods of this class (`key?`,
+  # `names`, Object's own such as `hash` or `display`) nor starting with `to_`; use
+  # `ctx.streams["name"]` for the others (`ctx.streams["chat-messages"]`).
   class Streams
-    def initialize(streams = {})
-      @streams = streams.transform_keys(&:to_s).freeze
+    IDENTIFIER = /\A[A-Za-z_][A-Za-z0-9_]*\z/.freeze
+    private_constant :IDENTIFIER
+
+    # `streams`: an explicit Hash of name => stream (only those exist). `factory`: a callable
+    # name -> stream, used for any name when no Hash is given.
+    def initialize(streams = nil, factory: nil)
+      @explicit = !streams.nil?
+      @streams = (streams || {}).transform_keys(&:to_s)
+      @factory = @explicit ? nil : factory
+      @mutex = Mutex.new
     end
 
     def [](name)
-      @streams.fetch(name.to_s) { raise StreamNotDeclaredError, name.to_s }
+      key = name.to_s
+      found = @streams[key]
+      return found unless found.nil?
+      raise StreamNotDeclaredError, key if @factory.nil? || key.empty? || !(name.is_a?(::String) || name.is_a?(::Symbol))
+
+      @mutex.synchronize { @streams[key] ||= @factory.call(key) }
     end
 
-    def key?(name) = @streams.key?(name.to_s)
-    def names = @streams.keys
+    # True for a stream this object hands out: any non-empty name in a handler, the Hash's keys
+    # otherwise.
+    def key?(name)
+      @streams.key?(name.to_s) || (!@factory.nil? && !name.to_s.empty?)
+    end
+
+    # The names handed out so far (with an explicit Hash: its names).
+    def names = @mutex.synchronize { @streams.keys }
 
     def method_missing(name, *args, &block)
-      return self[name] if args.empty? && block.nil? && !name.to_s.end_with?("=", "?", "!")
+      text = name.to_s
+      return self[text] if args.empty? && block.nil? && IDENTIFIER.match?(text) && !text.start_with?("to_")
 
       super
     end
@@ -77,13 +193,15 @@ module Motia
     def respond_to_missing?(name, include_private = false)
       @streams.key?(name.to_s) || super
     end
+
+    def inspect = "#<Motia::Streams #{names.inspect}>"
   end
 
   # What a handler receives as `context` (or `ctx`).
   #
   #   ctx.trace_id / ctx.traceId   the trace this run belongs to
   #   ctx.flows                    the step's flows
-  #   ctx.logger, ctx.state, ctx.streams
+  #   ctx.logger, ctx.state, ctx.streams (ctx.streams.todo.set(group_id, id, data), ...)
   #   ctx.emit({ "topic" => "t", "data" => {...}, "messageGroupId" => "g" })   # returns nil
   #
   # Middleware may hang its own values on the context: `ctx.user = u` (or `ctx[:user] = u`), then
@@ -97,7 +215,7 @@ module Motia
       @sink = sink
       @logger = Logger.new(sink)
       @state = State.new(sink)
-      @streams = streams || Streams.new
+      @streams = streams || Streams.new(factory: ->(name) { Stream.new(sink, name) })
       @extras = {}
     end
 

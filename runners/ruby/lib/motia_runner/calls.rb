@@ -8,7 +8,7 @@ require_relative "text"
 require_relative "../motia/errors"
 
 module MotiaRunner
-  # Calls from handlers to the core (emit, state, log) and the replies that answer them.
+  # Calls from handlers to the core (emit, state, streams, log) and the replies that answer them.
   #
   # A call is queued in the outbox the moment the handler makes it (eager), under a request id
   # unique on the stream; the calling thread then waits on its own Queue, which the reader thread
@@ -16,7 +16,9 @@ module MotiaRunner
   class CallRouter
     OP_NAMES = {
       emit: "emit", state_get: "state.get", state_set: "state.set", state_delete: "state.delete",
-      state_get_group: "state.getGroup", state_clear: "state.clear"
+      state_get_group: "state.getGroup", state_clear: "state.clear",
+      stream_get: "streams.get", stream_set: "streams.set", stream_delete: "streams.delete",
+      stream_get_group: "streams.getGroup", stream_send: "streams.send"
     }.freeze
     LEVELS = { debug: :LEVEL_DEBUG, info: :LEVEL_INFO, warn: :LEVEL_WARN, warning: :LEVEL_WARN,
                error: :LEVEL_ERROR }.freeze
@@ -145,6 +147,38 @@ module MotiaRunner
 
     def state_clear(group_id)
       @router.call(@invocation_id, :state_clear, PB::StateClear.new(group_id: Text.utf8(group_id)))
+      nil
+    end
+
+    # -- streams (the Motia::Stream methods check their arguments) ------------------------------
+
+    def stream_get(stream, group_id, id)
+      body = PB::StreamGet.new(stream: Text.utf8(stream), group_id: Text.utf8(group_id), id: Text.utf8(id))
+      decode(@router.call(@invocation_id, :stream_get, body))
+    end
+
+    def stream_set(stream, group_id, id, data)
+      body = PB::StreamSet.new(stream: Text.utf8(stream), group_id: Text.utf8(group_id), id: Text.utf8(id),
+                               data_json: encode(data, "streams.set", "data"))
+      decode(@router.call(@invocation_id, :stream_set, body))
+    end
+
+    def stream_delete(stream, group_id, id)
+      body = PB::StreamDelete.new(stream: Text.utf8(stream), group_id: Text.utf8(group_id), id: Text.utf8(id))
+      decode(@router.call(@invocation_id, :stream_delete, body))
+    end
+
+    def stream_get_group(stream, group_id)
+      body = PB::StreamGetGroup.new(stream: Text.utf8(stream), group_id: Text.utf8(group_id))
+      value = decode(@router.call(@invocation_id, :stream_get_group, body))
+      value.nil? ? [] : Array(value)
+    end
+
+    # id "" addresses the whole group.
+    def stream_send(stream, group_id, id, type, data)
+      body = PB::StreamSend.new(stream: Text.utf8(stream), group_id: Text.utf8(group_id), id: Text.utf8(id),
+                                type: Text.utf8(type), data_json: encode(data, "streams.send", "data"))
+      @router.call(@invocation_id, :stream_send, body)
       nil
     end
 

@@ -6,6 +6,7 @@ module MotiaRunner
   #   API   -> config["middleware"] in order as mw(req, ctx, next_fn), then handler(req, ctx)
   #   EVENT -> handler(data, ctx)
   #   CRON  -> handler(ctx)
+  #   STREAM_AUTH -> handler(request, ctx)   (the stream auth file; request: {headers, url, authToken})
   #
   # `next_fn.call` (no arguments) runs the next middleware, finally the handler, and returns its
   # result; a middleware may answer without calling it, or change `req` first. A handler or
@@ -14,7 +15,8 @@ module MotiaRunner
   module HandlerCall
     module_function
 
-    # trigger: :TRIGGER_API | :TRIGGER_EVENT | :TRIGGER_CRON
+    # trigger: :TRIGGER_API | :TRIGGER_EVENT | :TRIGGER_CRON | :TRIGGER_STREAM_AUTH
+    # (STREAM_ACCESS calls a config's canAccess, not a handler: see Invocations#can_access.)
     def run(step, trigger, payload, context)
       case trigger
       when :TRIGGER_API
@@ -26,7 +28,7 @@ module MotiaRunner
       end
     end
 
-    SUPPORTED = %i[TRIGGER_API TRIGGER_EVENT TRIGGER_CRON].freeze
+    SUPPORTED = %i[TRIGGER_API TRIGGER_EVENT TRIGGER_CRON TRIGGER_STREAM_AUTH].freeze
 
     # The trigger to run a step as: the StartInvocation's, or the config's type when unspecified;
     # nil for a trigger this runner does not support (a newer core).

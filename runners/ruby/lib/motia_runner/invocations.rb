@@ -2,6 +2,7 @@
 
 require_relative "backtrace"
 require_relative "calls"
+require_relative "config_json"
 require_relative "errors"
 require_relative "handler_call"
 require_relative "json_codec"
@@ -23,6 +24,10 @@ module MotiaRunner
   #   handler or middleware raised (any Exception, SystemExit included) -> Failed HANDLER_ERROR + backtrace
   #   result not JSON, or its InvocationResult above Welcome.max_message_bytes -> Failed BAD_RESULT
   #   nil                                         -> Completed with empty payload_json
+  #
+  # The stream triggers (docs/streams.md): STREAM_ACCESS calls a stream file's
+  # config["canAccess"](subscription, authContext) and completes with `true` or `false`;
+  # STREAM_AUTH runs the stream auth file's handler(request, ctx) like an event handler.
   class Invocations
     attr_accessor :accepting
     attr_reader :completed
@@ -105,6 +110,8 @@ module MotiaRunner
     end
 
     def execute(start, step)
+      return can_access(start, step) if start.trigger == :TRIGGER_STREAM_ACCESS
+
       if step.handler.nil?
         raise Failure.new(:FAILURE_KIND_HANDLER_ERROR, "NoHandler", "#{step.relative_path} defines no `handler` method")
       end
@@ -129,6 +136,29 @@ module MotiaRunner
         raise Failure.new(:FAILURE_KIND_BAD_RESULT, Backtrace.class_name(e),
                           "the handler of #{step.relative_path} returned a value that cannot be encoded: #{e.message}")
       end
+    end
+
+    TRUE_JSON = "true".b.freeze
+    FALSE_JSON = "false".b.freeze
+    private_constant :TRUE_JSON, :FALSE_JSON
+
+    # A stream file's `config["canAccess"].call(subscription, auth_context)`, as a JSON boolean by
+    # Ruby truthiness (nil and false deny). A raise fails the invocation, which denies the join.
+    def can_access(start, step)
+      config = step.config
+      callable = config.key?("canAccess") ? config["canAccess"] : config[:canAccess]
+      unless ConfigJson.callable?(callable)
+        raise Failure.new(:FAILURE_KIND_HANDLER_ERROR, "NoCanAccess",
+                          "#{step.relative_path} has no callable config[\"canAccess\"]")
+      end
+
+      payload = decode_payload(:TRIGGER_EVENT, start.payload_json)
+      unless payload.is_a?(::Hash)
+        raise Failure.new(:FAILURE_KIND_BAD_PAYLOAD, "BadPayload",
+                          "a stream access payload must be a JSON object, got #{payload.class}")
+      end
+      allowed = HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]])
+      allowed ? TRUE_JSON : FALSE_JSON
     end
 
     def decode_payload(trigger, raw)

@@ -20,7 +20,7 @@ module MotiaRunner
   #
   # States: :connecting (Hello sent) -> :ready (Welcome) -> :draining (Shutdown) -> :stopped.
   class Session
-    CAPABILITIES = %w[middleware].freeze
+    CAPABILITIES = %w[middleware streams].freeze
     # After half-closing on Shutdown, how long to wait for the core to end the stream.
     CLOSE_WAIT_SECONDS = 5.0
 
