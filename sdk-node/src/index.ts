@@ -57,6 +57,13 @@ export type {
 } from './types/streams'
 export type { Config } from './project-config'
 
+export type { CancelReason } from './errors'
+
+/**
+ * Errors a handler throws to steer retries (`RetryAfterError`, `NonRetryableError`), and the error
+ * of a cancelled invocation (`CancelledError`, the reason of `ctx.signal`).
+ */
+export { CancelledError, NonRetryableError, RetryAfterError } from './errors'
 export { isApiStep, isCronStep, isEventStep, isNoopStep } from './guards'
 export { Logger } from './logger'
 export { config, PLUGIN_FLOW_ID } from './project-config'

@@ -4,6 +4,7 @@
  */
 import { version } from '../package.json'
 
+export { Cancellation } from './runtime/cancellation'
 export { createFlowContext } from './runtime/context'
 export type { HostCall, InvocationHost, InvocationInfo } from './runtime/host'
 export { createStreamsProxy, RemoteStream, UndeclaredStreamError } from './runtime/streams'

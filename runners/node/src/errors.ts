@@ -5,9 +5,12 @@ export interface ErrorDescription {
   message: string
   /** Native JS stack, without the runner's own frames. */
   stack: string
-  /** The error asked not to be retried (`err.nonRetryable = true`). */
+  /** The error asked not to be retried (`err.nonRetryable = true`, e.g. `NonRetryableError` from `motia`). */
   nonRetryable: boolean
-  /** The error asked for this delay before a retry (`err.retryAfterMs`); 0 = default. */
+  /**
+   * The error asked for this delay before a retry (`err.retryAfterMs`, e.g. `RetryAfterError` from
+   * `motia`); 0 = default.
+   */
   retryAfterMs: number
 }
 
@@ -40,7 +43,9 @@ function stringify(value: unknown): string {
 
 /**
  * Describe anything a handler threw. Errors keep their name, message and stack; a thrown plain
- * object uses its `message`/`name`; any other value becomes the message.
+ * object uses its `message`/`name`; any other value becomes the message. Retry hints are read from
+ * the properties `nonRetryable` / `retryAfterMs`, so the SDK's `NonRetryableError` /
+ * `RetryAfterError` and any error (or object) carrying them in Motia 0.x style map the same way.
  */
 export function describeError(thrown: unknown): ErrorDescription {
   if (typeof thrown === 'object' && thrown !== null) {

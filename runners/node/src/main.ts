@@ -8,7 +8,7 @@ import { debug, setDebug, warn } from './diagnostics'
 import { readRunnerEnv, RunnerEnvError } from './env'
 import { installProjectLoader } from './loader/install'
 import { readProjectTsconfig } from './loader/tsconfig'
-import { installProcessGuards } from './process-guards'
+import { installProcessGuards, onTerminate } from './process-guards'
 import { RunnerSession } from './session'
 import { loadRunnerService } from './transport/proto'
 
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     cacheDir: join(env.projectDir, '.motia', 'cache', 'node'),
   })
   const session = new RunnerSession({ env, client: loadRunnerService(), loader })
+  onTerminate((signal) => session.terminate(signal))
   setTimeout(() => void loader.transformer.prune(), 10_000).unref()
   debug(() => `connecting to ${env.coreAddress} after ${(performance.now() - startedAt).toFixed(1)} ms`)
   const exit = await session.run()

@@ -24,14 +24,14 @@ import type { RunnerServiceClientCtor } from './transport/proto'
  * Lifecycle of the one session a runner process has.
  *   handshaking - Hello sent, waiting for Welcome or Refusal
  *   ready       - serving LoadSteps, invocations, calls and pings
- *   draining    - Shutdown received: no new work, waiting for in-flight invocations
+ *   draining    - Shutdown received or SIGTERM: no new work, waiting for in-flight invocations
  *   closed      - the stream is over; the process exits
  */
 export type SessionState = 'handshaking' | 'ready' | 'draining' | 'closed'
 
 /** How the session ended: the process exit code and why. */
 export interface SessionExit {
-  /** 0 after a Shutdown, 1 when the stream ended or failed otherwise, 2 when the core refused us. */
+  /** 0 after a Shutdown or a SIGTERM drain, 1 when the stream ended or failed otherwise, 2 when the core refused us. */
   code: 0 | 1 | 2
   reason: string
 }
@@ -46,13 +46,24 @@ export interface SessionOptions {
 /** After half-closing on Shutdown, how long to wait for the core to close its side. */
 const CLOSE_WAIT_MS = 2000
 
+/** Optional protocol features this runner implements (Hello.capabilities). */
+const CAPABILITIES = ['middleware', 'streams', 'cancel', 'drain']
+
+/**
+ * Why the session stops taking work: the core's Shutdown (in-flight work gets its grace period),
+ * or SIGTERM from the OS (announced with Draining; in-flight work is finished, however long).
+ */
+type StopCause = 'shutdown' | 'sigterm'
+
 /**
  * One runner session: the handshake, then every CoreMessage dispatched as it arrives. Handlers run
  * concurrently (the read loop never waits for them); replies go through the one batching writer.
  */
 export class RunnerSession {
   private state: SessionState = 'handshaking'
-  private shutdownRequested = false
+  private stopping: StopCause | null = null
+  private started = false
+  private terminateBeforeStart = false
   private readonly abort = new AbortController()
   private readonly stream: CoreStream
   private readonly writer: BatchingWriter
@@ -73,7 +84,9 @@ export class RunnerSession {
 
   /** Run until the stream is over; never throws. */
   async run(): Promise<SessionExit> {
+    this.started = true
     this.writer.send({ hello: this.hello() })
+    if (this.terminateBeforeStart) this.terminate('SIGTERM')
     try {
       for await (const frame of this.stream.frames) {
         for (const message of frame.messages) {
@@ -87,11 +100,11 @@ export class RunnerSession {
           if (refused) return refused
         }
       }
-      return this.shutdownRequested
-        ? { code: 0, reason: 'shut down' }
+      return this.stopping !== null
+        ? { code: 0, reason: this.stopReason() }
         : { code: 1, reason: 'the core closed the stream without a Shutdown' }
     } catch (error) {
-      if (this.shutdownRequested) return { code: 0, reason: 'shut down' }
+      if (this.stopping !== null) return { code: 0, reason: this.stopReason() }
       return { code: 1, reason: `the stream to the core failed: ${error instanceof Error ? error.message : String(error)}` }
     } finally {
       this.state = 'closed'
@@ -112,7 +125,7 @@ export class RunnerSession {
       concurrencySlots: this.options.env.slots,
       secret: this.options.env.secret,
       pid: process.pid,
-      capabilities: ['middleware', 'streams'],
+      capabilities: CAPABILITIES,
     }
   }
 
@@ -136,6 +149,9 @@ export class RunnerSession {
       }
       case 'start':
         if (message.start) this.invocations.start(message.start)
+        return null
+      case 'cancel':
+        if (message.cancel) this.invocations.cancel(message.cancel)
         return null
       case 'callReply':
         if (message.callReply) this.calls.resolve(message.callReply)
@@ -162,22 +178,58 @@ export class RunnerSession {
     return { code: 2, reason: `the core refused this runner: ${code}: ${detail}${code === 'CODE_VERSION_UNSUPPORTED' ? versions : ''}` }
   }
 
+  /**
+   * SIGTERM from the OS: send Draining, take no new work (StartInvocation -> SHUTTING_DOWN), let
+   * every invocation in flight finish and send its result, then flush, half-close, exit 0. Nothing
+   * changes that once it started: a second SIGTERM and a Shutdown from the core are ignored. A
+   * SIGTERM during the core's Shutdown is ignored too (the runner is already stopping).
+   */
+  terminate(signal: 'SIGTERM'): void {
+    if (!this.started) {
+      this.terminateBeforeStart = true // run() sends Hello first, then drains
+      return
+    }
+    if (this.stopping !== null || this.state === 'closed') {
+      debug(() => `${signal} while ${this.stopping === 'sigterm' ? 'draining' : 'stopping'}: ignored`)
+      return
+    }
+    this.stopping = 'sigterm'
+    this.state = 'draining'
+    this.invocations.drain()
+    this.writer.send({ draining: { reason: signal } })
+    debug(() => `${signal}: draining ${this.invocations.inFlight} invocation(s) in flight`)
+    void this.closeWhenIdle(null)
+  }
+
   /** Shutdown: no new work, wait for in-flight invocations up to grace_ms, flush, half-close. */
   private async shutdown(shutdown: Shutdown): Promise<void> {
-    if (this.shutdownRequested) return
-    this.shutdownRequested = true
+    if (this.stopping !== null) {
+      debug(() => `shutdown (${shutdown.reason || 'no reason'}) while ${this.stopping === 'sigterm' ? 'draining after SIGTERM' : 'shutting down'}: ignored`)
+      return
+    }
+    this.stopping = 'shutdown'
     this.state = 'draining'
     this.invocations.drain()
     debug(() => `shutdown (${shutdown.reason || 'no reason'}): ${this.invocations.inFlight} in flight, grace ${shutdown.graceMs} ms`)
-    const finished = await this.invocations.waitIdle(shutdown.graceMs)
+    await this.closeWhenIdle(shutdown.graceMs)
+  }
+
+  /** Wait for the invocations in flight (up to `graceMs`; null = no limit), flush, half-close. */
+  private async closeWhenIdle(graceMs: number | null): Promise<void> {
+    const finished = await this.invocations.waitIdle(graceMs)
     if (!finished) {
-      warn(`shutdown: ${this.invocations.inFlight} invocation(s) still running after the ${shutdown.graceMs} ms grace period; abandoning them`)
+      warn(`shutdown: ${this.invocations.inFlight} invocation(s) still running after the ${graceMs} ms grace period; abandoning them`)
     }
+    if (this.state === 'closed') return
     await this.writer.flush()
     this.writer.close()
     this.stream.end()
     // The core answers the half-close by ending the stream; if it does not, stop waiting.
     setTimeout(() => this.abort.abort(), CLOSE_WAIT_MS).unref()
+  }
+
+  private stopReason(): string {
+    return this.stopping === 'sigterm' ? 'drained after SIGTERM' : 'shut down'
   }
 
   /** Current lifecycle state (for diagnostics). */

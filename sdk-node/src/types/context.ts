@@ -48,4 +48,25 @@ export interface FlowContext<TEmitData = EmitData> {
   state: InternalStateManager
   logger: Logger
   streams: FlowContextStateStreams
+  /**
+   * Aborts when the core cancels this invocation: the handler ran longer than the step's timeout,
+   * or the core is shutting down and the grace period ran out. `signal.reason` is then a
+   * `CancelledError` (`name` `'AbortError'`).
+   *
+   * A JavaScript promise cannot be stopped from outside, so cancellation is cooperative: pass the
+   * signal on (`fetch(url, { signal: ctx.signal })`, `setTimeout` from `node:timers/promises`,
+   * database drivers) or check `ctx.signal.aborted` between steps of a long loop. From the moment
+   * of the cancellation every `ctx` call (`emit`, `state.*`, `streams.*`) rejects with the
+   * `CancelledError`, including calls still waiting for their reply; `ctx.logger` keeps working.
+   * Whatever the handler returns or throws afterwards is ignored: the runner has already told the
+   * core the invocation is over, and the core decides about retries.
+   *
+   * ```ts
+   * for (const item of items) {
+   *   ctx.signal.throwIfAborted()
+   *   await processItem(item, { signal: ctx.signal })
+   * }
+   * ```
+   */
+  readonly signal: AbortSignal
 }

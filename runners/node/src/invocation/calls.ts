@@ -22,6 +22,7 @@ export class CoreCallError extends Error {
 }
 
 interface Pending {
+  invocationId: string
   resolve(value: unknown): void
   reject(error: Error): void
 }
@@ -74,6 +75,18 @@ export class CallChannel {
     }
   }
 
+  /**
+   * Reject the calls of a cancelled invocation that still wait for their reply; their late replies
+   * are then ignored. (New calls of that invocation are refused by its context.)
+   */
+  abandon(invocationId: string, reason: Error): void {
+    for (const [requestId, pending] of this.pending) {
+      if (pending.invocationId !== invocationId) continue
+      this.pending.delete(requestId)
+      pending.reject(reason)
+    }
+  }
+
   /** Reject every pending call and refuse new ones (the stream is gone). */
   close(reason: Error): void {
     this.closedReason = reason
@@ -90,7 +103,7 @@ export class CallChannel {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
     return new Promise<unknown>((resolve, reject) => {
-      this.pending.set(message.requestId as number, { resolve, reject })
+      this.pending.set(message.requestId as number, { invocationId, resolve, reject })
       this.sink.send({ call: message })
     })
   }

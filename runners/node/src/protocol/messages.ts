@@ -5,8 +5,11 @@
  */
 export type { CallReply__Output as CallReply } from '../generated/motia/runner/v1/CallReply'
 export type { Call } from '../generated/motia/runner/v1/Call'
+export type { Cancel__Output as Cancel } from '../generated/motia/runner/v1/Cancel'
+export type { Cancelled } from '../generated/motia/runner/v1/Cancelled'
 export type { CoreFrame__Output as CoreFrame } from '../generated/motia/runner/v1/CoreFrame'
 export type { CoreMessage__Output as CoreMessage } from '../generated/motia/runner/v1/CoreMessage'
+export type { Draining } from '../generated/motia/runner/v1/Draining'
 export type { Failed } from '../generated/motia/runner/v1/Failed'
 export { FailureKind } from '../generated/motia/runner/v1/FailureKind'
 export type { Hello } from '../generated/motia/runner/v1/Hello'
