@@ -9,17 +9,24 @@ the thread it is called from:
 * on any other thread (``def`` handlers run in a thread pool) it blocks until the core answers
   and returns the value itself;
 * inside another event loop running on a worker thread it returns an awaitable for that loop.
+
+Once the invocation is cancelled (the core sent ``Cancel``: its timeout elapsed, or the core is
+stopping) ``context.cancelled`` is true and every call (emit, state, streams) raises
+:class:`motia.InvocationCancelledError`, so a ``def`` handler, which cannot be interrupted from
+outside its thread, stops at its next call. Log lines still go out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from . import _json
-from ._errors import StreamNotDeclaredError
+from ._errors import InvocationCancelledError, StreamNotDeclaredError
 from .transport import (
     CallRequest,
     CallSink,
@@ -97,15 +104,26 @@ def _decode_none(raw: bytes) -> None:
 
 
 class _Bridge:
-    """Routes context operations to the sink, from the loop thread or from a worker thread."""
+    """Routes context operations to the sink, from the loop thread or from a worker thread.
 
-    __slots__ = ("loop", "sink")
+    Also holds the invocation's cancellation flag: a ``threading.Event``, so worker threads can read
+    it and wait on it.
+    """
+
+    __slots__ = ("cancel_reason", "cancelled", "loop", "sink")
 
     def __init__(self, sink: CallSink, loop: asyncio.AbstractEventLoop) -> None:
         self.sink = sink
         self.loop = loop
+        self.cancelled = threading.Event()
+        self.cancel_reason: str | None = None
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise InvocationCancelledError(self.cancel_reason or "cancelled")
 
     def call(self, request: CallRequest, decode: Callable[[bytes], T]) -> Any:
+        self.check_cancelled()
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -114,10 +132,17 @@ class _Bridge:
             return PendingCall(self._start(request), decode)
         future = asyncio.run_coroutine_threadsafe(self._call_async(request, decode), self.loop)
         if running is None:
-            return future.result()
+            try:
+                return future.result()
+            except concurrent.futures.CancelledError:
+                # The call failed with InvocationCancelledError on the loop, which cancels the
+                # coroutine's task and so this future: give the thread the real reason.
+                self.check_cancelled()
+                raise
         return asyncio.wrap_future(future, loop=running)
 
     def _start(self, request: CallRequest) -> asyncio.Future[bytes]:
+        self.check_cancelled()  # again on the loop: a thread's call may have been queued before the cancel
         reply: Awaitable[bytes] = self.sink.call(request)
         return asyncio.ensure_future(reply, loop=self.loop)
 
@@ -337,8 +362,8 @@ class Streams:
 class Context:
     """What a handler receives as ``context`` (``ctx``).
 
-    Attributes: ``trace_id`` (also ``traceId``), ``flows``, ``logger``, ``state``, ``streams``;
-    method ``emit(event)``. Build one with a :class:`motia.transport.CallSink` on the event loop that
+    Attributes: ``trace_id`` (also ``traceId``), ``flows``, ``logger``, ``state``, ``streams``,
+    ``cancelled``; method ``emit(event)``. Build one with a :class:`motia.transport.CallSink` on the event loop that
     owns the sink (``loop`` defaults to the running loop). Middleware may set extra attributes.
     """
 
@@ -362,6 +387,49 @@ class Context:
     @property
     def traceId(self) -> str:
         return self.trace_id
+
+    # -- cancellation -----------------------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the core cancelled this invocation (its timeout elapsed, or the core is stopping).
+
+        ``async def`` handlers need not look: their task is cancelled (``asyncio.CancelledError`` at
+        the current ``await``). A long ``def`` handler should check it between units of work, or
+        just keep making context calls, which raise :class:`motia.InvocationCancelledError` by then.
+        """
+        return self._bridge.cancelled.is_set()
+
+    def is_cancelled(self) -> bool:
+        """Same as :attr:`cancelled`."""
+        return self._bridge.cancelled.is_set()
+
+    @property
+    def cancel_reason(self) -> str | None:
+        """``"timeout"``, ``"shutdown"`` or ``"cancelled"`` once cancelled; ``None`` before."""
+        return self._bridge.cancel_reason if self._bridge.cancelled.is_set() else None
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`motia.InvocationCancelledError` if the invocation was cancelled."""
+        self._bridge.check_cancelled()
+
+    def wait_cancelled(self, timeout: float | None = None) -> bool:
+        """Block the calling thread until the invocation is cancelled or ``timeout`` seconds passed;
+        returns :attr:`cancelled`. For ``def`` handlers: ``while not ctx.wait_cancelled(5): poll()``
+        sleeps between polls yet stops at once. Never call it from ``async def`` code (it would block
+        the event loop); there, ``await asyncio.sleep(...)`` is already interrupted by the cancel."""
+        return self._bridge.cancelled.wait(timeout)
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Mark the invocation cancelled: later context calls raise, :attr:`cancelled` turns true.
+
+        The runner calls it when the core cancels the invocation (it also stops the handler's task);
+        tests can call it to check that a ``def`` handler stops cooperatively. Idempotent: the
+        first reason stays.
+        """
+        if not self._bridge.cancelled.is_set():
+            self._bridge.cancel_reason = reason
+            self._bridge.cancelled.set()
 
     def emit(self, event: Mapping[str, Any]) -> Any:
         """Enqueue an event: ``{"topic": str, "data": Any, "messageGroupId": str (optional)}``.

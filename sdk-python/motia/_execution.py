@@ -11,21 +11,29 @@ does:
   worker thread and nested ``def`` middleware cannot starve the pool.
 * API: ``handler(req, ctx)`` after ``config["middleware"]`` (``mw(req, ctx, next_fn)``); event:
   ``handler(data, ctx)``; cron: ``handler(ctx)``. Middleware applies to API steps only.
+
+A :class:`HandlerScope` follows the user code of one invocation so that the runner can stop it and
+know when it has stopped: the worker threads running its ``def`` pieces (which cannot be
+interrupted: they stop at their next context call, or when they return) and the tasks its
+``def`` middleware started on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import enum
 import functools
 import inspect
 import queue
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
 from ._context import Context
+from ._errors import InvocationCancelledError
 
 
 class Trigger(enum.Enum):
@@ -75,10 +83,111 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+class HandlerScope:
+    """The user code one invocation runs outside its own task: ``def`` pieces on worker threads and
+    the tasks that a ``def`` middleware's ``next_fn()`` starts on the loop.
+
+    :meth:`stop` refuses to start more of it (a ``def`` piece not started yet raises
+    :class:`InvocationCancelledError` instead of running) and cancels those tasks; :meth:`wait_stopped`
+    then waits until the last worker thread returned. Cancelling the invocation's own task (which
+    interrupts ``async def`` code) is the caller's job. Make one per invocation, on its event loop.
+    """
+
+    __slots__ = ("_changed", "_lock", "_stopped", "_tasks", "_threads", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop if loop is not None else asyncio.get_running_loop()
+        self._lock = threading.Lock()
+        self._threads = 0  # def pieces running on worker threads (nested ones counted too)
+        self._stopped: str | None = None  # the cancel reason once stopped
+        self._tasks: set[asyncio.Task[Any]] = set()  # touched on the loop thread only
+        self._changed: asyncio.Event | None = None
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stopped is not None
+
+    @property
+    def idle(self) -> bool:
+        """No worker thread and no tracked task of the invocation is running."""
+        with self._lock:
+            return self._threads == 0 and not self._tasks
+
+    def stop(self, reason: str = "cancelled") -> None:
+        """Start no more user code of this invocation and cancel its tracked tasks (loop thread)."""
+        with self._lock:
+            if self._stopped is None:
+                self._stopped = reason
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def wait_stopped(self) -> None:
+        """After :meth:`stop`: wait until the invocation's threads returned and its tasks ended.
+
+        Returns one loop turn later, so that what a thread scheduled onto the loop on its way out
+        (a log line from a ``finally``) has been handled first.
+        """
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        while True:
+            self._changed.clear()
+            if self.idle:
+                break
+            await self._changed.wait()
+        # A thread enqueued its call_soon_threadsafe callbacks before it gave up its count; they
+        # are ahead of this task's next step in the ready queue.
+        await asyncio.sleep(0)
+
+    def cancelled_error(self) -> InvocationCancelledError:
+        return InvocationCancelledError(self._stopped or "cancelled")
+
+    def in_thread(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``fn`` wrapped to run on a worker thread as part of this invocation."""
+
+        def run() -> Any:
+            with self._lock:
+                if self._stopped is not None:
+                    raise InvocationCancelledError(self._stopped)
+                self._threads += 1
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    self._threads -= 1
+                    last = self._threads == 0 and self._stopped is not None
+                if last:  # only a stopped scope has a waiter to wake
+                    try:
+                        self.loop.call_soon_threadsafe(self._notify)
+                    except RuntimeError:  # the loop is closed: the process is ending
+                        pass
+
+        return run
+
+    async def track(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coro`` (scheduled on the loop from a worker thread) as a task that :meth:`stop` cancels."""
+        if self._stopped is not None:
+            coro.close()
+            raise self.cancelled_error()
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - run_coroutine_threadsafe always makes a task
+            return await coro
+        self._tasks.add(task)
+        try:
+            return await coro
+        finally:
+            self._tasks.discard(task)
+            self._notify()
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+
 class _Runner:
     """One invocation's call path through its middleware and handler."""
 
-    __slots__ = ("args", "executor", "handler", "loop", "middleware", "parked")
+    __slots__ = ("args", "executor", "handler", "loop", "middleware", "parked", "scope")
 
     def __init__(
         self,
@@ -87,12 +196,14 @@ class _Runner:
         args: tuple[Any, ...],
         loop: asyncio.AbstractEventLoop,
         executor: Executor | None,
+        scope: HandlerScope | None = None,
     ) -> None:
         self.handler = handler
         self.middleware = middleware
         self.args = args
         self.loop = loop
         self.executor = executor
+        self.scope = scope if scope is not None else HandlerScope(loop)
         # Inboxes of worker threads blocked in a def middleware's next_fn(), innermost last.
         self.parked: list[queue.SimpleQueue[_Work | None]] = []
 
@@ -111,10 +222,11 @@ class _Runner:
             result = await piece.fn(*args)
         elif self.parked:
             future: asyncio.Future[Any] = self.loop.create_future()
-            self.parked[-1].put((functools.partial(piece.fn, *args), future))
+            self.parked[-1].put((self.scope.in_thread(functools.partial(piece.fn, *args)), future))
             result = await future
         else:
-            result = await self.loop.run_in_executor(self.executor, functools.partial(piece.fn, *args))
+            work = self.scope.in_thread(functools.partial(piece.fn, *args))
+            result = await self.loop.run_in_executor(self.executor, work)
         if inspect.isawaitable(result):  # e.g. `return next_fn()` without await, or a def returning a coroutine
             result = await result
         return result
@@ -134,7 +246,7 @@ class _Runner:
         inbox: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self.parked.append(inbox)
         try:
-            outer = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            outer = asyncio.run_coroutine_threadsafe(self.scope.track(coro), self.loop)
             outer.add_done_callback(lambda _: inbox.put(None))
             while (work := inbox.get()) is not None:
                 fn, future = work
@@ -144,7 +256,12 @@ class _Runner:
                     self.loop.call_soon_threadsafe(_settle, future, None, exc)
                 else:
                     self.loop.call_soon_threadsafe(_settle, future, value, None)
-            return outer.result()
+            try:
+                return outer.result()
+            except concurrent.futures.CancelledError:
+                if self.scope.stopping:  # the invocation was cancelled: say so (not an Exception)
+                    raise self.scope.cancelled_error() from None
+                raise
         finally:
             self.parked.remove(inbox)
 
@@ -157,16 +274,22 @@ async def run_handler(
     *,
     middleware: Sequence[StepCallable] = (),
     executor: Executor | None = None,
+    scope: HandlerScope | None = None,
 ) -> Any:
-    """Run one invocation on the running loop and return the handler's (or a middleware's) result."""
+    """Run one invocation on the running loop and return the handler's (or a middleware's) result.
+
+    Pass a ``scope`` to be able to stop the invocation's threads and tasks (see :class:`HandlerScope`).
+    """
     loop = asyncio.get_running_loop()
     if trigger is Trigger.CRON:
-        return await _Runner(handler, (), (context,), loop, executor).run()
+        return await _Runner(handler, (), (context,), loop, executor, scope).run()
     chain = middleware if trigger is Trigger.API else ()
-    return await _Runner(handler, chain, (payload, context), loop, executor).run()
+    return await _Runner(handler, chain, (payload, context), loop, executor, scope).run()
 
 
-async def run_callable(fn: StepCallable, args: Sequence[Any], *, executor: Executor | None = None) -> Any:
+async def run_callable(
+    fn: StepCallable, args: Sequence[Any], *, executor: Executor | None = None, scope: HandlerScope | None = None
+) -> Any:
     """Call a user function that is not a handler (e.g. a stream's ``canAccess``) with ``args``, the way
     handlers are called: ``async def`` on the loop, ``def`` in ``executor``; awaitable results awaited."""
-    return await _Runner(fn, (), tuple(args), asyncio.get_running_loop(), executor).run()
+    return await _Runner(fn, (), tuple(args), asyncio.get_running_loop(), executor, scope).run()

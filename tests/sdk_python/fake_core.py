@@ -8,6 +8,7 @@ import os
 import site
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ class FakeCore:
         self.socket_path = socket_path
         self.project = project
         self.secret = secret
+        self.answer_hello = True  # False: never send Welcome (a runner stuck in its handshake)
         self.server: Any = None
         self.hello: pb.Hello | None = None
         self.connected = asyncio.Event()
@@ -34,6 +36,8 @@ class FakeCore:
         self.state: dict[tuple[str, str], bytes] = {}
         self.emits: list[tuple[str, Any]] = []
         self.logs: list[tuple[str, str, Any]] = []
+        self.received: list[pb.RunnerMessage] = []  # every envelope, in order
+        self.changed = asyncio.Event()  # set whenever an envelope arrives (see wait_for)
         self._out: asyncio.Queue[pb.CoreMessage | None] = asyncio.Queue()
         self._waiting: dict[Any, asyncio.Future[Any]] = {}
         self._request_id = 0
@@ -90,8 +94,10 @@ class FakeCore:
         result: pb.StepsLoaded = await asyncio.wait_for(future, 10)
         return result
 
-    def invoke(self, step_id: str, trigger: int, payload: Any, trace_id: str = "T-1") -> asyncio.Future[Any]:
-        invocation_id = uuid.uuid4().hex
+    def invoke(
+        self, step_id: str, trigger: int, payload: Any, trace_id: str = "T-1", invocation_id: str | None = None
+    ) -> asyncio.Future[Any]:
+        invocation_id = invocation_id or uuid.uuid4().hex
         future = self._expect(("result", invocation_id))
         raw = b"" if payload is None else json.dumps(payload).encode()
         start = pb.StartInvocation(
@@ -106,6 +112,26 @@ class FakeCore:
         )
         self.send(start=start)
         return future
+
+    def cancel(self, invocation_id: str, reason: int = pb.Cancel.REASON_TIMEOUT) -> asyncio.Future[pb.Cancelled]:
+        """Send Cancel; the future resolves with the runner's Cancelled."""
+        future = self._waiting.get(("cancelled", invocation_id)) or self._expect(("cancelled", invocation_id))
+        self.send(cancel=pb.Cancel(invocation_id=invocation_id, reason=reason, grace_ms=5000))  # type: ignore[arg-type]
+        return future
+
+    def kinds(self) -> list[str]:
+        """The kinds of the envelopes received so far, in order."""
+        return [m.WhichOneof("kind") or "" for m in self.received]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:
+        """Wait until ``condition()`` holds, re-checking whenever an envelope arrives."""
+
+        async def until() -> None:
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
 
     async def ping(self, nonce: int) -> None:
         future = self._expect(("pong", nonce))
@@ -128,6 +154,7 @@ class FakeCore:
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(ConnectionError("the runner stream ended"))
+                    future.exception()  # a test may not await it (e.g. a cancelled invocation's result)
 
     async def _write(self, context: Any) -> None:
         while (first := await self._out.get()) is not None:
@@ -146,10 +173,14 @@ class FakeCore:
             future.set_result(value)
 
     def _on_message(self, message: pb.RunnerMessage) -> None:
+        self.received.append(message)
+        self.changed.set()
         kind = message.WhichOneof("kind")
         if kind == "hello":
             self.hello = message.hello
-            if message.hello.secret != self.secret:
+            if not self.answer_hello:
+                pass
+            elif message.hello.secret != self.secret:
                 refusal = pb.Refusal(code=pb.Refusal.CODE_BAD_SECRET, message="bad secret", core_protocol_min=1)
                 self.send(refusal=refusal)
             else:
@@ -160,6 +191,8 @@ class FakeCore:
             self._resolve(("loaded", message.steps_loaded.request_id), message.steps_loaded)
         elif kind == "result":
             self._resolve(("result", message.result.invocation_id), message.result)
+        elif kind == "cancelled":
+            self._resolve(("cancelled", message.cancelled.invocation_id), message.cancelled)
         elif kind == "pong":
             self._resolve(("pong", message.pong.nonce), message.pong)
         elif kind == "call":

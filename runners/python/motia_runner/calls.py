@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from motia._errors import CallError, CallErrorCode
+from motia._errors import CallError, CallErrorCode, InvocationCancelledError
 from motia.transport import (
     CallRequest,
     EmitCall,
@@ -59,7 +59,7 @@ class CallRouter:
         self._outbox = outbox
         self.max_payload_bytes = max_payload_bytes
         self._next_id = 1
-        self._pending: dict[int, tuple[asyncio.Future[bytes], str]] = {}
+        self._pending: dict[int, tuple[asyncio.Future[bytes], str, str]] = {}  # id -> (future, op, invocation)
         self._closed: CallError | None = None
 
     def call(self, invocation_id: str, request: CallRequest) -> asyncio.Future[bytes]:
@@ -96,7 +96,7 @@ class CallRouter:
         else:
             _encode_stream_call(call, request, self._check_size)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (future, op)
+        self._pending[request_id] = (future, op, invocation_id)
         self._outbox.put(message)
         return future
 
@@ -126,7 +126,7 @@ class CallRouter:
         entry = self._pending.pop(reply.request_id, None)
         if entry is None:
             return
-        future, op = entry
+        future, op, _ = entry
         if future.done():
             return
         if reply.WhichOneof("outcome") == "error":
@@ -138,10 +138,21 @@ class CallRouter:
         """Fail every pending call and refuse new ones: the stream is gone."""
         self._closed = CallError(reason, CallErrorCode.UNAVAILABLE)
         pending, self._pending = self._pending, {}
-        for future, op in pending.values():
+        for future, op, _ in pending.values():
             if not future.done():
                 future.set_exception(CallError(reason, CallErrorCode.UNAVAILABLE, op))
                 future.exception()  # the process is ending: no "exception never retrieved" noise
+
+    def cancel_invocation(self, invocation_id: str, reason: str) -> int:
+        """Fail the calls of a cancelled invocation that still wait for a reply with
+        ``InvocationCancelledError`` (their late replies are dropped); returns how many."""
+        doomed = [request_id for request_id, entry in self._pending.items() if entry[2] == invocation_id]
+        for request_id in doomed:
+            future = self._pending.pop(request_id)[0]
+            if not future.done():
+                future.set_exception(InvocationCancelledError(reason))
+                future.exception()  # a fire-and-forget emit must not log "exception never retrieved"
+        return len(doomed)
 
     @property
     def pending(self) -> int:

@@ -8,11 +8,24 @@ reader never waits for a handler. Whatever happens inside a handler ends as a re
 * the handler or a middleware raises -> ``HANDLER_ERROR`` with the Python traceback;
 * the return value cannot be encoded as JSON (or is too large) -> ``BAD_RESULT``;
 * ``None`` -> ``Completed`` with empty ``payload_json``.
+
+A handler steers the retry of a failure with :class:`motia.RetryAfter` (``Failed.retry_after_ms``) or
+:class:`motia.NonRetryableError` (``Failed.non_retryable``); any exception carrying an int
+``retry_after_ms`` or ``non_retryable = True`` attribute does the same.
+
+``Cancel`` stops one invocation: its context is marked cancelled (calls raise
+``InvocationCancelledError``; calls waiting for a reply fail with it), the threads and tasks of its
+:class:`HandlerScope` start no more user code, and its task is cancelled (``async def`` code stops at
+its current ``await``). Once the task ended *and* its last worker thread returned, the runner sends
+``Cancelled`` instead of a result and the slot is free. A ``def`` handler that never makes another
+call and never checks ``context.cancelled`` keeps its thread; the core then restarts the runner after
+``Cancel.grace_ms``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from concurrent.futures import Executor
 from typing import Any
@@ -20,7 +33,7 @@ from typing import Any
 from motia import _json
 from motia._context import Context
 from motia._errors import NotJsonError
-from motia._execution import StepCallable, Trigger, run_callable, run_handler
+from motia._execution import HandlerScope, StepCallable, Trigger, run_callable, run_handler
 from motia._request import ApiRequest
 from motia._tracebacks import format_user_traceback
 
@@ -49,6 +62,44 @@ class _Failure(Exception):
         self.message = message
 
 
+_CANCEL_REASONS = {
+    pb.Cancel.REASON_TIMEOUT: "timeout",
+    pb.Cancel.REASON_SHUTDOWN: "shutdown",
+}
+
+
+class _Running:
+    """One invocation in flight: its task, the user code it runs, and whether the core cancelled it."""
+
+    __slots__ = ("cancelling", "context", "fencing_token", "invocation_id", "scope", "task")
+
+    def __init__(self, start: pb.StartInvocation, scope: HandlerScope) -> None:
+        self.invocation_id = start.invocation_id
+        self.fencing_token = start.fencing_token
+        self.scope = scope
+        self.context: Context | None = None  # made once the payload decoded
+        self.task: asyncio.Task[None] | None = None
+        self.cancelling = False  # the core sent Cancel: answer Cancelled, never a result
+
+    def stop(self, reason: str) -> None:
+        """Stop the user code: flag the context, refuse new pieces, cancel the tasks."""
+        if self.context is not None:
+            self.context.cancel(reason)
+        self.scope.stop(reason)
+        if self.task is not None:
+            self.task.cancel()
+
+
+def retry_hints(failed: pb.Failed, exc: BaseException) -> None:
+    """Copy a handler error's retry wishes (``RetryAfter``, ``NonRetryableError`` or duck-typed
+    ``retry_after_ms`` / ``non_retryable`` attributes) into ``failed``."""
+    if getattr(exc, "non_retryable", False) is True:
+        failed.non_retryable = True
+    delay = getattr(exc, "retry_after_ms", None)
+    if isinstance(delay, (int, float)) and not isinstance(delay, bool) and 0 < delay < 2**63:
+        failed.retry_after_ms = math.ceil(delay)  # a positive delay never becomes 0 ("the default")
+
+
 class Invocations:
     """The invocations in flight on one stream."""
 
@@ -65,12 +116,17 @@ class Invocations:
         self._outbox = outbox
         self._executor = executor
         self.max_payload_bytes = max_payload_bytes
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, _Running] = {}
+        self._confirming: set[asyncio.Task[None]] = set()
+        self._empty = asyncio.Event()
+        self._empty.set()
         self.accepting = True
         self.completed = 0
+        self.cancelled = 0
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        """Invocations holding a slot: running, or cancelled and not yet stopped."""
+        return len(self._running)
 
     def start(self, start: pb.StartInvocation) -> None:
         """Begin one invocation without waiting for it."""
@@ -82,35 +138,98 @@ class Invocations:
             message = f"step {start.step_id!r} is not loaded in this runner"
             self._send_failed(start, pb.FAILURE_KIND_UNKNOWN_STEP, "UnknownStep", message)
             return
-        task = asyncio.get_running_loop().create_task(self._run(start, step))
-        self._tasks[start.invocation_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(start.invocation_id, None))
+        loop = asyncio.get_running_loop()
+        running = _Running(start, HandlerScope(loop))
+        running.task = loop.create_task(self._run(start, step, running))
+        self._running[start.invocation_id] = running
+        self._empty.clear()
+        running.task.add_done_callback(lambda _: self._task_done(running))
 
-    async def drain(self, timeout: float) -> int:
-        """Stop taking work and wait up to ``timeout`` seconds; returns how many did not finish."""
+    def cancel(self, cancel: pb.Cancel) -> None:
+        """Stop one invocation; ``Cancelled`` goes out once its handler has stopped.
+
+        An unknown or finished invocation is answered at once (fencing token 0 when unknown); a
+        second Cancel for one that is stopping changes nothing (its Cancelled is on the way).
+        """
+        running = self._running.get(cancel.invocation_id)
+        if running is None or running.task is None or running.task.done():
+            token = running.fencing_token if running is not None else 0
+            self._send_cancelled(cancel.invocation_id, token)
+            return
+        if running.cancelling:
+            return
+        running.cancelling = True
+        reason = _CANCEL_REASONS.get(cancel.reason, "cancelled")
+        running.stop(reason)
+        # A def handler blocked on a reply must not wait for the core to answer it.
+        self._router.cancel_invocation(cancel.invocation_id, reason)
+
+    async def drain(self, timeout: float | None) -> int:
+        """Stop taking work and wait up to ``timeout`` seconds (``None``: as long as it takes) for the
+        invocations in flight, cancelled ones included; returns how many did not finish."""
         self.accepting = False
-        tasks = list(self._tasks.values())
-        if not tasks:
-            return 0
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        return len(pending)
+        if self._running:
+            empty = asyncio.ensure_future(self._empty.wait())
+            try:
+                await asyncio.wait({empty}, timeout=timeout)  # not wait_for: no TimeoutError to tell apart on 3.10
+            finally:
+                empty.cancel()
+        return len(self._running)
 
     def cancel_all(self) -> None:
-        for task in list(self._tasks.values()):
+        """Abandon everything in flight (the stream is ending): no result, no Cancelled."""
+        for running in list(self._running.values()):
+            running.stop("shutdown")
+        for task in list(self._confirming):
             task.cancel()
+
+    def _task_done(self, running: _Running) -> None:
+        if running.cancelling:
+            # The task ended, but a def piece may still be on its worker thread: wait for it to
+            # return. Even when it already has, confirm from a new task: what the thread sent on
+            # its way out (log lines go through call_soon_threadsafe) is then queued before it.
+            confirm = asyncio.get_running_loop().create_task(self._confirm_when_stopped(running))
+            self._confirming.add(confirm)
+            confirm.add_done_callback(self._confirming.discard)
+            return
+        self._finish(running)
+
+    async def _confirm_when_stopped(self, running: _Running) -> None:
+        try:
+            await running.scope.wait_stopped()
+        finally:
+            self._finish(running)
+
+    def _finish(self, running: _Running) -> None:
+        """Free the slot (and confirm a cancel)."""
+        if self._running.get(running.invocation_id) is running:
+            del self._running[running.invocation_id]
+        if running.cancelling:
+            self.cancelled += 1
+            self._send_cancelled(running.invocation_id, running.fencing_token)
+        if not self._running:
+            self._empty.set()
+
+    def _send_cancelled(self, invocation_id: str, fencing_token: int) -> None:
+        message = pb.RunnerMessage()
+        message.cancelled.invocation_id = invocation_id
+        message.cancelled.fencing_token = fencing_token
+        self._outbox.put(message)
 
     # -- one invocation ---------------------------------------------------------------------------
 
-    async def _run(self, start: pb.StartInvocation, step: LoadedStep) -> None:
+    async def _run(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> None:
         message = pb.RunnerMessage()
         result = message.result
         result.invocation_id = start.invocation_id
         result.fencing_token = start.fencing_token
         try:
-            payload = await self._execute(start, step)
+            payload = await self._execute(start, step, running)
         except _Failure as failure:
             self._fill_failed(result.failed, failure.kind, failure.error_type, failure.message, "")
         except asyncio.CancelledError:
+            if running.cancelling:  # the core cancelled it: Cancelled goes out once it stopped
+                return
             if not self.accepting:  # cancelled by the runner's shutdown: the core gets no result
                 raise
             kind, message_text = pb.FAILURE_KIND_HANDLER_ERROR, "the handler was cancelled"
@@ -118,15 +237,18 @@ class Invocations:
         except BaseException as exc:  # a handler's SystemExit must not stop the runner either
             stack = format_user_traceback(exc, internal_dirs=(_RUNNER_DIR,))
             self._fill_failed(result.failed, pb.FAILURE_KIND_HANDLER_ERROR, type(exc).__name__, str(exc), stack)
+            retry_hints(result.failed, exc)
         else:
             result.completed.SetInParent()
             result.completed.payload_json = payload
+        if running.cancelling:  # finished (or swallowed the cancel) after the core gave up on it
+            return
         self.completed += 1
         self._outbox.put(message)
 
-    async def _execute(self, start: pb.StartInvocation, step: LoadedStep) -> bytes:
+    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes:
         if start.trigger == pb.TRIGGER_STREAM_ACCESS:
-            return await self._can_access(start, step)
+            return await self._can_access(start, step, running.scope)
         trigger = _TRIGGERS.get(start.trigger)
         if trigger is None:
             raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadTrigger", f"unknown trigger {start.trigger}")
@@ -138,12 +260,19 @@ class Invocations:
             flows=start.flows,
             sink=InvocationSink(self._router, start.invocation_id),
         )
+        running.context = context
         value = await run_handler(
-            trigger, step.handler, payload, context, middleware=step.middleware, executor=self._executor
+            trigger,
+            step.handler,
+            payload,
+            context,
+            middleware=step.middleware,
+            executor=self._executor,
+            scope=running.scope,
         )
         return self._encode_result(value)
 
-    async def _can_access(self, start: pb.StartInvocation, step: LoadedStep) -> bytes:
+    async def _can_access(self, start: pb.StartInvocation, step: LoadedStep, scope: HandlerScope) -> bytes:
         """A stream file's ``config["canAccess"](subscription, auth_context)``, as a JSON boolean."""
         can_access = step.config.get("canAccess")
         if not callable(can_access):
@@ -153,7 +282,7 @@ class Invocations:
         if not isinstance(payload, dict):
             raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", "a stream access payload must be an object")
         args = (payload.get("subscription"), payload.get("authContext"))
-        allowed = await run_callable(StepCallable.of(can_access), args, executor=self._executor)
+        allowed = await run_callable(StepCallable.of(can_access), args, executor=self._executor, scope=scope)
         return b"true" if allowed else b"false"
 
     @staticmethod

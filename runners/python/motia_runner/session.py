@@ -2,9 +2,17 @@
 
 Lifecycle (:class:`RunnerState`)::
 
-    CONNECTING --Welcome--> READY --Shutdown--> DRAINING --stream closed--> STOPPED
+    CONNECTING --Welcome--> READY --Shutdown or SIGTERM--> DRAINING --stream closed--> STOPPED
         |                     |
         +--Refusal--> exit 2  +--stream ended / failed--> STOPPED (exit 1)
+        +--SIGTERM--> exit 0
+
+Two drains: the core's ``Shutdown{grace_ms}`` waits for in-flight invocations up to the grace, then
+abandons them; SIGTERM from the OS first tells the core (``Draining{reason: "SIGTERM"}``, so it
+stops dispatching here) and then waits for every invocation in flight, however long (the core may
+still ``Cancel`` some). Either way new ``StartInvocation``s fail ``SHUTTING_DOWN``, and then the
+runner half-closes the stream and exits 0. A second SIGTERM, or a Shutdown during a drain, changes
+nothing.
 
 The reader handles every envelope of a ``CoreFrame`` in order and never waits for a handler:
 ``LoadSteps`` imports on the loop thread (so envelopes after it see the new steps), invocations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Callable
@@ -37,7 +46,7 @@ from .settings import RunnerSettings
 
 # After half-closing on Shutdown, how long to wait for the core to end the stream.
 _CLOSE_WAIT_SECONDS = 5.0
-CAPABILITIES = ("middleware", "sync-handlers", "streams")
+CAPABILITIES = ("middleware", "sync-handlers", "streams", "cancel", "drain")
 
 
 class RunnerState(enum.Enum):
@@ -45,7 +54,7 @@ class RunnerState(enum.Enum):
 
     CONNECTING = "connecting"  # Hello sent; waiting for Welcome or Refusal
     READY = "ready"  # welcomed: loading steps and running invocations
-    DRAINING = "draining"  # Shutdown received: no new work, finishing what is in flight
+    DRAINING = "draining"  # Shutdown or SIGTERM received: no new work, finishing what is in flight
     STOPPED = "stopped"  # the stream is closed; the process exits
 
 
@@ -76,6 +85,8 @@ class Session:
         self._invocations: Invocations | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
         self._shutdown_done = asyncio.Event()
+        self._drain_reason = ""  # "shutdown" or "SIGTERM" once draining
+        self._close_wait = _CLOSE_WAIT_SECONDS
 
     # -- the whole life ---------------------------------------------------------------------------
 
@@ -100,9 +111,12 @@ class Session:
                 self.steps, router, outbox, self._executor, DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_MARGIN_BYTES
             )
             outbox.put(self._hello())
+            sigterm = self._install_sigterm()
             try:
                 return await self._serve(outbox)
             finally:
+                if sigterm:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
                 self.state = RunnerState.STOPPED
                 router.close("the connection to the core is closed")
                 self._invocations.cancel_all()
@@ -119,7 +133,7 @@ class Session:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 if shutdown in done:
                     # Drained and half-closed: give the core a moment to end the stream.
-                    await asyncio.wait({reader}, timeout=_CLOSE_WAIT_SECONDS)
+                    await asyncio.wait({reader}, timeout=self._close_wait)
                     return ExitCode.OK
                 if reader in done:
                     return self._exit_code(reader)
@@ -235,14 +249,14 @@ class Session:
     def _on_ignore(self, message: pb.CoreMessage) -> None:
         pass
 
+    def _on_cancel(self, message: pb.CoreMessage) -> None:
+        assert self._invocations is not None
+        self._invocations.cancel(message.cancel)
+
     def _on_shutdown(self, message: pb.CoreMessage) -> None:
         if self.state is RunnerState.DRAINING:
-            return
-        self.state = RunnerState.DRAINING
-        assert self._invocations is not None
-        self._invocations.accepting = False
-        grace = message.shutdown.grace_ms / 1000.0
-        self._shutdown_task = asyncio.get_running_loop().create_task(self._drain(grace))
+            return  # already draining (a SIGTERM drain is not cut short by the core's grace)
+        self._start_drain("shutdown", message.shutdown.grace_ms / 1000.0)
 
     _handlers: dict[str, Callable[[Session, pb.CoreMessage], None]] = {
         "load_steps": _on_load_steps,
@@ -252,13 +266,51 @@ class Session:
         "pong": _on_ignore,
         "welcome": _on_ignore,
         "shutdown": _on_shutdown,
+        "cancel": _on_cancel,
     }
 
-    async def _drain(self, grace: float) -> None:
+    # -- draining ---------------------------------------------------------------------------------
+
+    def _install_sigterm(self) -> bool:
+        """Handle SIGTERM on the loop; False where that is impossible (not the main thread, Windows)."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
+        return True
+
+    def _on_sigterm(self) -> None:
+        if self.state is RunnerState.CONNECTING:
+            # Nothing is in flight and the core does not know us yet: just go.
+            _log("SIGTERM before the core's Welcome; exiting")
+            self.state = RunnerState.DRAINING
+            self._drain_reason = "SIGTERM"
+            self._close_wait = 0.0
+            self._shutdown_done.set()
+            return
+        if self.state is not RunnerState.READY:
+            _log(f"SIGTERM while draining ({self._drain_reason}); still finishing the work in flight")
+            return
+        assert self._invocations is not None
+        _log(f"SIGTERM: draining {len(self._invocations)} invocation(s) in flight, then exiting")
+        message = pb.RunnerMessage()
+        message.draining.reason = "SIGTERM"
+        self._put(message)
+        self._start_drain("SIGTERM", None)
+
+    def _start_drain(self, reason: str, grace: float | None) -> None:
+        self.state = RunnerState.DRAINING
+        self._drain_reason = reason
+        assert self._invocations is not None
+        self._invocations.accepting = False
+        self._shutdown_task = asyncio.get_running_loop().create_task(self._drain(grace))
+
+    async def _drain(self, grace: float | None) -> None:
+        """Wait for the work in flight (up to ``grace`` seconds, ``None``: all of it), flush, half-close."""
         assert self._invocations is not None and self._outbox is not None
         unfinished = await self._invocations.drain(grace)
         if unfinished:
-            _log(f"shutdown: {unfinished} invocation(s) still running after {grace:.1f}s; abandoning them")
+            _log(f"shutdown: {unfinished} invocation(s) still running after {grace or 0:.1f}s; abandoning them")
             self._invocations.cancel_all()
         self._outbox.close()  # late envelopes (a log from an abandoned thread) must not race done_writing
         await self._outbox.flush()
