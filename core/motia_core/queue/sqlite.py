@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS queue (
     created_at    REAL NOT NULL,
     failures      BLOB NOT NULL DEFAULT '[]'
 );
-CREATE INDEX IF NOT EXISTS queue_ready ON queue (subscription, leased_until, visible_at, created_at);
+DROP INDEX IF EXISTS queue_ready;
+CREATE INDEX IF NOT EXISTS queue_order ON queue (subscription, created_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id            TEXT PRIMARY KEY,
     subscription  TEXT NOT NULL,
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 _LETTER_COLUMNS = "id, subscription, topic, data, trace_id, group_id, attempts, failures, created_at, died_at"
 _IDLE_POLL = 1.0  # seconds between lease sweeps when nothing wakes a consumer
 _CONSUMER_ERROR_DELAY = 1.0
+_LEASE_BATCH = 64  # rows leased per statement at most
 
 
 @dataclass
@@ -128,21 +130,29 @@ class SqliteQueue:
         try:
             while True:
                 await slots.acquire()
-                event = self._lease(sub)
-                if event is None:
+                free = 1
+                # take every free slot now (acquire does not suspend while the semaphore is unlocked),
+                # so one statement leases a batch; FIFO leases one at a time to keep groups in order
+                while not sub.fifo and free < _LEASE_BATCH and not slots.locked():
+                    await slots.acquire()
+                    free += 1
+                events = self._lease(sub, free)
+                for _ in range(free - len(events)):
                     slots.release()
+                if not events:
                     sub.wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(sub.wake.wait(), self._next_wake(sub))
                     continue
-                task = asyncio.create_task(self._deliver(sub, event, slots))
-                running.add(task)
-                task.add_done_callback(running.discard)
+                for event in events:
+                    task = asyncio.create_task(self._deliver(sub, event, slots))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
         finally:
             for task in running:
                 task.cancel()
 
-    def _lease(self, sub: _Subscription) -> QueuedEvent | None:
+    def _lease(self, sub: _Subscription, limit: int) -> list[QueuedEvent]:
         now = time.time()
         group_clause = (
             "AND group_id NOT IN (SELECT group_id FROM queue WHERE subscription = :s AND leased_until > :now "
@@ -150,24 +160,28 @@ class SqliteQueue:
             if sub.fifo
             else ""
         )
-        row = self._db.execute(
-            "UPDATE queue SET leased_until = :until, attempts = attempts + 1 WHERE id = ("
-            "  SELECT id FROM queue WHERE subscription = :s AND (leased_until IS NULL OR leased_until <= :now)"
-            f"  AND visible_at <= :now {group_clause} ORDER BY created_at LIMIT 1"
+        rows = self._db.execute(
+            "UPDATE queue SET leased_until = :until, attempts = attempts + 1 WHERE id IN ("
+            "  SELECT id FROM queue INDEXED BY queue_order WHERE subscription = :s"
+            "  AND (leased_until IS NULL OR leased_until <= :now)"
+            f"  AND visible_at <= :now {group_clause} ORDER BY created_at LIMIT :limit"
             ") RETURNING id, topic, data, trace_id, group_id, attempts, created_at",
-            {"s": sub.name, "now": now, "until": now + sub.visibility_timeout},
-        ).fetchone()
-        if row is None:
-            return None
-        return QueuedEvent(
-            id=row[0],
-            topic=row[1],
-            data_json=bytes(row[2]),
-            trace_id=row[3],
-            message_group_id=row[4],
-            attempts=row[5],
-            enqueued_at=row[6],
-        )
+            {"s": sub.name, "now": now, "until": now + sub.visibility_timeout, "limit": limit},
+        ).fetchall()
+        events = [
+            QueuedEvent(
+                id=r[0],
+                topic=r[1],
+                data_json=bytes(r[2]),
+                trace_id=r[3],
+                message_group_id=r[4],
+                attempts=r[5],
+                enqueued_at=r[6],
+            )
+            for r in rows
+        ]
+        events.sort(key=lambda e: e.enqueued_at)  # RETURNING order is unspecified
+        return events
 
     def _next_wake(self, sub: _Subscription) -> float:
         row = self._db.execute(
