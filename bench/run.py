@@ -1,0 +1,105 @@
+"""motia-core's benchmark suite: `make bench` (full, <= 10 min) or `make bench-quick` (<= 60 s).
+
+    python bench/run.py [--quick] [--no-classic] [--layout split|none] [--out DIR]
+
+Writes bench/results/<timestamp>/{report.md, results.json, *.png, logs/}; a full run also copies
+report.md to bench/LATEST.md. Prints one progress line per scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import report
+from benchlib.procs import install_cleanup, stop_all
+from benchlib.suite import BENCH_DIR, Layout, Suite
+
+BUDGET_S = {"full": 470, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="API TS and Python at c16, bare aiohttp, event chain")
+    p.add_argument("--no-classic", action="store_true", help="skip classic Motia")
+    p.add_argument(
+        "--layout",
+        choices=("split", "none"),
+        default="split",
+        help="split: servers on CPU 0, load generators on CPU 1 (default); none: no pinning",
+    )
+    p.add_argument("--out", type=Path, help="results folder (bench/results/<timestamp>)")
+    args = p.parse_args()
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            print(f"bench: {tool} is not installed (make bench installs it)", file=sys.stderr)
+            return 2
+    out = args.out or BENCH_DIR / "results" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    install_cleanup()
+    suite = Suite(out, Layout.make(args.layout), quick=args.quick, classic=not args.no_classic)
+    mode = "quick" if args.quick else "full"
+    shown = out.relative_to(BENCH_DIR.parent) if out.is_relative_to(BENCH_DIR.parent) else out
+    print(f"motia-core bench ({mode}) -> {shown}")
+    print(f"layout: {suite.layout.describe()}")
+    ruby = "yes" if suite.ruby else "no (no runner)"
+    print(f"queue: {suite.results['meta']['queue']['description']}; ruby steps: {ruby}")
+    started = time.perf_counter()
+    scenarios = [("api, open loop, payloads, chains", suite.run_main)]
+    if not args.quick:
+        scenarios += [
+            ("grpc ping-pong", suite.grpc_pingpong),
+            ("cold start", suite.cold_start),
+            ("import floors", suite.import_floors),
+            ("classic Motia", suite.run_classic if suite.want_classic else None),
+        ]
+    try:
+        for name, fn in scenarios:
+            if fn is None:
+                suite.results["failures"].append({"scenario": name, "why": "skipped (--no-classic)"})
+                continue
+            if time.perf_counter() - started > BUDGET_S[mode]:
+                suite.fail(name, f"skipped: the run is past its {BUDGET_S[mode]} s budget")
+                continue
+            try:
+                fn()
+            except Exception as exc:  # one broken scenario must not cost the others
+                suite.fail(name, f"{type(exc).__name__}: {exc}")
+    finally:
+        stop_all()
+    shutil.rmtree(suite.work, ignore_errors=True)  # project copies and their .motia databases
+    suite.results["elapsed_s"] = time.perf_counter() - started
+    suite.results["meta"]["loadavg_end"] = os.getloadavg()
+    path = report.write(suite.results, out)
+    if not args.quick:
+        (BENCH_DIR / "LATEST.md").write_text(latest(path.read_text(), out))
+    print(f"\nreport: {path}")
+    for t in suite.results.get("targets", []):
+        print(f"  {t['status']:<13} {t['target']}: {t['measured']}")
+    print(f"done in {suite.results['elapsed_s']:.0f} s")
+    return 0
+
+
+def latest(text: str, out: Path) -> str:
+    """bench/LATEST.md: the report, its charts named in the (git-ignored) results folder."""
+    rel = out.relative_to(BENCH_DIR) if out.is_relative_to(BENCH_DIR) else out
+    head = f"<!-- written by `make bench` from bench/{rel}/report.md -->\n"
+    body, _, charts = text.partition("\n## Charts\n")
+    names = [line[line.index("(") + 1 : -1] for line in charts.splitlines() if line.startswith("![")]
+    if names:
+        body += (
+            f"\n## Charts\n\nPNG charts of this run are in `bench/{rel}/` (git-ignored, so not in the "
+            "repository): " + ", ".join(f"`{n}`" for n in names) + ".\n"
+        )
+    return head + body
+
+
+if __name__ == "__main__":
+    sys.exit(main())
