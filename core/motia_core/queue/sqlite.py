@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 import orjson
 
 from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
+from motia_core.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
@@ -69,12 +69,7 @@ class _Subscription:
 
 class SqliteQueue:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
         self._subs: dict[str, _Subscription] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False

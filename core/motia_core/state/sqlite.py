@@ -7,9 +7,10 @@ across a process crash (only an OS crash can lose the last transactions).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
+
+from motia_core.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -26,12 +27,7 @@ CREATE TABLE IF NOT EXISTS state (
 class SqliteStateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
 
     async def get(self, group_id: str, key: str) -> bytes | None:
         row = self._db.execute("SELECT value FROM state WHERE group_id=? AND key=?", (group_id, key)).fetchone()

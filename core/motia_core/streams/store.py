@@ -8,10 +8,11 @@ against the page cache, cheaper than a hop to a worker thread.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Protocol
+
+from motia_core.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stream_items (
@@ -49,12 +50,7 @@ class StreamStore(Protocol):
 class SqliteStreamStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
 
     async def get(self, stream: str, group_id: str, item_id: str) -> bytes | None:
         row = self._db.execute(
