@@ -203,23 +203,56 @@ module Motia
   #   ctx.flows                    the step's flows
   #   ctx.logger, ctx.state, ctx.streams (ctx.streams.todo.set(group_id, id, data), ...)
   #   ctx.emit({ "topic" => "t", "data" => {...}, "messageGroupId" => "g" })   # returns nil
+  #   ctx.cancelled?               true once the core cancelled this invocation (see below)
   #
   # Middleware may hang its own values on the context: `ctx.user = u` (or `ctx[:user] = u`), then
   # `ctx.user` in the handler.
+  #
+  # Cancellation: when the core cancels the invocation (the step's handler timeout elapsed, or the
+  # core is stopping) `cancelled?` turns true, every later call (emit, state.*, streams.*) raises
+  # Motia::Cancelled, and the runner raises Motia::Cancelled into the handler's thread the next
+  # time it blocks (sleep, IO, a context call waiting for its reply). A handler busy computing is
+  # not interrupted: check `ctx.cancelled?` (or call `ctx.raise_if_cancelled!`) between units of
+  # work. Log lines still go out.
   class Context
     attr_reader :trace_id, :flows, :logger, :state, :streams
 
     def initialize(trace_id:, flows:, sink:, streams: nil)
       @trace_id = trace_id
       @flows = flows
-      @sink = sink
-      @logger = Logger.new(sink)
-      @state = State.new(sink)
-      @streams = streams || Streams.new(factory: ->(name) { Stream.new(sink, name) })
+      @cancel_reason = nil
+      @sink = guarded = CancellableSink.new(sink, self)
+      @logger = Logger.new(guarded)
+      @state = State.new(guarded)
+      @streams = streams || Streams.new(factory: ->(name) { Stream.new(guarded, name) })
       @extras = {}
     end
 
     def traceId = @trace_id # rubocop:disable Naming/MethodName
+
+    # True once the core cancelled this invocation.
+    def cancelled? = !@cancel_reason.nil?
+
+    # "timeout" (the step's handler timeout elapsed), "shutdown" (the core is stopping) or
+    # "cancelled" once cancelled; nil before.
+    attr_reader :cancel_reason
+
+    # Raise Motia::Cancelled if the invocation was cancelled; nil otherwise.
+    def raise_if_cancelled!
+      reason = @cancel_reason
+      raise Cancelled, reason unless reason.nil?
+
+      nil
+    end
+
+    # Mark the invocation cancelled: `cancelled?` turns true and later calls raise
+    # Motia::Cancelled. The runner calls it when the core cancels the invocation (and also
+    # interrupts the handler's thread); a unit test can call it to check that a handler stops.
+    # Idempotent: the first reason stays.
+    def cancel(reason = "cancelled")
+      @cancel_reason ||= reason.to_s.dup.freeze
+      nil
+    end
 
     # Send an event. `event`: {"topic" => String, "data" => any JSON, "messageGroupId" => String?}
     # (symbol keys work too). Returns nil once the core accepted it; raises Motia::CallError when
@@ -269,5 +302,40 @@ module Motia
 
       hash[key.to_sym]
     end
+
+    # The context's view of the runner's sink: every call but logging raises Motia::Cancelled
+    # once the invocation is cancelled.
+    class CancellableSink
+      def initialize(sink, context)
+        @sink = sink
+        @context = context
+      end
+
+      # Plain methods, no splat: these run for every call of every handler.
+      def emit(topic, data, group) = live.emit(topic, data, group)
+      def state_get(group_id, key) = live.state_get(group_id, key)
+      def state_set(group_id, key, value) = live.state_set(group_id, key, value)
+      def state_delete(group_id, key) = live.state_delete(group_id, key)
+      def state_get_group(group_id) = live.state_get_group(group_id)
+      def state_clear(group_id) = live.state_clear(group_id)
+      def stream_get(stream, group_id, id) = live.stream_get(stream, group_id, id)
+      def stream_set(stream, group_id, id, data) = live.stream_set(stream, group_id, id, data)
+      def stream_delete(stream, group_id, id) = live.stream_delete(stream, group_id, id)
+      def stream_get_group(stream, group_id) = live.stream_get_group(stream, group_id)
+      def stream_send(stream, group_id, id, type, data) = live.stream_send(stream, group_id, id, type, data)
+
+      def log(level, message, fields)
+        @sink.log(level, message, fields)
+      end
+
+      private
+
+      # The sink, unless the invocation was cancelled (then Motia::Cancelled).
+      def live
+        @context.raise_if_cancelled!
+        @sink
+      end
+    end
+    private_constant :CancellableSink
   end
 end

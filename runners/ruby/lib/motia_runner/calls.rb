@@ -13,6 +13,12 @@ module MotiaRunner
   # A call is queued in the outbox the moment the handler makes it (eager), under a request id
   # unique on the stream; the calling thread then waits on its own Queue, which the reader thread
   # fills when the CallReply with that id arrives. Log lines use request id 0: no reply, no wait.
+  #
+  # Cancellation: the Motia::Cancelled the runner raises into a cancelled handler's thread is
+  # masked to blocking operations (Running#user_code), so here it can only land in the wait for
+  # the reply or before a lock is taken, never inside a critical section; a call it ends forgets
+  # its request id. #cancel_invocation wakes the other threads of a cancelled invocation that
+  # wait for a reply.
   class CallRouter
     OP_NAMES = {
       emit: "emit", state_get: "state.get", state_set: "state.set", state_delete: "state.delete",
@@ -22,12 +28,11 @@ module MotiaRunner
     }.freeze
     LEVELS = { debug: :LEVEL_DEBUG, info: :LEVEL_INFO, warn: :LEVEL_WARN, warning: :LEVEL_WARN,
                error: :LEVEL_ERROR }.freeze
-
     def initialize(outbox)
       @outbox = outbox
       @mutex = Mutex.new
       @next_id = 0
-      @pending = {}
+      @pending = {} # request id => [waiter Queue, invocation id, waiting thread]
       @closed = nil
     end
 
@@ -37,32 +42,33 @@ module MotiaRunner
 
     # Send `op` (a key of OP_NAMES) with its protobuf message; wait for and return the reply's
     # value JSON bytes. Raises Motia::CallError when the core answers with an error, the message
-    # is too large or the stream is gone.
+    # is too large or the stream is gone; Motia::Cancelled when the invocation was cancelled
+    # while waiting.
     def call(invocation_id, op, body)
       waiter = Thread::Queue.new
-      request_id = @mutex.synchronize do
-        raise @closed if @closed
-
-        @next_id += 1
-        @pending[@next_id] = waiter
-        @next_id
-      end
-      message = PB::RunnerMessage.new(call: PB::Call.new(request_id: request_id, invocation_id: invocation_id, op => body))
+      request_id = kind = nil
       begin
-        sent = @outbox.put(message)
-      rescue MessageTooLargeError => e
-        forget(request_id)
-        raise ::Motia::CallError.new("the call is #{e.size} bytes, above the #{e.limit}-byte message limit",
-                                     :invalid_argument, OP_NAMES[op])
+        request_id = register(waiter, invocation_id)
+        send_call(request_id, invocation_id, op, body)
+        kind, value = waiter.pop
+      ensure
+        forget(request_id) if kind.nil? && request_id
       end
-      unless sent
-        forget(request_id)
-        raise ::Motia::CallError.new("the connection to the core is closed", :unavailable, OP_NAMES[op])
-      end
-      kind, value = waiter.pop
       return value if kind == :ok
+      raise ::Motia::Cancelled, value if kind == :cancelled
 
       raise ::Motia::CallError.new(value[1], value[0], OP_NAMES[op])
+    end
+
+    # Wake every thread of `invocation_id` waiting for a reply, except `except` (the handler's
+    # own thread, which the runner interrupts itself): their calls raise Motia::Cancelled.
+    def cancel_invocation(invocation_id, reason, except: nil)
+      woken = @mutex.synchronize do
+        ids = @pending.select { |_, (_, owner, thread)| owner == invocation_id && !thread.equal?(except) }.keys
+        ids.map { |id| @pending.delete(id)[0] }
+      end
+      woken.each { |waiter| waiter.push([:cancelled, reason]) }
+      nil
     end
 
     # Queue a log line (request id 0: no reply). Never raises.
@@ -80,7 +86,7 @@ module MotiaRunner
 
     # Hand a CallReply to the thread waiting for it; late or unknown replies are dropped.
     def resolve(reply)
-      waiter = forget(reply.request_id)
+      waiter, = forget(reply.request_id)
       return if waiter.nil?
 
       if reply.outcome == :error
@@ -100,10 +106,34 @@ module MotiaRunner
         @pending = {}
         taken
       end
-      pending.each_value { |waiter| waiter.push([:error, [:unavailable, reason]]) }
+      pending.each_value { |waiter, _| waiter.push([:error, [:unavailable, reason]]) }
     end
 
     private
+
+    # A new request id whose reply goes to `waiter`.
+    def register(waiter, invocation_id)
+      @mutex.synchronize do
+        raise @closed if @closed
+
+        @next_id += 1
+        @pending[@next_id] = [waiter, invocation_id, Thread.current]
+        @next_id
+      end
+    end
+
+    def send_call(request_id, invocation_id, op, body)
+      message = PB::RunnerMessage.new(call: PB::Call.new(request_id: request_id, invocation_id: invocation_id, op => body))
+      begin
+        sent = @outbox.put(message)
+      rescue MessageTooLargeError => e
+        raise ::Motia::CallError.new("the call is #{e.size} bytes, above the #{e.limit}-byte message limit",
+                                     :invalid_argument, OP_NAMES[op])
+      end
+      return if sent
+
+      raise ::Motia::CallError.new("the connection to the core is closed", :unavailable, OP_NAMES[op])
+    end
 
     def forget(request_id)
       @mutex.synchronize { @pending.delete(request_id) }

@@ -21,6 +21,13 @@ module MotiaRunner
     @drained = true
   end
 
+  @on_sigterm = nil
+
+  # What SIGTERM does once a Session runs (the trap in Main starts it on a thread of its own).
+  class << self
+    attr_accessor :on_sigterm
+  end
+
   # Base of the errors the runner raises on purpose. Errors inside step code never escape as
   # these: load failures become LoadError records and handler failures Failed results.
   class RunnerError < StandardError; end

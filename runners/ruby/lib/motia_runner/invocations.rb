@@ -13,7 +13,137 @@ require_relative "worker_pool"
 require_relative "../motia/context"
 
 module MotiaRunner
-  # Runs StartInvocations concurrently and answers each with exactly one InvocationResult.
+  # One invocation in flight: the handler's thread while it runs user code, and whether the core
+  # cancelled it. Shared by the reader thread (#cancel) and the worker thread (#user_code, #finish).
+  #
+  # How a Cancel stops a handler (Ruby cannot kill a thread safely):
+  #   1. the context is flagged: `ctx.cancelled?` turns true and every later call raises
+  #      Motia::Cancelled (cooperative handlers stop there);
+  #   2. Motia::Cancelled is raised into the handler's thread with Thread#raise, masked to
+  #      `:on_blocking` (Thread.handle_interrupt): it lands only where the thread blocks (sleep,
+  #      IO, Queue#pop, ConditionVariable#wait, a context call waiting for its reply), never in
+  #      the middle of computing, so a handler is not torn apart at an arbitrary line; a handler
+  #      busy computing is interrupted at its next blocking operation, or never (the core then
+  #      restarts the runner after Cancel.grace_ms);
+  #   3. the other threads of the invocation waiting for a call's reply are woken with it.
+  # The interrupt is raised at most once, and only while the thread is inside #user_code (checked
+  # under the mutex); one still pending as the handler returns is taken back there, with
+  # Motia::Cancelled masked (`:never`), so it never reaches the runner's code or the worker's next
+  # job.
+  class Running
+    attr_reader :invocation_id, :fencing_token
+
+    SHIELD = { ::Motia::Cancelled => :never }.freeze
+    INTERRUPTIBLE = { ::Motia::Cancelled => :on_blocking }.freeze
+    DELIVER = { ::Motia::Cancelled => :immediate }.freeze
+
+    def initialize(invocation_id, fencing_token)
+      @invocation_id = invocation_id
+      @fencing_token = fencing_token
+      @mutex = Mutex.new
+      @reason = nil     # set by #cancel
+      @context = nil    # the Motia::Context, once made
+      @thread = nil     # the thread running user code, while it does
+      @interrupted = false
+      @started = false  # a worker picked the invocation up
+      @finished = false
+    end
+
+    # The worker picks the invocation up. False when it was cancelled before that (its
+    # Cancelled is sent already): do nothing.
+    def begin!
+      @mutex.synchronize do
+        return false if @finished
+
+        @started = true
+      end
+    end
+
+    def started?
+      @mutex.synchronize { @started }
+    end
+
+    def context=(context)
+      @mutex.synchronize do
+        @context = context
+        context.cancel(@reason) if @reason
+      end
+    end
+
+    # Cancel (reader thread). Returns :finished when the invocation is already over (its result
+    # is sent: the caller confirms at once), :not_started when no worker picked it up yet (it
+    # never will: the caller confirms at once and frees the slot), :again when it was already
+    # cancelled (its Cancelled is on the way), or the thread that was interrupted (nil if none
+    # runs user code right now): the worker sends Cancelled once the handler has returned.
+    def cancel(reason)
+      @mutex.synchronize do
+        return :finished if @finished
+        return :again if @reason
+
+        @reason = reason
+        unless @started
+          @finished = true
+          return :not_started
+        end
+        @context&.cancel(reason)
+        if @thread
+          @interrupted = true
+          @thread.raise(::Motia::Cancelled.new(reason))
+        end
+        @thread
+      end
+    end
+
+    # Run the block (user code) on the current thread so that a cancel can interrupt it. Raises
+    # Motia::Cancelled at once when the invocation is already cancelled.
+    def user_code
+      Thread.handle_interrupt(SHIELD) do
+        @mutex.synchronize do
+          raise ::Motia::Cancelled, @reason if @reason
+
+          @thread = Thread.current
+        end
+        begin
+          Thread.handle_interrupt(INTERRUPTIBLE) { yield }
+        ensure
+          interrupted = @mutex.synchronize do
+            @thread = nil
+            @interrupted
+          end
+          discard_interrupt if interrupted
+        end
+      end
+    end
+
+    # The worker is done with the invocation (worker thread). Returns the cancel reason when it
+    # was cancelled (send Cancelled, not the result), nil otherwise (send the result).
+    def finish
+      @mutex.synchronize do
+        @finished = true
+        @reason
+      end
+    end
+
+    private
+
+    # The handler returned (or raised something else) while our interrupt was on its way: take it,
+    # so it never reaches the runner's code or the worker's next job. (Ruby 3.1's
+    # Thread.pending_interrupt?(klass) crashes: only the argument-less form is used.)
+    def discard_interrupt
+      3.times do
+        break unless Thread.pending_interrupt?
+
+        begin
+          Thread.handle_interrupt(DELIVER) { Thread.pass }
+        rescue ::Motia::Cancelled
+          nil
+        end
+      end
+    end
+  end
+
+  # Runs StartInvocations concurrently and answers each with exactly one InvocationResult, or,
+  # when the core cancelled it, with Cancelled once its handler stopped.
   #
   # The reader thread calls #start, which hands the invocation to the worker pool and returns at
   # once. Whatever happens in the handler ends as a result:
@@ -22,15 +152,19 @@ module MotiaRunner
   #   the step is not loaded                      -> Failed UNKNOWN_STEP
   #   payload not JSON (or an API payload that is not an object) -> Failed BAD_PAYLOAD
   #   handler or middleware raised (any Exception, SystemExit included) -> Failed HANDLER_ERROR + backtrace
+  #     (Motia::RetryAfter / Motia::NonRetryable, or any exception answering `retry_after_ms` /
+  #     `non_retryable`, set Failed.retry_after_ms / Failed.non_retryable)
   #   result not JSON, or its InvocationResult above Welcome.max_message_bytes -> Failed BAD_RESULT
   #   nil                                         -> Completed with empty payload_json
+  #   the core sent Cancel                        -> no result; Cancelled once the handler returned
   #
   # The stream triggers (docs/streams.md): STREAM_ACCESS calls a stream file's
   # config["canAccess"](subscription, authContext) and completes with `true` or `false`;
   # STREAM_AUTH runs the stream auth file's handler(request, ctx) like an event handler.
   class Invocations
-    attr_accessor :accepting
-    attr_reader :completed
+    attr_reader :completed, :cancelled
+
+    CANCEL_REASONS = { REASON_TIMEOUT: "timeout", REASON_SHUTDOWN: "shutdown" }.freeze
 
     def initialize(steps:, router:, outbox:, pool:)
       @steps = steps
@@ -40,39 +174,83 @@ module MotiaRunner
       @accepting = true
       @mutex = Mutex.new
       @idle = ConditionVariable.new
-      @in_flight = {}
+      @in_flight = {} # invocation id => Running (holding a slot: running, or cancelled and not yet stopped)
       @completed = 0
+      @cancelled = 0
     end
 
     def in_flight
       @mutex.synchronize { @in_flight.size }
     end
 
-    # Begin one invocation without waiting for it. Called on the reader thread.
-    def start(start)
-      unless @accepting
-        return send_failed(start, :FAILURE_KIND_SHUTTING_DOWN, "ShuttingDown", "the runner is shutting down")
-      end
-
-      step = @steps[start.step_id]
-      if step.nil?
-        return send_failed(start, :FAILURE_KIND_UNKNOWN_STEP, "UnknownStep",
-                           "step #{start.step_id.inspect} is not loaded in this runner")
-      end
-
-      @mutex.synchronize { @in_flight[start.invocation_id] = true }
-      @pool.submit { run(start, step) }
+    def accepting
+      @mutex.synchronize { @accepting }
     end
 
-    # Wait up to `timeout` seconds for the invocations in flight; returns how many are left.
+    # Take no new work: later StartInvocations fail SHUTTING_DOWN. Atomic with #start, so an
+    # invocation is either refused or counted in flight (and waited for by #drain).
+    def stop_accepting
+      @mutex.synchronize { @accepting = false }
+    end
+
+    # Begin one invocation without waiting for it. Called on the reader thread.
+    def start(start)
+      step = @steps[start.step_id]
+      running = Running.new(start.invocation_id, start.fencing_token)
+      verdict = @mutex.synchronize do
+        if !@accepting then :shutting_down
+        elsif step.nil? then :unknown_step
+        else
+          @in_flight[start.invocation_id] = running
+          :run
+        end
+      end
+      case verdict
+      when :shutting_down
+        send_failed(start, :FAILURE_KIND_SHUTTING_DOWN, "ShuttingDown", "the runner is shutting down")
+      when :unknown_step
+        send_failed(start, :FAILURE_KIND_UNKNOWN_STEP, "UnknownStep",
+                    "step #{start.step_id.inspect} is not loaded in this runner")
+      else
+        @pool.submit { run(start, step, running) }
+      end
+    end
+
+    # Stop one invocation (a Cancel; reader thread). Cancelled goes out once its handler has
+    # stopped; at once for an unknown or finished invocation (fencing token 0 when unknown). A
+    # second Cancel for one that is stopping changes nothing.
+    def cancel(cancel)
+      invocation_id = cancel.invocation_id
+      reason = CANCEL_REASONS.fetch(cancel.reason, "cancelled")
+      running = @mutex.synchronize { @in_flight[invocation_id] }
+      return send_cancelled(invocation_id, 0) if running.nil?
+
+      outcome = running.cancel(reason)
+      case outcome
+      when :finished then send_cancelled(invocation_id, running.fencing_token)
+      when :not_started
+        send_cancelled(invocation_id, running.fencing_token)
+        release(running)
+      when :again then nil
+      else @router.cancel_invocation(invocation_id, reason, except: outcome)
+      end
+      nil
+    end
+
+    # Wait up to `timeout` seconds (nil: as long as it takes) for the invocations in flight,
+    # cancelled ones included; returns how many are left.
     def drain(timeout)
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+      deadline = timeout && (Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout)
       @mutex.synchronize do
         until @in_flight.empty?
-          left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
-          break if left <= 0
+          if deadline
+            left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+            break if left <= 0
 
-          @idle.wait(@mutex, left)
+            @idle.wait(@mutex, left)
+          else
+            @idle.wait(@mutex)
+          end
         end
         @in_flight.size
       end
@@ -91,26 +269,43 @@ module MotiaRunner
       end
     end
 
-    def run(start, step)
+    # On a worker thread. The Motia::Cancelled of a cancel never reaches this code: it is raised
+    # only while the handler runs (Running#user_code), which takes a late one back.
+    def run(start, step, running)
+      return unless running.begin! # cancelled while queued: answered and released already
+
       result = PB::InvocationResult.new(invocation_id: start.invocation_id, fencing_token: start.fencing_token)
       begin
-        result.completed = PB::Completed.new(payload_json: execute(start, step))
+        result.completed = PB::Completed.new(payload_json: execute(start, step, running))
       rescue Failure => e
         result.failed = failed(e.kind, e.error_type, e.message, "")
       rescue ::Exception => e # rubocop:disable Lint/RescueException -- a handler's exit must not stop the runner
         result.failed = handler_failed(e)
       end
-      send_result(result, step)
+      # Decided atomically with Running#cancel: a Cancel that came before this line gets its
+      # Cancelled here (and the result is dropped); one that comes after is answered at once.
+      if running.finish
+        send_cancelled(start.invocation_id, start.fencing_token)
+      else
+        send_result(result, step)
+      end
     ensure
+      release(running) if running.started?
+    end
+
+    # Free the invocation's slot (after its result or Cancelled is queued, so a drain that sees
+    # no invocation in flight half-closes after them).
+    def release(running)
+      cancelled = !running.finish.nil?
       @mutex.synchronize do
-        @completed += 1
-        @in_flight.delete(start.invocation_id)
+        cancelled ? @cancelled += 1 : @completed += 1
+        @in_flight.delete(running.invocation_id)
         @idle.broadcast if @in_flight.empty?
       end
     end
 
-    def execute(start, step)
-      return can_access(start, step) if start.trigger == :TRIGGER_STREAM_ACCESS
+    def execute(start, step, running)
+      return can_access(start, step, running) if start.trigger == :TRIGGER_STREAM_ACCESS
 
       if step.handler.nil?
         raise Failure.new(:FAILURE_KIND_HANDLER_ERROR, "NoHandler", "#{step.relative_path} defines no `handler` method")
@@ -126,7 +321,8 @@ module MotiaRunner
         trace_id: start.trace_id, flows: start.flows.to_a,
         sink: InvocationSink.new(@router, start.invocation_id)
       )
-      value = HandlerCall.run(step, trigger, payload, context)
+      running.context = context
+      value = running.user_code { HandlerCall.run(step, trigger, payload, context) }
       begin
         JsonCodec.dump_result(value)
       rescue NotJsonError => e
@@ -144,7 +340,7 @@ module MotiaRunner
 
     # A stream file's `config["canAccess"].call(subscription, auth_context)`, as a JSON boolean by
     # Ruby truthiness (nil and false deny). A raise fails the invocation, which denies the join.
-    def can_access(start, step)
+    def can_access(start, step, running)
       config = step.config
       callable = config.key?("canAccess") ? config["canAccess"] : config[:canAccess]
       unless ConfigJson.callable?(callable)
@@ -157,7 +353,7 @@ module MotiaRunner
         raise Failure.new(:FAILURE_KIND_BAD_PAYLOAD, "BadPayload",
                           "a stream access payload must be a JSON object, got #{payload.class}")
       end
-      allowed = HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]])
+      allowed = running.user_code { HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]]) }
       allowed ? TRUE_JSON : FALSE_JSON
     end
 
@@ -179,12 +375,24 @@ module MotiaRunner
     def handler_failed(error)
       failed = failed(:FAILURE_KIND_HANDLER_ERROR, Backtrace.class_name(error), Backtrace.message_of(error),
                       Backtrace.format(error))
-      failed.non_retryable = true if error.respond_to?(:non_retryable) && error.non_retryable == true
-      retry_after = error.respond_to?(:retry_after_ms) ? error.retry_after_ms : nil
-      failed.retry_after_ms = retry_after.to_i if retry_after.is_a?(::Numeric) && retry_after.positive?
+      retry_hints(failed, error)
       failed
     rescue ::StandardError
       failed(:FAILURE_KIND_HANDLER_ERROR, "Exception", "the handler raised an exception that cannot be described", "")
+    end
+
+    MAX_RETRY_AFTER_MS = 2**63 - 1
+    private_constant :MAX_RETRY_AFTER_MS
+
+    # Motia::RetryAfter / Motia::NonRetryable, or any exception answering `retry_after_ms` (a
+    # positive finite number) / `non_retryable` (true), into the Failed fields.
+    def retry_hints(failed, error)
+      failed.non_retryable = true if error.respond_to?(:non_retryable) && error.non_retryable == true
+      delay = error.respond_to?(:retry_after_ms) ? error.retry_after_ms : nil
+      return unless delay.is_a?(::Numeric) && !delay.is_a?(::Complex) && delay.positive?
+      return if delay.is_a?(::Float) && !delay.finite?
+
+      failed.retry_after_ms = [delay.ceil, MAX_RETRY_AFTER_MS].min
     end
 
     def failed(kind, error_type, message, stack)
@@ -200,6 +408,12 @@ module MotiaRunner
                 "#{e.limit}-byte message limit (Welcome.max_message_bytes)"
       result.failed = failed(:FAILURE_KIND_BAD_RESULT, "ResultTooLarge", message, "")
       @outbox.put(PB::RunnerMessage.new(result: result))
+    end
+
+    def send_cancelled(invocation_id, fencing_token)
+      @outbox.put(PB::RunnerMessage.new(cancelled: PB::Cancelled.new(invocation_id: invocation_id,
+                                                                     fencing_token: fencing_token)))
+      nil
     end
 
     def send_failed(start, kind, error_type, message)

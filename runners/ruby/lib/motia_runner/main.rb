@@ -56,13 +56,19 @@ module MotiaRunner
       $stderr.sync = true
       # Ctrl-C in the core's terminal reaches the whole process group; the core decides when we stop.
       trap("INT", "IGNORE") unless $stdin.tty?
-      # SIGTERM: go at once, without a Ruby backtrace. After a completed drain it is the normal end
+      # SIGTERM: drain (Session#on_sigterm: Draining to the core, finish the work in flight, exit 0).
+      # A trap may not take locks, so the drain starts on a thread of its own. Before the session
+      # exists nothing is in flight: exit at once. After a completed drain it is the normal end
       # (the core may terminate a stopping runner as soon as its stream closes): exit 0 quietly.
       trap("TERM") do
         Process.exit!(ExitCode::OK) if MotiaRunner.drained?
 
-        $stderr.syswrite("motia runner: SIGTERM; exiting\n")
-        Process.exit!(ExitCode::FAILED)
+        handler = MotiaRunner.on_sigterm
+        if handler.nil?
+          $stderr.syswrite("motia runner: SIGTERM before connecting; exiting\n")
+          Process.exit!(ExitCode::OK)
+        end
+        Thread.new(&handler).name = "motia-sigterm"
       end
       # A handler's own threads that die are reported on stderr, and never abort the process.
       Thread.abort_on_exception = false

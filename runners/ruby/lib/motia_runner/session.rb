@@ -16,11 +16,19 @@ module MotiaRunner
   # The runner's side of RunnerService.Connect, from Hello to the end of the stream.
   #
   # Threads: this one reads (every envelope of every CoreFrame, in order); grpc's write thread
-  # runs the Outbox; the worker pool runs handlers; a drain thread runs after Shutdown.
+  # runs the Outbox; the worker pool runs handlers; a drain thread runs after Shutdown or SIGTERM.
   #
-  # States: :connecting (Hello sent) -> :ready (Welcome) -> :draining (Shutdown) -> :stopped.
+  # States: :connecting (Hello sent) -> :ready (Welcome) -> :draining (Shutdown or SIGTERM) -> :stopped.
+  #
+  # Two drains. The core's Shutdown{grace_ms} waits for the invocations in flight up to the grace,
+  # then abandons them. SIGTERM from the OS first tells the core (Draining{reason: "SIGTERM"}: it
+  # stops dispatching here and starts a replacement) and then waits for every invocation in
+  # flight, however long (the core may still Cancel some). Either way new StartInvocations fail
+  # SHUTTING_DOWN, calls keep their replies, and then the runner flushes, half-closes and exits 0
+  # when the core ends the stream. A second SIGTERM, or a Shutdown during a drain, changes
+  # nothing. SIGTERM before the core's Welcome exits at once (0): nothing is in flight.
   class Session
-    CAPABILITIES = %w[middleware streams].freeze
+    CAPABILITIES = %w[middleware streams cancel drain].freeze
     # After half-closing on Shutdown, how long to wait for the core to end the stream.
     CLOSE_WAIT_SECONDS = 5.0
 
@@ -37,6 +45,8 @@ module MotiaRunner
       @invocations = Invocations.new(steps: @steps, router: @router, outbox: @outbox, pool: @pool)
       @loader = Loader.new(settings.project_dir)
       @drained = nil
+      @drain_reason = nil
+      @drain_mutex = Mutex.new
     end
 
     # Runs until the stream ends; returns the process exit code.
@@ -50,6 +60,7 @@ module MotiaRunner
         }
       )
       @outbox.put(hello)
+      MotiaRunner.on_sigterm = -> { on_sigterm }
       # Frames are encoded by the Outbox already: the request marshaller is the identity.
       operation = stub.bidi_streamer(CONNECT_METHOD, @outbox, ->(frame) { frame }, PB::CoreFrame.method(:decode),
                                      return_op: true)
@@ -70,7 +81,7 @@ module MotiaRunner
       warn("motia runner: the stream to the core failed: #{status_name(e.code)}: #{e.details}")
       ExitCode::FAILED
     ensure
-      @state = :stopped
+      @drain_mutex.synchronize { @state = :stopped }
       @router.close("the connection to the core is closed")
       @outbox.close
     end
@@ -102,6 +113,7 @@ module MotiaRunner
       when :start then @invocations.start(message.start)
       when :call_reply then @router.resolve(message.call_reply)
       when :ping then @outbox.put(PB::RunnerMessage.new(pong: PB::Pong.new(nonce: message.ping.nonce)))
+      when :cancel then @invocations.cancel(message.cancel)
       when :shutdown then on_shutdown(message.shutdown)
       end
       # pong, welcome again, and kinds this runner does not know (a newer core): ignored.
@@ -146,7 +158,7 @@ module MotiaRunner
         if !welcome.project_dir.empty? && File.expand_path(welcome.project_dir) != @loader.project_dir
           @loader = Loader.new(welcome.project_dir)
         end
-        @state = :ready
+        @drain_mutex.synchronize { @state = :ready if @state == :connecting }
         @log.debug { "welcomed: session #{welcome.session_id}, max message #{@outbox.max_frame_bytes} bytes" }
       else
         raise ProtocolError, "expected Welcome or Refusal from the core, got #{kind || 'an empty envelope'}"
@@ -179,21 +191,59 @@ module MotiaRunner
     end
 
     def on_shutdown(shutdown)
-      return unless @drained.nil?
-
-      @state = :draining
-      @invocations.accepting = false
       grace = shutdown.grace_ms / 1000.0
+      return if start_drain("shutdown", grace).nil?
+
       @log.debug { "shutdown (#{shutdown.reason}): draining for up to #{grace}s" }
-      @drained = Thread.new { drain(grace) }
-      @drained.name = "motia-drain"
+    end
+
+    # SIGTERM from the OS, on a thread of its own (the trap handler starts it: a trap may not
+    # take locks).
+    def on_sigterm
+      state = @drain_mutex.synchronize { @state }
+      case state
+      when :connecting
+        warn("motia runner: SIGTERM before the core's Welcome; exiting")
+        Process.exit!(ExitCode::OK)
+      when :ready, :draining
+        left = start_drain("SIGTERM", nil) do
+          # First, so the core stops dispatching here before it sees a SHUTTING_DOWN refusal.
+          @outbox.put(PB::RunnerMessage.new(draining: PB::Draining.new(reason: "SIGTERM")))
+        end
+        if left.nil?
+          warn("motia runner: SIGTERM while draining (#{@drain_reason}); still finishing the work in flight")
+        else
+          warn("motia runner: SIGTERM: draining #{left} invocation(s) in flight, then exiting")
+        end
+      end
+      # :stopped: the process is exiting anyway.
+    rescue ::Exception => e # rubocop:disable Lint/RescueException
+      warn("motia runner: internal error on SIGTERM: #{e.class}: #{e.message}")
+    end
+
+    # Start draining unless a drain runs already: no new work, then the drain thread. The block
+    # runs first, under the lock. Returns the invocations in flight, nil when already draining
+    # (or stopped).
+    def start_drain(reason, grace)
+      @drain_mutex.synchronize do
+        return nil unless @state == :ready
+
+        yield if block_given?
+        @state = :draining
+        @drain_reason = reason
+        @invocations.stop_accepting
+        @drained = Thread.new { drain(reason, grace) }
+        @drained.name = "motia-drain"
+        @invocations.in_flight
+      end
     end
 
     # Finish what is in flight (the reader keeps running: handlers still need their CallReplies),
-    # flush, half-close. The core then ends the stream; if it does not, exit anyway.
-    def drain(grace)
+    # up to `grace` seconds (nil: all of it), flush, half-close. The core then ends the stream;
+    # if it does not, exit anyway.
+    def drain(reason, grace)
       left = @invocations.drain(grace)
-      warn("motia runner: shutdown: #{left} invocation(s) still running after #{grace}s; abandoning them") if left.positive?
+      warn("motia runner: #{reason}: #{left} invocation(s) still running after #{grace}s; abandoning them") if left.positive?
       @outbox.flush(CLOSE_WAIT_SECONDS)
       @outbox.close
       MotiaRunner.drained!
