@@ -7,8 +7,10 @@ import json
 import os
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -103,3 +105,29 @@ def test_oversize_request_body_gets_a_typed_413(start_core: Callable[..., CorePr
     except (ConnectionResetError, BrokenPipeError):
         pass  # the server may close the connection before reading it all; it must stay up
     assert _get(f"{core.url}/__motia")["version"]
+
+
+def _post_slow(core: CoreProcess, seconds: float) -> tuple[int, dict[str, Any]]:
+    body = json.dumps({"seconds": seconds}).encode()
+    req = urllib.request.Request(f"{core.url}/slow", body, {"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_an_api_call_without_a_free_slot_in_time_gets_503(start_core: Callable[..., CoreProcess]) -> None:
+    # One slot in the Python runner: the first call holds it for 2 s, the second waits 0.3 s for it.
+    core = start_core("admission", "--runner-slots", "1", "--admission-timeout", "0.3")
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(_post_slow, core, 2.0)
+        time.sleep(0.5)  # the holder is dispatched and sleeping
+        started = time.monotonic()
+        status, body = _post_slow(core, 0.0)
+        waited = time.monotonic() - started
+        assert holder.result() == (200, {"slept": True})
+    assert status == 503, body
+    assert "no free slot" in body["message"]
+    _report("admission", waited_s=f"{waited:.2f}")
+    assert _post_slow(core, 0.0) == (200, {"slept": True})  # the slot is free again

@@ -1,4 +1,5 @@
-"""A poison message: retried, dead-lettered with its failure chain, seen and replayed from CLI and HTTP."""
+"""A poison message: retried, dead-lettered with its failure chain, seen and replayed from CLI and
+HTTP (`pytest -m chaos` runs it with the other fault tests)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.conftest import CoreProcess
+
+pytestmark = pytest.mark.chaos
 
 
 def _http(method: str, url: str, body: object | None = None) -> tuple[int, Any]:

@@ -33,6 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--strict", action="store_true", help="reject emits whose data fails a subscriber's input schema"
     )
+    serve.add_argument(
+        "--runner-slots",
+        type=_positive_int,
+        default=1024,
+        help="invocations in flight per runner; the core dispatches only into free slots (1024)",
+    )
+    serve.add_argument(
+        "--admission-timeout",
+        type=_positive_float,
+        default=os.environ.get("MOTIA_ADMISSION_TIMEOUT", "10"),
+        help="seconds an API call waits for a free runner slot before it gets 503 (10)",
+    )
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
     _project_args(steps)
@@ -94,6 +106,26 @@ def _logger(args: argparse.Namespace, stream: object = None) -> Logger:
     return Logger(args.log_format, level, stream=stream)  # type: ignore[arg-type]
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {text}")
+    return value
+
+
 def _run(coro: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
@@ -111,6 +143,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         strict=args.strict,
         retry_base_delay=float(os.environ.get("MOTIA_RETRY_BASE_DELAY", "1")),
+        runner_slots=args.runner_slots,
+        admission_timeout=args.admission_timeout,
     )
     core = MotiaCore(Path(args.dir), _logger(args), options)
     _run(core.serve_forever())
