@@ -102,7 +102,7 @@ clean:
 
 # -- benchmark suite (bench/README.md) -------------------------------------------------------------
 #   make bench         full suite, <= 10 min: bench/results/<timestamp>/ and bench/LATEST.md
-#   make bench-quick   <= 60 s: API TS and Python at c16, bare aiohttp, event chain
+#   make bench-quick   <= 60 s: API TS and Python at c16, bare aiohttp, event chain, streams k4
 # Timings never run in `make test`. matplotlib goes into .venv only here; classic Motia into the
 # git-ignored bench/.motia-classic (a failed install is reported by the bench, not fatal).
 BENCH_SYSTEM_PACKAGES := wrk redis-server

@@ -1,9 +1,9 @@
 """motia-core's benchmark suite: `make bench` (full, <= 10 min) or `make bench-quick` (<= 60 s).
 
-    python bench/run.py [--quick] [--no-classic] [--layout split|none] [--out DIR]
+    python bench/run.py [--quick] [--no-classic] [--only SCENARIO ...] [--layout split|none] [--out DIR]
 
-Writes bench/results/<timestamp>/{report.md, results.json, *.png, logs/}; a full run also copies
-report.md to bench/LATEST.md. Prints one progress line per scenario.
+Writes bench/results/<timestamp>/{report.md, results.json, *.png, logs/}; a full run (without --only)
+also copies report.md to bench/LATEST.md. Prints one progress line per scenario.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,12 +24,23 @@ from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
 BUDGET_S = {"full": 470, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+SCENARIOS = ("api", "streams", "grpc", "cold", "floors", "classic")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="API TS and Python at c16, bare aiohttp, event chain")
+    p.add_argument(
+        "--quick", action="store_true", help="API TS and Python at c16, bare aiohttp, event chain, streams k4"
+    )
     p.add_argument("--no-classic", action="store_true", help="skip classic Motia")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIOS,
+        metavar="SCENARIO",
+        help=f"run only these scenarios ({', '.join(SCENARIOS)}; api = API, open loop, payloads, chains); "
+        "bench/LATEST.md is left alone",
+    )
     p.add_argument(
         "--layout",
         choices=("split", "none"),
@@ -52,16 +64,22 @@ def main() -> int:
     ruby = "yes" if suite.ruby else "no (no runner)"
     print(f"queue: {suite.results['meta']['queue']['description']}; ruby steps: {ruby}")
     started = time.perf_counter()
-    scenarios = [("api, open loop, payloads, chains", suite.run_main)]
+    scenarios: list[tuple[str, str, Callable[[], None] | None]] = [
+        ("api", "api, open loop, payloads, chains", suite.run_main),
+        ("streams", "streams", suite.streams),
+    ]
     if not args.quick:
         scenarios += [
-            ("grpc ping-pong", suite.grpc_pingpong),
-            ("cold start", suite.cold_start),
-            ("import floors", suite.import_floors),
-            ("classic Motia", suite.run_classic if suite.want_classic else None),
+            ("grpc", "grpc ping-pong", suite.grpc_pingpong),
+            ("cold", "cold start", suite.cold_start),
+            ("floors", "import floors", suite.import_floors),
+            ("classic", "classic Motia", suite.run_classic if suite.want_classic else None),
         ]
+    if args.only:
+        scenarios = [s for s in scenarios if s[0] in args.only]
+        suite.results["meta"]["only"] = list(args.only)
     try:
-        for name, fn in scenarios:
+        for _, name, fn in scenarios:
             if fn is None:
                 suite.results["failures"].append({"scenario": name, "why": "skipped (--no-classic)"})
                 continue
@@ -78,7 +96,7 @@ def main() -> int:
     suite.results["elapsed_s"] = time.perf_counter() - started
     suite.results["meta"]["loadavg_end"] = os.getloadavg()
     path = report.write(suite.results, out)
-    if not args.quick:
+    if not args.quick and not args.only:
         (BENCH_DIR / "LATEST.md").write_text(latest(path.read_text(), out))
     print(f"\nreport: {path}")
     for t in suite.results.get("targets", []):

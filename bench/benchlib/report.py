@@ -147,7 +147,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "met" if all(v >= 500 for v in xs.values()) else "missed",
             ", ".join(f"{LANGS[k]} {ratio(v)}" for k, v in xs.items()),
         )
-    else:
+    elif langs:
         add(
             "API step throughput at c16 ≥ 500× classic Motia (TS, Python)",
             "not measured",
@@ -224,6 +224,20 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "not measured",
             f"motia-core {mc_idle['rss_mb']:.0f} MB; classic Motia did not run",
         )
+    # streams
+    st = res.get("streams", {})
+    phases = st.get("phases") or {}
+    if phases:
+        lost = sum(p["lost"] for p in phases.values())
+        expected = sum(p["expected"] for p in phases.values())
+        closed = st.get("closed_clients") or []
+        add(
+            f"Streams: every write reaches all {st.get('clients', '?')} WebSocket clients (0 lost)",
+            "met" if lost == 0 and not closed and expected else "missed",
+            f"{lost:,} lost of {expected:,} deliveries expected ({len(phases)} phases, TS and Python writers"
+            + (f"; {len(closed)} clients closed by the server" if closed else "")
+            + ")",
+        )
     # open loop
     ol = res.get("open_loop")
     if ol and ol.get("runs"):
@@ -244,9 +258,19 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
     s = res["summary"]["api"]
     out: list[str] = []
     w = out.append
-    w(f"# motia-core benchmark ({m['mode']} run, {m['date']})\n")
+    only = m.get("only")
+    scope = f", only: {', '.join(only)}" if only else ""
+    w(f"# motia-core benchmark ({m['mode']} run{scope}, {m['date']})\n")
+    how = COMMAND if m["mode"] == "full" else "make bench-quick"
+    if only:
+        how = (
+            "make install bench-system-deps && .venv/bin/python bench/run.py "
+            + ("--quick " if m["mode"] == "quick" else "")
+            + "--only "
+            + " ".join(only)
+        )
     w(
-        f"Reproduce with `{COMMAND if m['mode'] == 'full' else 'make bench-quick'}` (installs wrk, redis-server, "
+        f"Reproduce with `{how}` (`make bench` installs wrk, redis-server, "
         "matplotlib and classic Motia as needed). Every ratio below compares runs made in this same run, "
         "back to back; absolute numbers move with the machine's load, ratios much less.\n"
     )
@@ -568,6 +592,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
             )
         )
         w("")
+    render_streams(res, w)
     pay = res.get("payload")
     if pay:
         w("## Payload sizes through an API step (c16)\n")
@@ -631,7 +656,8 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         "* Load generator: wrk 4.1 (`-t1`, closed loop with `-c1/-c16/-c64`) with bench/lua/wrk_json.lua, which "
         "writes every run's percentiles (wrk's HdrHistogram, µs) as JSON and, for the open-loop run, schedules "
         "each request on a fixed timeline. Event chains use bench/benchlib/chainload.py (asyncio + uvloop, a "
-        "minimal keep-alive HTTP client and a UDP sink), pinned like wrk."
+        "minimal keep-alive HTTP client and a UDP sink), streams bench/benchlib/streamload.py (aiohttp WebSocket "
+        "clients and the same HTTP client), both pinned like wrk."
     )
     w(
         "* Each target gets a warm-up (Node's JIT settles after a few thousand calls) before its measured runs; "
@@ -669,6 +695,129 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         for c in charts:
             w(f"![{c}]({c})")
     return "\n".join(out) + "\n"
+
+
+def render_streams(res: dict[str, Any], w: Any) -> None:
+    st = res.get("streams", {})
+    phases: dict[str, dict[str, Any]] = st.get("phases") or {}
+    if not phases:
+        return
+    n = st.get("clients", 50)
+    w(f"## Streams: {n} WebSocket clients on one group\n")
+    w(
+        "bench/projects/streams: `POST /ticks/<lang>` runs `ctx.streams.ticks.set('bench', id, {seq, sentAt})` in "
+        f"a TypeScript or a Python API step; {n} plain aiohttp WebSocket clients (bench/benchlib/streamload.py, "
+        "one process on the load generators' CPU) joined the group `bench` (`join` without an id) and each "
+        "receives every create/update. k = writers in a closed loop (each writes its own item, the next write "
+        "when the previous one is answered); open = a fixed write rate, a share of the slower language's "
+        f"k{st.get('writers', 4)} rate, on up to 64 connections. Delivered = create/update messages received by "
+        f"the clients in the measured window (ideally {n} × writes). Latency = the driver's clock read just before "
+        "the HTTP request (`sentAt`) to a client getting the message, per client and message; *all clients* = to "
+        "the last client of each write. Both clocks are the driver's own, and a receipt is stamped when its "
+        "client's coroutine runs, so the driver's queueing (its CPU is shown) is included. Lost = acknowledged "
+        "writes some client never received (counted after a drain of up to 5 s per phase).\n"
+    )
+    rows = []
+    for p in phases.values():
+        lat = p.get("latency_us") or {}
+        load = f"k{p['writers']}" if p["mode"] == "closed" else f"open {num(p.get('rate_target'))}/s"
+        if p["mode"] == "open" and p.get("rate_target"):
+            load += f" ({100 * p['writes_per_s'] / p['rate_target']:.0f} % achieved)"
+        rows.append(
+            [
+                LANGS.get(p.get("lang") or "", p.get("lang") or "?"),
+                load,
+                num(p["writes_per_s"]),
+                num(p["delivered_per_s_per_client"]),
+                num(p["delivered_per_s"]),
+                *[ms(lat.get(q)) for q in ("p50", "p90", "p99")],
+                ms((p.get("latency_all_clients_us") or {}).get("p99")),
+                ms((p.get("http_latency_us") or {}).get("p50")),
+                f"{p['lost']} of {p['expected']:,}",
+            ]
+        )
+    w(
+        table(
+            [
+                "writer",
+                "load",
+                "writes/s",
+                "delivered/s per client",
+                f"delivered/s total ({n} clients)",
+                "p50",
+                "p90",
+                "p99",
+                "p99 all clients",
+                "HTTP p50",
+                "lost",
+            ],
+            rows,
+        )
+    )
+    w("")
+    rows = []
+    for name, p in phases.items():
+        r = p.get("resources") or {}
+        roles = r.get("by_role", {})
+        core = roles.get("core", {})
+        runner = roles.get(RUNNER_OF.get(p.get("lang") or "", ""), {})
+        writes = p["writes_per_s"] * p["duration_s"]
+        total_cpu = sum(x["cpu_pct"] for x in roles.values())
+        main = r.get("root_threads", {}).get("main_cpu_pct", 0)
+        rows.append(
+            [
+                name,
+                f"{core.get('cpu_pct', 0):.0f} % ({main:.0f} % main thread)",
+                f"{runner.get('cpu_pct', 0):.0f} %" if runner else "–",
+                ms(total_cpu / 100 * r.get("wall_s", 0) / writes * 1e6) if writes and r else "–",
+                f"{core.get('peak_rss_mb', 0):.0f} MB",
+                f"{p.get('driver_cpu_pct', 0):.0f} %"
+                + (f" ({p['driver_cpus_busy_pct']:.0f} %)" if "driver_cpus_busy_pct" in p else ""),
+                "–" if r.get("foreign_pct_on_server_cpus") is None else f"{r['foreign_pct_on_server_cpus']:.0f} %",
+            ]
+        )
+    w(
+        "Per phase, over the measured window (psutil on the server's process tree; CPU in % of one core; with "
+        "the split layout the server has one CPU and the driver another). Server CPU / write = core + runners; "
+        "other load = CPU time other processes took on the server's CPU (as in the API table); a driver CPU "
+        "busier than the driver itself means something else ran there too and delayed the clients.\n"
+    )
+    w(
+        table(
+            [
+                "phase",
+                "core CPU",
+                "runner CPU",
+                "server CPU / write",
+                "core peak RSS",
+                "driver CPU (its CPU busy)",
+                "other load",
+            ],
+            rows,
+        )
+    )
+    idle, with_clients = st.get("core_idle"), st.get("core_idle_with_clients")
+    notes = []
+    if idle and with_clients:
+        core0 = next((x["rss_mb"] for x in idle["processes"] if x["role"] == "core"), None)
+        core1 = next((x["rss_mb"] for x in with_clients["processes"] if x["role"] == "core"), None)
+        if core0 is not None and core1 is not None:
+            notes.append(
+                f"core RSS {core0:.0f} MB idle, {core1:.0f} MB with the {n} clients joined "
+                f"({max(0.0, core1 - core0) * 1024 / n:.0f} KB per client)"
+            )
+    if "received_total" in st:
+        notes.append(
+            f"{st['received_total']:,} messages received in all, "
+            f"{sum(p['duplicates'] for p in phases.values())} duplicated, {st.get('out_of_order', 0)} out of order "
+            "within an item"
+        )
+    closed = st.get("closed_clients") or []
+    if closed:
+        notes.append(f"{len(closed)} clients were closed during the run: {closed[:3]}")
+    if notes:
+        w("\n" + "; ".join(notes) + ".")
+    w("")
 
 
 def render_resources(res: dict[str, Any], w: Any) -> None:
@@ -1035,6 +1184,23 @@ def charts(res: dict[str, Any], out: Path) -> list[str]:
         [
             (f"k{k}", r["cdf_us"], {"1": "#74c0fc", "16": "#1c7ed6"}.get(k, "b"), "-")
             for k, r in res.get("fanout", {}).items()
+        ],
+    )
+    st_phases = res.get("streams", {}).get("phases") or {}
+    # one color per load (k1, k4, each open-loop rate), solid for the TS writer, dashed for Python
+    palette = ["#74c0fc", "#1c7ed6", "#8fd19e", "#2b8a3e", "#ffa8a8", "#e03131", "#862e9c", "#f08c00"]
+    loads = list(dict.fromkeys(name.partition(" ")[2] for name in st_phases))
+    cdf_plot(
+        "latency-streams.png",
+        f"Streams: write to delivery, {res.get('streams', {}).get('clients', 50)} WebSocket clients",
+        [
+            (
+                name,
+                p.get("cdf_us") or [],
+                palette[loads.index(name.partition(" ")[2]) % len(palette)],
+                "-" if p.get("lang") == "ts" else "--",
+            )
+            for name, p in st_phases.items()
         ],
     )
     pay = res.get("payload", {})
