@@ -1,6 +1,6 @@
 """The Ruby runner's lifecycle against a small in-test core (tests/ruby_wire.py): the Shutdown
 drain, Cancel, the SIGTERM drain, retry hints (Motia::RetryAfter, Motia::NonRetryable), stdin EOF
-and exit codes; and the runner's Ruby unit tests (runners/ruby/test). tests/test_timeouts_ruby.py
+and exit codes; and the runner's Ruby unit tests (runners/ruby/test). tests/test_timeouts_drain.py
 has Cancel and the SIGTERM drain with the real core.
 """
 
