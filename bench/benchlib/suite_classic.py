@@ -1,0 +1,169 @@
+"""Classic Motia (npm `motia`, `motia start`) on the same step files: cold start and idle RSS, API,
+chains and payloads, a fresh server per scenario."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from benchlib import resources
+from benchlib.procs import Service, free_port
+from benchlib.suite_base import BENCH_DIR, CLASSIC_VERSION, PAYLOADS, PROJECTS, SuiteBase
+
+CLASSIC_DIR = BENCH_DIR / ".motia-classic"
+WORKBENCH_OFFSET = 21678  # classic Motia opens its Workbench on port + 21678
+
+
+class ClassicScenario(SuiteBase):
+    # -- classic Motia -----------------------------------------------------------------------------
+
+    def classic_status(self) -> str | None:
+        """None when classic Motia is installed, else why not."""
+        status = CLASSIC_DIR / "status"
+        if not (CLASSIC_DIR / "node_modules/.bin/motia").exists():
+            if status.exists():
+                return status.read_text().strip()
+            return "not installed (run `make bench`, which installs it into bench/.motia-classic)"
+        if not (CLASSIC_DIR / "python_modules/bin/python").exists():
+            return "bench/.motia-classic/python_modules (the venv its Python steps need) is missing"
+        if not shutil.which("redis-server"):
+            return "redis-server is not installed (apt-get install redis-server)"
+        return None
+
+    def classic_server(self, template: str, tag: str, cpus: str | None = None) -> tuple[Service, int, Path]:
+        stamp = self.out.name
+        project = CLASSIC_DIR / "projects" / f"{stamp}-{tag}"
+        self.copy_project(template, project)
+        shutil.copy(PROJECTS / "motia.config.ts", project / "motia.config.ts")
+        (project / "python_modules").symlink_to(CLASSIC_DIR / "python_modules")
+        port = free_port(pair_offset=WORKBENCH_OFFSET)
+        env = {
+            "REDISMS_SYSTEM_BINARY": shutil.which("redis-server") or "/usr/bin/redis-server",
+            "MOTIA_ANALYTICS_DISABLED": "true",
+            "MOTIA_REDIS_PORT": str(free_port()),
+            "BENCH_SINK_PORT": str(self.sink_port),
+            "LOG_LEVEL": "warn",
+        }
+        svc = Service(
+            f"classic-{tag}",
+            [str(CLASSIC_DIR / "node_modules/.bin/motia"), "start", "--port", str(port)],
+            log=self.logs / f"classic-{tag}.log",
+            cwd=project,
+            env=env,
+            cpus=cpus or self.layout.sut,
+        )
+        return svc, port, project
+
+    def run_classic(self) -> None:
+        classic: dict[str, Any] = {"version": CLASSIC_VERSION, "api": {}, "chain": {}}
+        self.results["classic"] = classic
+        why = self.classic_status()
+        if why:
+            classic["status"] = f"not run: {why}"
+            self.fail("classic Motia", why)
+            return
+        classic["status"] = "ok"
+        projects: list[Path] = []
+        try:
+            self._classic_cold(classic, projects)
+            for lang in ("ts", "py"):
+                for c in (1, 16):
+                    self._classic_fresh(
+                        f"api-{lang}-c{c}", projects, partial(self._classic_api, classic, lang=lang, c=c)
+                    )
+            for k in (1, 16):
+                self._classic_fresh(f"chain-k{k}", projects, partial(self._classic_chain, classic, k=k))
+            self._classic_fresh("payload", projects, partial(self._classic_payload, classic))
+        finally:
+            for p in projects:
+                shutil.rmtree(p, ignore_errors=True)
+
+    def _classic_fresh(self, tag: str, projects: list[Path], body: Callable[[int], None]) -> None:
+        """A fresh classic Motia server for one scenario (its throughput falls the longer it runs)."""
+        svc, port, project = self.classic_server("bench", tag)
+        projects.append(project)
+        svc.start()
+        try:
+            svc.wait_http(f"http://127.0.0.1:{port}/noop/ts", timeout=90)
+            body(port)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            self.fail(f"classic {tag}", str(exc))
+        finally:
+            svc.stop(grace=5.0)
+
+    def _classic_cold(self, classic: dict[str, Any], projects: list[Path], reps: int = 2) -> None:
+        runs: list[float] = []
+        for i in range(reps):
+            svc, port, project = self.classic_server("cold", f"cold-{i}", cpus=self.layout.both)
+            projects.append(project)
+            svc.start()
+            try:
+                t = svc.wait_http(f"http://127.0.0.1:{port}/ping", timeout=90)
+                runs.append(t)
+                self.progress(f"cold start classic Motia #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
+                if i == reps - 1:
+                    time.sleep(2.0)
+                    idle = resources.snapshot(svc.pid)
+                    classic["idle"] = idle
+                    self.progress(
+                        "idle RSS classic Motia (10 steps)",
+                        f"{idle['rss_mb']:.0f} MB RSS ("
+                        + ", ".join(f"{p['role']} {p['rss_mb']:.0f}" for p in idle["processes"])
+                        + ")",
+                    )
+            except RuntimeError as exc:
+                self.fail(f"classic cold start #{i + 1}", str(exc))
+            finally:
+                svc.stop(grace=5.0)
+        classic["cold_start_runs_s"] = runs
+
+    def _classic_api(self, classic: dict[str, Any], port: int, *, lang: str, c: int) -> None:
+        url = f"http://127.0.0.1:{port}/noop/{lang}"
+        for _ in range(2):  # first calls compile the TS step and warm the page cache
+            self.http_ok(url)
+        run = self.load(url, c, self.d.classic, timeout=20)
+        classic["api"].setdefault(lang, {})[str(c)] = run
+        self.progress(
+            f"classic Motia api {lang} c{c}",
+            f"{run['rps']:>9,.1f} req/s  p50 {run['latency_us']['p50'] / 1000:.1f} ms  "
+            f"p99 {run['latency_us']['p99'] / 1000:.1f} ms  ({run['requests']} requests)"
+            + (f"  errors {run['errors']}" if run["errors"] else ""),
+        )
+
+    def _classic_payload(self, classic: dict[str, Any], port: int) -> None:
+        out: dict[str, Any] = {}
+        log = self.logs / "classic-payload.log"
+        for label, size in PAYLOADS.items():
+            body = self.work / f"body-{size}.json"
+            if not body.exists():
+                body.write_bytes(b'{"data":"' + b"x" * (size - 11) + b'"}')
+            for lang in ("ts", "py"):
+                url = f"http://127.0.0.1:{port}/echo/{lang}"
+                why = self.http_ok(url, body.read_bytes())
+                if why:
+                    text = log.read_text(errors="replace") if log.exists() else ""
+                    m = re.search(r"(spawn E2BIG|E2BIG|Argument list too long)", text)
+                    out.setdefault(lang, {})[label] = {"failed": why + (f" ({m.group(1)})" if m else "")}
+                    self.progress(f"classic Motia payload {label} {lang}", f"fails: {out[lang][label]['failed']}")
+                    continue
+                run = self.load(url, 16, 3, method="POST", body_file=body, timeout=20)
+                run["body_bytes"] = size
+                out.setdefault(lang, {})[label] = run
+                self.progress(
+                    f"classic Motia payload {label} {lang}",
+                    f"{run['rps']:>9,.1f} req/s  p50 {run['latency_us']['p50'] / 1000:.1f} ms"
+                    + (f"  errors {run['errors']}" if run["errors"] else ""),
+                )
+        classic["payload"] = out
+
+    def _classic_chain(self, classic: dict[str, Any], port: int, *, k: int) -> None:
+        # 8 s: at k16 one cycle takes several seconds, and a second wave must start inside the window
+        run = self.chain_load(port, "/chain", k, 8, 1.0, timeout=30)
+        classic["chain"][str(k)] = run
+        self.progress(f"classic Motia chain k{k}", self._chain_line(run, hops=3))
