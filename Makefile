@@ -103,10 +103,10 @@ clean:
 # -- benchmark suite (bench/README.md) -------------------------------------------------------------
 #   make bench         full suite, <= 10 min: bench/results/<timestamp>/ and bench/LATEST.md
 #   make bench-quick   <= 60 s: API TS and Python at c16, bare aiohttp, event chain, streams k4
-# Timings never run in `make test`. matplotlib goes into .venv only here; classic Motia into the
+# Timings never run in `make test`. matplotlib and py-spy go into .venv only here; classic Motia into the
 # git-ignored bench/.motia-classic (a failed install is reported by the bench, not fatal).
 BENCH_SYSTEM_PACKAGES := wrk redis-server
-BENCH_PY_STAMP := $(VENV)/.bench-installed
+BENCH_PY_STAMP := $(VENV)/.bench-installed-2
 MOTIA_CLASSIC_VERSION := 0.17.6-beta.187
 
 .PHONY: bench bench-quick bench-system-deps bench-classic
@@ -122,8 +122,8 @@ bench-system-deps:
 	fi
 
 $(BENCH_PY_STAMP): $(PY_STAMP)
-	@echo ">> installing matplotlib into $(VENV) (bench charts)"
-	@$(PY) -m pip install -q --disable-pip-version-check 'matplotlib>=3.8,<4'
+	@echo ">> installing matplotlib (bench charts) and py-spy (profile of the core) into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check 'matplotlib>=3.8,<4' 'py-spy>=0.4,<1'
 	@touch $@
 
 bench-classic:
