@@ -22,6 +22,7 @@ import pytest
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from tests.conftest import ROOT
+from tests.core_end import CoreEnd, serve_connect
 
 RUBY = shutil.which("ruby")
 RUNNER = ROOT / "runners" / "ruby" / "bin" / "motia-ruby-runner"
@@ -32,14 +33,14 @@ API, EVENT, CRON = pb.TRIGGER_API, pb.TRIGGER_EVENT, pb.TRIGGER_CRON
 ACCESS, AUTH = pb.TRIGGER_STREAM_ACCESS, pb.TRIGGER_STREAM_AUTH
 
 
-class WireCore:
+class WireCore(CoreEnd):
     """The core's end of RunnerService.Connect for one Ruby runner: answers calls from a dict."""
 
     def __init__(
         self, tmp_path: Path, project: Path, max_message_bytes: int = 0, env: dict[str, str] | None = None
     ) -> None:
+        super().__init__(project)
         self.socket = tmp_path / "core.sock"
-        self.project = project
         self.max_message_bytes = max_message_bytes
         self.env = env or {}
         self.secret = uuid.uuid4().hex
@@ -56,21 +57,9 @@ class WireCore:
         self.end_stream = asyncio.Event()  # set: the core ends the stream (status OK)
         self.stream_done = asyncio.Event()
         self._server: Any = None
-        self._out: asyncio.Queue[pb.CoreMessage] = asyncio.Queue()
-        self._waiting: dict[Any, asyncio.Future[Any]] = {}
-        self._next_id = 0
 
     async def start(self) -> None:
-        self._server = grpc.aio.server()
-        handler = grpc.stream_stream_rpc_method_handler(
-            self._connect,
-            request_deserializer=pb.RunnerFrame.FromString,
-            response_serializer=pb.CoreFrame.SerializeToString,
-        )
-        generic = grpc.method_handlers_generic_handler("motia.runner.v1.RunnerService", {"Connect": handler})
-        self._server.add_generic_rpc_handlers((generic,))
-        self._server.add_insecure_port(f"unix:{self.socket}")
-        await self._server.start()
+        self._server = await serve_connect(f"unix:{self.socket}", self._connect)
         connected = self._expect("welcomed")
         self.proc = await asyncio.create_subprocess_exec(
             str(RUBY),
@@ -102,23 +91,7 @@ class WireCore:
         code = await asyncio.wait_for(self.proc.wait(), timeout)
         return code, (await self.proc.stderr.read()).decode()
 
-    # -- driving -----------------------------------------------------------------------------------
-
-    def send(self, **fields: Any) -> None:
-        self._out.put_nowait(pb.CoreMessage(**fields))
-
-    def _expect(self, key: Any) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting[key] = future
-        return future
-
-    async def load(self, *relative_paths: str) -> pb.StepsLoaded:
-        self._next_id += 1
-        files = [pb.StepFile(step_id=r, path=str(self.project / r), relative_path=r) for r in relative_paths]
-        future = self._expect(("loaded", self._next_id))
-        self.send(load_steps=pb.LoadSteps(request_id=self._next_id, files=files))
-        result: pb.StepsLoaded = await asyncio.wait_for(future, 10)
-        return result
+    # -- driving (send, load and ping: CoreEnd) ----------------------------------------------------
 
     async def invoke(
         self, step_id: str, trigger: int, payload: Any = None, raw: bytes | None = None
@@ -169,12 +142,6 @@ class WireCore:
     def log_fields(self, message: str) -> list[dict[str, Any]]:
         return [json.loads(log.fields_json or b"{}") for _, log in self.logs if log.message == message]
 
-    async def ping(self, nonce: int) -> None:
-        """A Ping answered: every envelope sent before it has been handled by the runner's reader."""
-        future = self._expect(("pong", nonce))
-        self.send(ping=pb.Ping(nonce=nonce))
-        await asyncio.wait_for(future, 10)
-
     def open_gate(self) -> None:
         for request_id in self.held:
             self.send(call_reply=pb.CallReply(request_id=request_id, value_json=b"true"))
@@ -191,26 +158,12 @@ class WireCore:
             task.cancel()
         await asyncio.gather(writer, reader, ended, return_exceptions=True)
         self.stream_done.set()
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(ConnectionError("the runner stream ended"))
+        self._fail_waiting()
 
     async def _read(self, context: Any) -> None:
         while (frame := await context.read()) is not grpc.aio.EOF:
             for message in frame.messages:
                 self._on_message(message)
-
-    async def _write(self, context: Any) -> None:
-        while True:
-            batch = [await self._out.get()]
-            while not self._out.empty():
-                batch.append(self._out.get_nowait())
-            await context.write(pb.CoreFrame(messages=batch))
-
-    def _resolve(self, key: Any, value: Any) -> None:
-        future = self._waiting.pop(key, None)
-        if future is not None and not future.done():
-            future.set_result(value)
 
     def _on_message(self, message: pb.RunnerMessage) -> None:
         kind = message.WhichOneof("kind")

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchlib import resources
 from benchlib.loadgen import wrk
 from benchlib.procs import Service, free_port, pinned, run_bounded
 
@@ -110,6 +111,18 @@ class SuiteBase:
     def fail(self, scenario: str, why: str) -> None:
         self.results["failures"].append({"scenario": scenario, "why": why})
         self.progress(scenario, f"FAILED: {why[:300]}")
+
+    def idle_snapshot(self, pid: int, label: str) -> dict[str, Any]:
+        """Memory of a server's process tree 2 s after its first 200 OK (it settles by then)."""
+        time.sleep(2.0)
+        idle: dict[str, Any] = resources.snapshot(pid)
+        self.progress(
+            f"idle RSS {label} (10 steps)",
+            f"{idle['rss_mb']:.0f} MB RSS ("
+            + ", ".join(f"{p['role']} {p['rss_mb']:.0f}" for p in idle["processes"])
+            + ")",
+        )
+        return idle
 
     def ids(self, n: int = 10_000_000) -> int:
         first = self.next_id

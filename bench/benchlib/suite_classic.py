@@ -6,13 +6,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchlib import resources
 from benchlib.procs import Service, free_port
 from benchlib.suite_base import BENCH_DIR, CLASSIC_VERSION, PAYLOADS, PROJECTS, SuiteBase
 
@@ -108,15 +106,7 @@ class ClassicScenario(SuiteBase):
                 runs.append(t)
                 self.progress(f"cold start classic Motia #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
                 if i == reps - 1:
-                    time.sleep(2.0)
-                    idle = resources.snapshot(svc.pid)
-                    classic["idle"] = idle
-                    self.progress(
-                        "idle RSS classic Motia (10 steps)",
-                        f"{idle['rss_mb']:.0f} MB RSS ("
-                        + ", ".join(f"{p['role']} {p['rss_mb']:.0f}" for p in idle["processes"])
-                        + ")",
-                    )
+                    classic["idle"] = self.idle_snapshot(svc.pid, "classic Motia")
             except RuntimeError as exc:
                 self.fail(f"classic cold start #{i + 1}", str(exc))
             finally:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from typing import Any
 
-from benchlib import resources
 from benchlib.suite_base import REPO, SuiteBase
 
 
@@ -26,14 +24,7 @@ class StartupScenarios(SuiteBase):
                 runs.append(t)
                 self.progress(f"cold start motia-core #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
                 if i == reps - 1:
-                    time.sleep(2.0)
-                    idle = resources.snapshot(svc.pid)
-                    self.progress(
-                        "idle RSS motia-core (10 steps)",
-                        f"{idle['rss_mb']:.0f} MB RSS ("
-                        + ", ".join(f"{p['role']} {p['rss_mb']:.0f}" for p in idle["processes"])
-                        + ")",
-                    )
+                    idle = self.idle_snapshot(svc.pid, "motia-core")
             except RuntimeError as exc:
                 self.fail(f"cold start #{i + 1}", str(exc))
             finally:

@@ -16,16 +16,17 @@ import grpc
 import grpc.aio
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
+from tests.core_end import CoreEnd, serve_connect
 
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "runners" / "python" / "motia_runner" / "bootstrap.py"
 
 
-class FakeCore:
+class FakeCore(CoreEnd):
     """Accepts one runner stream; answers calls from an in-memory state; records what it saw."""
 
     def __init__(self, socket_path: str, project: Path, secret: str = "s3cret") -> None:
+        super().__init__(project)
         self.socket_path = socket_path
-        self.project = project
         self.secret = secret
         self.answer_hello = True  # False: never send Welcome (a runner stuck in its handshake)
         self.server: Any = None
@@ -38,21 +39,9 @@ class FakeCore:
         self.logs: list[tuple[str, str, Any]] = []
         self.received: list[pb.RunnerMessage] = []  # every envelope, in order
         self.changed = asyncio.Event()  # set whenever an envelope arrives (see wait_for)
-        self._out: asyncio.Queue[pb.CoreMessage | None] = asyncio.Queue()
-        self._waiting: dict[Any, asyncio.Future[Any]] = {}
-        self._request_id = 0
 
     async def start(self) -> None:
-        self.server = grpc.aio.server()
-        handler = grpc.stream_stream_rpc_method_handler(
-            self._connect,
-            request_deserializer=pb.RunnerFrame.FromString,
-            response_serializer=pb.CoreFrame.SerializeToString,
-        )
-        generic = grpc.method_handlers_generic_handler("motia.runner.v1.RunnerService", {"Connect": handler})
-        self.server.add_generic_rpc_handlers((generic,))
-        self.server.add_insecure_port(f"unix:{self.socket_path}")
-        await self.server.start()
+        self.server = await serve_connect(f"unix:{self.socket_path}", self._connect)
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -76,23 +65,7 @@ class FakeCore:
             stderr=asyncio.subprocess.PIPE,
         )
 
-    # -- driving the runner -----------------------------------------------------------------------
-
-    def send(self, **fields: Any) -> None:
-        self._out.put_nowait(pb.CoreMessage(**fields))
-
-    def _expect(self, key: Any) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting[key] = future
-        return future
-
-    async def load(self, *relative_paths: str) -> pb.StepsLoaded:
-        self._request_id += 1
-        files = [pb.StepFile(step_id=r, path=str(self.project / r), relative_path=r) for r in relative_paths]
-        future = self._expect(("loaded", self._request_id))
-        self.send(load_steps=pb.LoadSteps(request_id=self._request_id, files=files))
-        result: pb.StepsLoaded = await asyncio.wait_for(future, 10)
-        return result
+    # -- driving the runner (send, load and ping: CoreEnd) ---------------------------------------
 
     def invoke(
         self, step_id: str, trigger: int, payload: Any, trace_id: str = "T-1", invocation_id: str | None = None
@@ -133,11 +106,6 @@ class FakeCore:
 
         await asyncio.wait_for(until(), timeout)
 
-    async def ping(self, nonce: int) -> None:
-        future = self._expect(("pong", nonce))
-        self.send(ping=pb.Ping(nonce=nonce))
-        await asyncio.wait_for(future, 5)
-
     # -- the stream -------------------------------------------------------------------------------
 
     async def _connect(self, request_iterator: Any, context: Any) -> None:
@@ -151,26 +119,7 @@ class FakeCore:
             self._out.put_nowait(None)
             await writer
             self.ended.set()
-            for future in self._waiting.values():
-                if not future.done():
-                    future.set_exception(ConnectionError("the runner stream ended"))
-                    future.exception()  # a test may not await it (e.g. a cancelled invocation's result)
-
-    async def _write(self, context: Any) -> None:
-        while (first := await self._out.get()) is not None:
-            batch = [first]
-            while not self._out.empty():
-                message = self._out.get_nowait()
-                if message is None:
-                    await context.write(pb.CoreFrame(messages=batch))
-                    return
-                batch.append(message)
-            await context.write(pb.CoreFrame(messages=batch))
-
-    def _resolve(self, key: Any, value: Any) -> None:
-        future = self._waiting.pop(key, None)
-        if future is not None and not future.done():
-            future.set_result(value)
+            self._fail_waiting()
 
     def _on_message(self, message: pb.RunnerMessage) -> None:
         self.received.append(message)
