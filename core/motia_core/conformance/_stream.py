@@ -126,6 +126,8 @@ class RunnerStream:
         self.reply_delay: Callable[[pb.Call], float] | None = None
         self._loads: dict[int, asyncio.Future[pb.StepsLoaded]] = {}
         self._pongs: dict[int, asyncio.Future[None]] = {}
+        self.cancels: dict[str, asyncio.Future[pb.Cancelled]] = {}  # invocation id -> its Cancelled
+        self.draining: asyncio.Future[pb.Draining] = self._loop.create_future()
         self._next_id = 0
         self._fencing = 1 << 33  # above 32 bits on purpose: the token must round-trip as a uint64
         for extra in first.messages[1:]:
@@ -193,6 +195,16 @@ class RunnerStream:
         self._message().ping.nonce = nonce
         return fut
 
+    def cancel(self, invocation_id: str, grace_ms: int = 5000) -> asyncio.Future[pb.Cancelled]:
+        """Send Cancel (reason TIMEOUT); the future resolves with the runner's Cancelled."""
+        fut: asyncio.Future[pb.Cancelled] = self._loop.create_future()
+        self.cancels[invocation_id] = fut
+        msg = self._message().cancel
+        msg.invocation_id = invocation_id
+        msg.reason = pb.Cancel.REASON_TIMEOUT
+        msg.grace_ms = grace_ms
+        return fut
+
     def shutdown(self, grace_ms: int, reason: str) -> None:
         msg = self._message().shutdown
         msg.grace_ms = grace_ms
@@ -257,7 +269,8 @@ class RunnerStream:
         return f"the stream broke on {what} ({detail})"
 
     def _fail_waiters(self, reason: str) -> None:
-        waiters: list[asyncio.Future[Any]] = [*self._loads.values(), *self._pongs.values()]
+        waiters: list[asyncio.Future[Any]] = [*self._loads.values(), *self._pongs.values(), *self.cancels.values()]
+        waiters.append(self.draining)
         waiters += [inv.result for inv in self.invocations.values()]
         for fut in waiters:
             if not fut.done():
@@ -314,6 +327,11 @@ class RunnerStream:
                 self._violate(f"Pong with nonce {msg.pong.nonce} answers no Ping")
             elif not waiter.done():
                 waiter.set_result(None)
+        elif kind == "cancelled":
+            self._on_cancelled(msg.cancelled)
+        elif kind == "draining":
+            if not self.draining.done():
+                self.draining.set_result(msg.draining)
         elif kind == "hello":
             self._violate("a second Hello on the same stream")
         else:
@@ -323,6 +341,10 @@ class RunnerStream:
         invocation = self.invocations.get(result.invocation_id)
         if invocation is None:
             self._violate(f"InvocationResult for invocation {result.invocation_id!r}, never started")
+            return
+        cancelled = self.cancels.get(result.invocation_id)
+        if cancelled is not None and cancelled.done() and not cancelled.cancelled():
+            self._violate(f"an InvocationResult for {result.invocation_id} after its Cancelled")
             return
         if invocation.result.cancelled():  # the case stopped waiting for it
             return
@@ -336,6 +358,15 @@ class RunnerStream:
             )
         invocation.unanswered_at_result = len(invocation.unanswered)
         invocation.result.set_result(result)
+
+    def _on_cancelled(self, cancelled: pb.Cancelled) -> None:
+        fut = self.cancels.get(cancelled.invocation_id)
+        if fut is None:
+            self._violate(f"Cancelled for {cancelled.invocation_id!r}, which the kit never cancelled")
+        elif fut.done():
+            self._violate(f"a second Cancelled for {cancelled.invocation_id}")
+        else:
+            fut.set_result(cancelled)
 
     def _on_call(self, call: pb.Call) -> None:
         op = call.WhichOneof("op") or ""

@@ -14,6 +14,7 @@ from typing import Any
 
 from motia_core.conformance import _cases as basic
 from motia_core.conformance import _invocation_cases as invocations
+from motia_core.conformance import _lifecycle_cases as lifecycle
 from motia_core.conformance._kit import Case, CaseResult, Kit
 from motia_core.conformance._languages import LANGUAGES
 from motia_core.conformance._report import as_json, table
@@ -34,7 +35,9 @@ CASES: dict[str, Case] = {
     "unknown_step": basic.unknown_step,
     "oversize_result": invocations.oversize_result,
     "ping_pong": basic.ping_pong,
+    "cancel": lifecycle.cancel,
     "shutdown_drain": invocations.shutdown_drain,
+    "sigterm_drain": lifecycle.sigterm_drain,
     "stdin_eof": basic.stdin_eof,
 }
 DEFAULT_TIMEOUT = 20.0
