@@ -1,4 +1,4 @@
-"""Cases about invocations: each trigger, calls and their replies, concurrency, failures, drain."""
+"""Cases about invocations: each trigger, calls and their replies, concurrency, failures."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from motia_core.conformance._checks import (
     completed,
     completed_empty,
     completed_json,
-    describe,
     echo_request,
     failed,
     first_difference,
@@ -25,7 +24,6 @@ from motia_core.conformance._kit import KIT_MAX_MESSAGE_BYTES, CaseContext, Case
 from motia_core.conformance._stream import Invocation
 
 MiB = 1024 * 1024
-SHUTDOWN_GRACE_MS = 5000
 
 
 async def api_invocation(ctx: CaseContext) -> str:
@@ -198,38 +196,3 @@ async def oversize_result(ctx: CaseContext) -> str:
     if stream.max_frame_bytes > KIT_MAX_MESSAGE_BYTES:
         raise CaseFailed(f"the runner sent a {stream.max_frame_bytes}-byte frame, above max_message_bytes {MiB}")
     return f"BAD_RESULT: {short(failure.message, 90)}"
-
-
-async def shutdown_drain(ctx: CaseContext) -> str:
-    runner = await ctx.loaded_runner()
-    stream = runner.connected
-    slow = runner.step("ConformanceSlow")
-    invs = [stream.start(slow, pb.TRIGGER_EVENT, {"ms": 300, "n": i}, topic="conformance.slow") for i in range(5)]
-    await asyncio.sleep(0.05)
-    stream.shutdown(SHUTDOWN_GRACE_MS, "conformance kit: shutdown_drain")
-    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic="conformance.slow")  # same frame
-    limit = min(ctx.remaining, SHUTDOWN_GRACE_MS / 1000 + 3.0)
-    code = await runner.process.wait(limit)
-    for i, inv in enumerate(invs):
-        if not inv.result.done() or inv.result.cancelled() or inv.result.exception() is not None:
-            raise CaseFailed(f"in-flight invocation {i} got no result before the {_end(code, limit)}")
-        completed_empty(inv.result.result(), f"in-flight slow step {i}")
-        if [c.args.get("message") for c in inv.calls] != ["slow done"]:
-            raise CaseFailed(f"in-flight slow step {i} did not log 'slow done' before finishing")
-    if not late.result.done() or late.result.cancelled() or late.result.exception() is not None:
-        raise CaseFailed(f"the StartInvocation sent after Shutdown got no result before the {_end(code, limit)}")
-    if late.result.result().WhichOneof("outcome") != "failed":
-        raise CaseFailed(f"the StartInvocation sent after Shutdown ran: {describe(late.result.result())}")
-    failed(late.result.result(), pb.FAILURE_KIND_SHUTTING_DOWN, "StartInvocation after Shutdown")
-    if code is None:
-        raise CaseFailed(f"still running {limit:.0f}s after Shutdown (grace {SHUTDOWN_GRACE_MS} ms)")
-    if not stream.half_closed:
-        how = stream.ended.result() if stream.ended.done() else "the stream was still open"
-        raise CaseFailed(f"exited ({code}) without half-closing the stream ({how})")
-    if code != 0:
-        raise CaseFailed(f"exited with code {code} after Shutdown, expected 0: {runner.process.tail()}")
-    return "5 in flight completed, late start SHUTTING_DOWN, half-closed, exit 0"
-
-
-def _end(code: int | None, limit: float) -> str:
-    return f"runner exited ({code})" if code is not None else f"{limit:.0f}s limit"

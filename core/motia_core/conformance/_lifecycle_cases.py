@@ -1,6 +1,7 @@
-"""Cases about stopping work: Cancel of one invocation (a handler past its timeout) and the drain a
-runner starts by itself on SIGTERM. Both are capabilities a runner announces in Hello; the core
-relies on them (docs/protocol.md, "Timeouts and cancellation" and "Drain on SIGTERM")."""
+"""Cases about stopping work: Cancel of one invocation (a handler past its timeout), the drain the
+core asks for (Shutdown) and the drain a runner starts by itself on SIGTERM. Cancel and the SIGTERM
+drain are capabilities a runner announces in Hello; the core relies on them (docs/protocol.md,
+"Timeouts and cancellation" and "Drain on SIGTERM")."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import uuid
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core.conformance._checks import completed, completed_empty, describe, echo_request, failed
-from motia_core.conformance._kit import CaseContext, CaseFailed
-from motia_core.conformance._stream import RunnerStream
+from motia_core.conformance._kit import CaseContext, CaseFailed, Runner
+from motia_core.conformance._stream import Invocation, RunnerStream
 
+SHUTDOWN_GRACE_MS = 5000
 CANCEL_GRACE_S = 5.0  # Cancel.grace_ms the kit sends: the core restarts a runner that takes longer
 QUIET_AFTER_CANCEL_S = 0.3  # how long the kit watches for a result that must not come
 DRAIN_LIMIT_S = 8.0
@@ -63,6 +65,29 @@ async def cancel(ctx: CaseContext) -> str:
     return f"unknown id confirmed; a sleeping handler stopped and confirmed in {took_ms:.0f} ms, no result"
 
 
+async def shutdown_drain(ctx: CaseContext) -> str:
+    runner = await ctx.loaded_runner()
+    stream = runner.connected
+    slow = runner.step("ConformanceSlow")
+    invs = [stream.start(slow, pb.TRIGGER_EVENT, {"ms": 300, "n": i}, topic="conformance.slow") for i in range(5)]
+    await asyncio.sleep(0.05)
+    stream.shutdown(SHUTDOWN_GRACE_MS, "conformance kit: shutdown_drain")
+    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic="conformance.slow")  # same frame
+    limit = min(ctx.remaining, SHUTDOWN_GRACE_MS / 1000 + 3.0)
+    code = await runner.process.wait(limit)
+    for i, inv in enumerate(invs):
+        if not inv.result.done() or inv.result.cancelled() or inv.result.exception() is not None:
+            raise CaseFailed(f"in-flight invocation {i} got no result before the {_end(code, limit)}")
+        _slow_completed(inv.result.result(), inv, i)
+    if not late.result.done() or late.result.cancelled() or late.result.exception() is not None:
+        raise CaseFailed(f"the StartInvocation sent after Shutdown got no result before the {_end(code, limit)}")
+    if late.result.result().WhichOneof("outcome") != "failed":
+        raise CaseFailed(f"the StartInvocation sent after Shutdown ran: {describe(late.result.result())}")
+    failed(late.result.result(), pb.FAILURE_KIND_SHUTTING_DOWN, "StartInvocation after Shutdown")
+    _exited_cleanly(runner, code, f"{limit:.0f}s after Shutdown (grace {SHUTDOWN_GRACE_MS} ms)", "Shutdown")
+    return "5 in flight completed, late start SHUTTING_DOWN, half-closed, exit 0"
+
+
 async def sigterm_drain(ctx: CaseContext) -> str:
     runner = await ctx.loaded_runner()  # its own runner: this case ends it
     stream = runner.connected
@@ -77,16 +102,30 @@ async def sigterm_drain(ctx: CaseContext) -> str:
         runner, asyncio.gather(*(inv.result for inv in invs), late.result), "the in-flight results"
     )
     for i, result in enumerate(results[:-1]):
-        completed_empty(result, f"in-flight slow step {i}")
-        if [c.args.get("message") for c in invs[i].calls] != ["slow done"]:
-            raise CaseFailed(f"in-flight slow step {i} did not log 'slow done' before finishing")
+        _slow_completed(result, invs[i], i)
     failed(results[-1], pb.FAILURE_KIND_SHUTTING_DOWN, "StartInvocation after Draining")
     code = await runner.process.wait(min(ctx.remaining, DRAIN_LIMIT_S))
+    _exited_cleanly(runner, code, f"{DRAIN_LIMIT_S:.0f}s after SIGTERM with nothing left in flight", "a SIGTERM drain")
+    return f"Draining ({draining.reason or 'no reason'}), 3 in flight completed, late start SHUTTING_DOWN, exit 0"
+
+
+def _slow_completed(result: pb.InvocationResult, inv: Invocation, i: int) -> None:
+    completed_empty(result, f"in-flight slow step {i}")
+    if [c.args.get("message") for c in inv.calls] != ["slow done"]:
+        raise CaseFailed(f"in-flight slow step {i} did not log 'slow done' before finishing")
+
+
+def _exited_cleanly(runner: Runner, code: int | None, still_running: str, after: str) -> None:
+    """Exit 0 after half-closing the stream (the runner's side of a finished drain)."""
+    stream = runner.connected
     if code is None:
-        raise CaseFailed(f"still running {DRAIN_LIMIT_S:.0f}s after SIGTERM with nothing left in flight")
+        raise CaseFailed(f"still running {still_running}")
     if not stream.half_closed:
         how = stream.ended.result() if stream.ended.done() else "the stream was still open"
         raise CaseFailed(f"exited ({code}) without half-closing the stream ({how})")
     if code != 0:
-        raise CaseFailed(f"exited with code {code} after a SIGTERM drain, expected 0: {runner.process.tail()}")
-    return f"Draining ({draining.reason or 'no reason'}), 3 in flight completed, late start SHUTTING_DOWN, exit 0"
+        raise CaseFailed(f"exited with code {code} after {after}, expected 0: {runner.process.tail()}")
+
+
+def _end(code: int | None, limit: float) -> str:
+    return f"runner exited ({code})" if code is not None else f"{limit:.0f}s limit"

@@ -36,7 +36,7 @@ CASES: dict[str, Case] = {
     "oversize_result": invocations.oversize_result,
     "ping_pong": basic.ping_pong,
     "cancel": lifecycle.cancel,
-    "shutdown_drain": invocations.shutdown_drain,
+    "shutdown_drain": lifecycle.shutdown_drain,
     "sigterm_drain": lifecycle.sigterm_drain,
     "stdin_eof": basic.stdin_eof,
 }
