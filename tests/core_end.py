@@ -5,6 +5,7 @@ test uses ``serve_connect`` only). Each subclass decides how to answer what the 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ class CoreEnd:
         self._out: asyncio.Queue[pb.CoreMessage | None] = asyncio.Queue()
         self._waiting: dict[Any, asyncio.Future[Any]] = {}
         self._next_request_id = 0
+        self.state: dict[tuple[str, str], bytes] = {}  # (group id, key) -> value JSON
+        self.emits: list[tuple[str, Any]] = []  # (topic, data)
 
     def send(self, **fields: Any) -> None:
         self._out.put_nowait(pb.CoreMessage(**fields))
@@ -76,6 +79,19 @@ class CoreEnd:
         future = self._expect(("pong", nonce))
         self.send(ping=pb.Ping(nonce=nonce))
         await asyncio.wait_for(future, 10)
+
+    def _answer_emit_or_state(self, call: pb.Call) -> bytes:
+        """The reply value of an emit, state.get or state.set (recorded in ``emits`` / ``state``);
+        ``null`` for any other op."""
+        op = call.WhichOneof("op")
+        if op == "emit":
+            self.emits.append((call.emit.topic, json.loads(call.emit.data_json)))
+        elif op == "state_get":
+            return self.state.get((call.state_get.group_id, call.state_get.key), b"null")
+        elif op == "state_set":
+            self.state[(call.state_set.group_id, call.state_set.key)] = call.state_set.value_json
+            return call.state_set.value_json
+        return b"null"
 
     async def _write(self, context: Any) -> None:
         """Write what is queued, one CoreFrame per burst, until a None is queued."""

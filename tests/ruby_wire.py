@@ -44,8 +44,6 @@ class WireCore(CoreEnd):
         self.max_message_bytes = max_message_bytes
         self.env = env or {}
         self.secret = uuid.uuid4().hex
-        self.state: dict[tuple[str, str], bytes] = {}
-        self.emits: list[tuple[str, Any]] = []
         self.logs: list[tuple[int, pb.Log]] = []
         self.call_errors: dict[str, pb.CallError] = {}  # op -> the error to answer with
         self.stream_calls: list[tuple[int, str, Any]] = []  # (request_id, op, the op's message)
@@ -205,14 +203,8 @@ class WireCore(CoreEnd):
         if error is not None:
             self.send(call_reply=pb.CallReply(request_id=call.request_id, error=error))
             return
-        value = b"null"
-        if op == "emit":
-            self.emits.append((call.emit.topic, json.loads(call.emit.data_json)))
-        elif op == "state_get":
-            value = self.state.get((call.state_get.group_id, call.state_get.key), b"null")
-        elif op == "state_set":
-            self.state[(call.state_set.group_id, call.state_set.key)] = value = call.state_set.value_json
-        elif op is not None and op.startswith("stream_"):
+        value = self._answer_emit_or_state(call)
+        if op is not None and op.startswith("stream_"):
             body = getattr(call, op)
             self.stream_calls.append((call.request_id, op, body))
             if op == "stream_get":

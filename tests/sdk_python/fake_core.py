@@ -34,8 +34,6 @@ class FakeCore(CoreEnd):
         self.connected = asyncio.Event()
         self.ended = asyncio.Event()
         self.frames_in = 0
-        self.state: dict[tuple[str, str], bytes] = {}
-        self.emits: list[tuple[str, Any]] = []
         self.logs: list[tuple[str, str, Any]] = []
         self.received: list[pb.RunnerMessage] = []  # every envelope, in order
         self.changed = asyncio.Event()  # set whenever an envelope arrives (see wait_for)
@@ -153,12 +151,5 @@ class FakeCore(CoreEnd):
             fields = json.loads(call.log.fields_json or b"{}")
             self.logs.append((pb.Log.Level.Name(call.log.level), call.log.message, fields))
             return
-        value = b"null"
-        if op == "emit":
-            self.emits.append((call.emit.topic, json.loads(call.emit.data_json)))
-        elif op == "state_get":
-            value = self.state.get((call.state_get.group_id, call.state_get.key), b"null")
-        elif op == "state_set":
-            self.state[(call.state_set.group_id, call.state_set.key)] = value = call.state_set.value_json
-        reply = pb.CallReply(request_id=call.request_id, value_json=value)
+        reply = pb.CallReply(request_id=call.request_id, value_json=self._answer_emit_or_state(call))
         self.send(call_reply=reply)
