@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,6 +112,28 @@ class SuiteBase:
     def fail(self, scenario: str, why: str) -> None:
         self.results["failures"].append({"scenario": scenario, "why": why})
         self.progress(scenario, f"FAILED: {why[:300]}")
+
+    def cold_starts(
+        self, label: str, reps: int, launch: Callable[[int], tuple[Service, int]], timeout: float
+    ) -> tuple[list[float], dict[str, Any] | None]:
+        """Start `reps` fresh servers (`launch(i)` -> not yet started service and its port), each timed
+        from spawn to its first 200 OK on /ping; the last one's idle memory too."""
+        runs: list[float] = []
+        idle: dict[str, Any] | None = None
+        for i in range(reps):
+            svc, port = launch(i)
+            svc.start()
+            try:
+                t = svc.wait_http(f"http://127.0.0.1:{port}/ping", timeout=timeout)
+                runs.append(t)
+                self.progress(f"cold start {label} #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
+                if i == reps - 1:
+                    idle = self.idle_snapshot(svc.pid, label)
+            except RuntimeError as exc:
+                self.fail(f"{label} cold start #{i + 1}", str(exc))
+            finally:
+                svc.stop()
+        return runs, idle
 
     def idle_snapshot(self, pid: int, label: str) -> dict[str, Any]:
         """Memory of a server's process tree 2 s after its first 200 OK (it settles by then)."""

@@ -96,21 +96,14 @@ class ClassicScenario(SuiteBase):
             svc.stop(grace=5.0)
 
     def _classic_cold(self, classic: dict[str, Any], projects: list[Path], reps: int = 2) -> None:
-        runs: list[float] = []
-        for i in range(reps):
+        def launch(i: int) -> tuple[Service, int]:
             svc, port, project = self.classic_server("cold", f"cold-{i}", cpus=self.layout.both)
             projects.append(project)
-            svc.start()
-            try:
-                t = svc.wait_http(f"http://127.0.0.1:{port}/ping", timeout=90)
-                runs.append(t)
-                self.progress(f"cold start classic Motia #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
-                if i == reps - 1:
-                    classic["idle"] = self.idle_snapshot(svc.pid, "classic Motia")
-            except RuntimeError as exc:
-                self.fail(f"classic cold start #{i + 1}", str(exc))
-            finally:
-                svc.stop(grace=5.0)
+            return svc, port
+
+        runs, idle = self.cold_starts("classic Motia", reps, launch, timeout=90)
+        if idle is not None:
+            classic["idle"] = idle
         classic["cold_start_runs_s"] = runs
 
     def _classic_api(self, classic: dict[str, Any], port: int, *, lang: str, c: int) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from typing import Any
 
+from benchlib.procs import Service
 from benchlib.suite_base import REPO, SuiteBase
 
 
@@ -13,22 +14,11 @@ class StartupScenarios(SuiteBase):
     # -- cold start --------------------------------------------------------------------------------
 
     def cold_start(self, reps: int = 3) -> None:
-        runs: list[float] = []
-        idle: dict[str, Any] | None = None
-        for i in range(reps):
+        def launch(i: int) -> tuple[Service, int]:
             project = self.copy_project("cold", self.work / f"cold-{i}")
-            svc, port = self.motia_core(project, f"motia-core-cold-{i}", self.layout.both)
-            svc.start()
-            try:
-                t = svc.wait_http(f"http://127.0.0.1:{port}/ping", timeout=60)
-                runs.append(t)
-                self.progress(f"cold start motia-core #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
-                if i == reps - 1:
-                    idle = self.idle_snapshot(svc.pid, "motia-core")
-            except RuntimeError as exc:
-                self.fail(f"cold start #{i + 1}", str(exc))
-            finally:
-                svc.stop()
+            return self.motia_core(project, f"motia-core-cold-{i}", self.layout.both)
+
+        runs, idle = self.cold_starts("motia-core", reps, launch, timeout=60)
         self.results["cold_start"] = {"motia_core": {"runs_s": runs, "idle": idle}}
 
     def import_floors(self) -> None:

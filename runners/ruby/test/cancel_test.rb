@@ -8,18 +8,6 @@ require_relative "test_helper"
 class CancelTest < Minitest::Test
   PB = MotiaRunner::PB
 
-  # Records the sink calls a context makes.
-  class RecordingSink
-    attr_reader :calls
-
-    def initialize = @calls = []
-
-    def state_get(*args) = (@calls << [:state_get, *args]) && nil
-    def emit(*args) = (@calls << [:emit, *args]) && nil
-    def stream_get(*args) = (@calls << [:stream_get, *args]) && nil
-    def log(*args) = (@calls << [:log, *args]) && nil
-  end
-
   def test_retry_after_and_non_retryable
     after = Motia::RetryAfter.new(2.5, "slow down")
     assert_kind_of Motia::Error, after

@@ -8,20 +8,6 @@ require "tmpdir"
 class StreamsTest < Minitest::Test
   PB = MotiaRunner::PB
 
-  # Records what Motia::Stream asks of the sink.
-  class RecordingSink
-    attr_reader :calls
-
-    def initialize = @calls = []
-
-    %i[stream_get stream_set stream_delete stream_get_group stream_send].each do |op|
-      define_method(op) do |*args|
-        @calls << [op, *args]
-        op == :stream_get_group ? [] : nil
-      end
-    end
-  end
-
   # Stands in for CallRouter: records (op, body) and answers with canned JSON bytes.
   class FakeRouter
     attr_reader :calls

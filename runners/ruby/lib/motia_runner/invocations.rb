@@ -63,6 +63,10 @@ module MotiaRunner
       @mutex.synchronize { @started }
     end
 
+    def cancelled?
+      @mutex.synchronize { !@reason.nil? }
+    end
+
     def context=(context)
       @mutex.synchronize do
         @context = context
@@ -296,7 +300,7 @@ module MotiaRunner
     # Free the invocation's slot (after its result or Cancelled is queued, so a drain that sees
     # no invocation in flight half-closes after them).
     def release(running)
-      cancelled = !running.finish.nil?
+      cancelled = running.cancelled?
       @mutex.synchronize do
         cancelled ? @cancelled += 1 : @completed += 1
         @in_flight.delete(running.invocation_id)
