@@ -49,6 +49,12 @@ class CoreOptions:
     ready_timeout: float = 10.0
     admission_timeout: float = 10.0
     shutdown_grace: float = 5.0
+    # hardening (docs/security.md, docs/delivery.md)
+    admin_token: str | None = None  # None: the admin surface answers loopback only
+    cors_origins: tuple[str, ...] = ("*",)  # origins API steps (and the stream WebSocket) allow
+    max_body: int = 16 * 1024 * 1024  # bytes; larger request bodies get 413 before any runner sees them
+    api_timeout: float = 30.0  # seconds; default handler timeout of API steps (504 after it)
+    shutdown_timeout: float = 10.0  # seconds SIGTERM may take in all, whatever the runners do
 
 
 class MotiaCore:

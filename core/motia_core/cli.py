@@ -45,6 +45,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOTIA_ADMISSION_TIMEOUT", "10"),
         help="seconds an API call waits for a free runner slot before it gets 503 (10)",
     )
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get("MOTIA_ADMIN_TOKEN") or None,
+        help="token that opens the admin surface (/__motia/*, /emit) to other hosts as "
+        "'Authorization: Bearer TOKEN'; without it only loopback is answered (env MOTIA_ADMIN_TOKEN)",
+    )
+    serve.add_argument(
+        "--cors-origins",
+        default=os.environ.get("MOTIA_CORS_ORIGINS", "*"),
+        help="comma-separated origins API steps and the stream WebSocket allow; '*' = any, as Motia does (*)",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_byte_size,
+        default=os.environ.get("MOTIA_MAX_BODY", "16MiB"),
+        help="largest request body, e.g. 512KiB, 16MiB; larger ones get 413 (16MiB)",
+    )
+    serve.add_argument(
+        "--api-timeout",
+        type=_positive_float,
+        default=os.environ.get("MOTIA_API_TIMEOUT", "30"),
+        help="seconds an API handler may run before it is cancelled and the call gets 504; "
+        "a step's infrastructure.handler.timeout overrides it (30)",
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=_positive_float,
+        default=os.environ.get("MOTIA_SHUTDOWN_TIMEOUT", "10"),
+        help="seconds SIGTERM may take in all; runners still busy then are killed (10)",
+    )
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
     _project_args(steps)
@@ -126,6 +156,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2}
+
+
+def _byte_size(text: str) -> int:
+    """'16MiB', '512KiB', '1000000' -> bytes."""
+    raw = text.strip().lower()
+    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(digits) :].strip()
+    try:
+        value = float(digits)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 16MiB or 1048576, got {text!r}") from None
+    if unit not in _SIZE_UNITS or not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a size > 0 such as 16MiB, 512KiB or 1048576, got {text!r}")
+    return int(value * _SIZE_UNITS[unit])
+
+
 def _run(coro: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
@@ -145,6 +192,11 @@ def _serve(args: argparse.Namespace) -> int:
         retry_base_delay=float(os.environ.get("MOTIA_RETRY_BASE_DELAY", "1")),
         runner_slots=args.runner_slots,
         admission_timeout=args.admission_timeout,
+        admin_token=args.admin_token,
+        cors_origins=tuple(o.strip() for o in args.cors_origins.split(",") if o.strip()) or ("*",),
+        max_body=args.max_body,
+        api_timeout=args.api_timeout,
+        shutdown_timeout=args.shutdown_timeout,
     )
     core = MotiaCore(Path(args.dir), _logger(args), options)
     _run(core.serve_forever())

@@ -8,9 +8,7 @@ start-up.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
@@ -18,23 +16,14 @@ from multidict import MultiMapping
 
 from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
+from motia_core.http.body import BadBody, add_value, parse_body
+from motia_core.http.common import Handler, json_response
+from motia_core.http.response import handler_response
 from motia_core.logs import Logger
 from motia_core.runners.transport import Trigger
 from motia_core.schema import CompiledSchema
 from motia_core.steps import Step
 from motia_core.tracing import TraceStore, new_trace_id
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-TRACE_HEADER = "x-motia-trace-id"
-
-# Motia sends these on every response. Added per response rather than by an aiohttp middleware:
-# a middleware wraps every request in two more calls, measurable on the hot path.
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "*",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Max-Age": "600",
-}
 
 
 def aiohttp_path(path: str) -> str:
@@ -49,11 +38,6 @@ def aiohttp_path(path: str) -> str:
     return "/".join(parts)
 
 
-def json_response(status: int, doc: object, trace_id: str | None = None) -> web.Response:
-    headers = {**CORS_HEADERS, TRACE_HEADER: trace_id} if trace_id else CORS_HEADERS
-    return web.Response(status=status, body=orjson.dumps(doc), content_type="application/json", headers=headers)
-
-
 def api_handler(
     step: Step, validator: CompiledSchema | None, invoke: Invoke, traces: TraceStore, logger: Logger
 ) -> Handler:
@@ -62,8 +46,8 @@ def api_handler(
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return json_response(413, {"error": "Payload too large", "message": exc.text or ""})
-        parsed = _parse_body(request.content_type, raw)
-        if isinstance(parsed, _BadBody):
+        parsed = parse_body(request.content_type, raw)
+        if isinstance(parsed, BadBody):
             return json_response(400, {"error": "Invalid request body", "message": parsed.reason})
         body, body_json = parsed
         if validator is not None:
@@ -98,46 +82,9 @@ def api_handler(
         if not outcome.payload:
             logger.error(f"{step.name} returned no response", step=step.name, trace_id=trace_id)
             return json_response(500, {"error": "Internal server error"}, trace_id)
-        return _response(step, outcome.payload, trace_id, logger)
+        return handler_response(step, outcome.payload, trace_id, logger)
 
     return handle
-
-
-class _BadBody:
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-def _parse_body(content_type: str, raw: bytes) -> tuple[Any, bytes] | _BadBody:
-    """(value, its JSON encoding) as Motia's body parsers would produce it."""
-    if not raw.strip():
-        return {}, b"{}"
-    if (
-        content_type == "application/json"
-        or content_type.endswith("+json")
-        or (content_type in ("", "application/octet-stream") and raw.lstrip()[:1] in (b"{", b"["))
-    ):
-        try:
-            return orjson.loads(raw), raw
-        except orjson.JSONDecodeError as exc:
-            return _BadBody(f"malformed JSON: {exc}")
-    if content_type == "application/x-www-form-urlencoded":
-        form: dict[str, Any] = {}
-        for key, value in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True):
-            _add(form, key, value)
-        return form, orjson.dumps(form)
-    text = raw.decode("utf-8", errors="replace")
-    return text, orjson.dumps(text)
-
-
-def _add(target: dict[str, Any], key: str, value: str) -> None:
-    old = target.get(key)
-    if old is None:
-        target[key] = value
-    elif isinstance(old, list):
-        old.append(value)
-    else:
-        target[key] = [old, value]
 
 
 def _headers(headers: MultiMapping[str]) -> dict[str, str]:
@@ -151,43 +98,5 @@ def _headers(headers: MultiMapping[str]) -> dict[str, str]:
 def _query(query: MultiMapping[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in query.items():
-        _add(out, key, value)
+        add_value(out, key, value)
     return out
-
-
-def _response(step: Step, payload: bytes, trace_id: str, logger: Logger) -> web.StreamResponse:
-    try:
-        result = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        result = None
-    if not isinstance(result, dict):
-        logger.error(
-            f"{step.name} returned {type(result).__name__}, expected {{status, body, headers?}}",
-            step=step.name,
-            trace_id=trace_id,
-        )
-        return json_response(500, {"error": "Internal server error"}, trace_id)
-    status = result.get("status", 200)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        logger.error(f"{step.name} returned an invalid status {status!r}", step=step.name, trace_id=trace_id)
-        return json_response(500, {"error": "Internal server error"}, trace_id)
-    headers = {**CORS_HEADERS, **{str(k): str(v) for k, v in (result.get("headers") or {}).items()}}
-    headers[TRACE_HEADER] = trace_id
-    body = result.get("body")
-    if isinstance(body, str):
-        ctype = _pop_ci(headers, "content-type") or "text/plain; charset=utf-8"
-        return web.Response(status=status, text=body, headers={**headers, "Content-Type": ctype})
-    if isinstance(body, dict) and body.get("type") == "Buffer" and isinstance(body.get("data"), list):
-        ctype = _pop_ci(headers, "content-type") or "application/octet-stream"
-        return web.Response(status=status, body=bytes(body["data"]), headers={**headers, "Content-Type": ctype})
-    if status in (204, 304) or (body is None and "body" not in result):
-        return web.Response(status=status, headers=headers)
-    ctype = _pop_ci(headers, "content-type") or "application/json"
-    return web.Response(status=status, body=orjson.dumps(body), headers={**headers, "Content-Type": ctype})
-
-
-def _pop_ci(headers: dict[str, str], name: str) -> str | None:
-    for key in list(headers):
-        if key.lower() == name:
-            return headers.pop(key)
-    return None

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from motia_core.http.api import CORS_HEADERS, Handler, aiohttp_path, api_handler, json_response
+from motia_core.http.api import aiohttp_path, api_handler
+from motia_core.http.common import CORS_HEADERS, Handler, json_response
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
 from motia_core.steps import StepType

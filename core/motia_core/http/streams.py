@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from motia_core.http.api import CORS_HEADERS, json_response
+from motia_core.http.common import CORS_HEADERS, json_response
 from motia_core.streams.ws import StreamSocketServer
 
 if TYPE_CHECKING:

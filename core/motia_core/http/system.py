@@ -9,7 +9,7 @@ from aiohttp import web
 
 from motia_core import __version__
 from motia_core.errors import CallFailed
-from motia_core.http.api import json_response
+from motia_core.http.common import json_response
 from motia_core.steps import Step, StepType
 from motia_core.tracing import new_trace_id
 
