@@ -38,6 +38,9 @@ from motia_core.streams.store import SqliteStreamStore
 from motia_core.streams.ws import StreamSocketServer
 from motia_core.tracing import TraceStore
 
+HTTP_DRAIN_SHARE = 0.3  # of --shutdown-timeout, for API calls in flight; the runners get the rest
+CLOSE_MARGIN = 1.0  # seconds of --shutdown-timeout kept for the final kill and closing the stores
+
 
 @dataclass
 class CoreOptions:
@@ -48,7 +51,6 @@ class CoreOptions:
     retry_base_delay: float = 1.0
     ready_timeout: float = 10.0
     admission_timeout: float = 10.0
-    shutdown_grace: float = 5.0
     # hardening (docs/security.md, docs/delivery.md)
     admin_token: str | None = None  # None: the admin surface answers loopback only
     cors_origins: tuple[str, ...] = ("*",)  # origins API steps (and the stream WebSocket) allow
@@ -67,11 +69,14 @@ class MotiaCore:
         self.registry = Registry()
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
-        self.state = SqliteStateStore(motia_dir(self.project_dir) / "state.db")
-        self.streams = StreamHub(SqliteStreamStore(motia_dir(self.project_dir) / "state.db"))
+        private = motia_dir(self.project_dir, logger)  # 0700, databases 0600 (docs/delivery.md#storage-faults)
+        self.state = SqliteStateStore(private / "state.db", logger)
+        self.streams = StreamHub(SqliteStreamStore(private / "state.db", logger))
         self.calls = CoreCalls(self.state, logger, self.streams)
-        self.queue = SqliteQueue(motia_dir(self.project_dir) / "queue.db")
-        runner_invoke = RunnerInvoke(self, self.options.ready_timeout, self.options.admission_timeout)
+        self.queue = SqliteQueue(private / "queue.db", logger)
+        runner_invoke = RunnerInvoke(
+            self, self.options.ready_timeout, self.options.admission_timeout, self.options.api_timeout
+        )
         self.invoke: Invoke = compose([failure_log_layer(logger), tracing_layer(self.traces)], runner_invoke)
         # stream auth and canAccess checks go straight to the runner: no trace per join (access.py logs)
         self._access_invoke: Invoke = runner_invoke
@@ -104,6 +109,8 @@ class MotiaCore:
             files = [f for f in self.discovery.files if f.runtime is runtime]
             self._runners[runtime] = RunnerProcess(spec, files, self._server, self.logger, self._on_manifest)
         await asyncio.gather(*(r.start() for r in self._runners.values()))
+        for proc in self._runners.values():  # files whose import ended their runner (supervisor.py)
+            self.registry.add_quarantined(proc.quarantined, self.discovery.files)
         for runtime, proc in self._runners.items():
             if proc.session is None or proc.session.closed.done():
                 for f in proc.files:
@@ -128,10 +135,20 @@ class MotiaCore:
         self._cron = CronScheduler(self.registry.by_type(StepType.CRON), self.invoke, self.traces, self.logger)
         self._cron.start()
         from motia_core.http.app import build_app  # late: http imports app for typing only
+        from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
 
         access = StreamAccess(self._access_invoke, self.logger, self.registry.stream_auth)
         self.sockets = StreamSocketServer(self.streams, self.logger, access=access)
-        self._http = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        # handler_cancellation: a client that disconnects cancels its handler, whose invocation then
+        # cancels the runner's handler and frees the slot (docs/delivery.md#every-wait-has-a-limit)
+        self._http = HardenedAppRunner(
+            build_app(self),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
+            handler_cancellation=True,
+            shutdown_timeout=self.options.shutdown_timeout * HTTP_DRAIN_SHARE,
+        )
         await self._http.setup()
         site_ = web.TCPSite(self._http, self.options.host, self.options.port, reuse_address=True)
         try:
@@ -147,18 +164,40 @@ class MotiaCore:
         self.logger.info(f"motia-core listening on http://{self._display_host()}:{self.http_port}")
 
     async def stop(self) -> None:
+        """Stop within --shutdown-timeout whatever the runners do: drain HTTP, cron and the runners
+        against one deadline, then SIGKILL every runner process left and close the stores. Events not
+        finished stay queued for the next start, no attempt counted (EventBus.stopping)."""
+        loop = asyncio.get_running_loop()
+        budget = max(1.0, self.options.shutdown_timeout)
+        deadline = loop.time() + budget - CLOSE_MARGIN
+        if self._bus is not None:
+            self._bus.stopping = True
+        try:
+            await asyncio.wait_for(self._drain(deadline), max(0.1, deadline - loop.time()))
+        except TimeoutError:
+            self.logger.warn(f"shutdown took longer than --shutdown-timeout {budget:g}s; killing the runners")
+        finally:
+            killed = [pid for r in self._runners.values() for pid in r.kill()]
+            if killed:
+                self.logger.warn(f"killed runner processes {killed} at the shutdown deadline")
+            if self._bus is not None:
+                await self._bus.idle(0.5)  # deliveries failed by the kills write their fate first
+            await self.queue.close()
+            await self._server.stop(0)
+            await self.state.close()
+            await self.streams.store.close()
+
+    async def _drain(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
         if self._http is not None:
-            await self._http.cleanup()
-            self._http = None
+            http, self._http = self._http, None
+            await http.cleanup()  # waits for calls in flight up to its shutdown_timeout, then cancels them
         if self._cron is not None:
             await self._cron.stop()
-        await asyncio.gather(
-            *(r.stop(self.options.shutdown_grace) for r in self._runners.values()), return_exceptions=True
-        )
-        await self.queue.close()
-        await self._server.stop()
-        await self.state.close()
-        await self.streams.store.close()
+        grace = max(0.5, deadline - loop.time())  # the runners' grace is what the budget has left
+        await asyncio.gather(*(r.stop(grace) for r in self._runners.values()), return_exceptions=True)
+        if self._bus is not None:
+            await self._bus.idle(max(0.1, deadline - loop.time()))
 
     async def serve_forever(self) -> None:
         import signal

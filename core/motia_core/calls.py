@@ -9,6 +9,7 @@ import orjson
 
 from motia_core.errors import CallFailed
 from motia_core.events import EventBus
+from motia_core.limits import MAX_PAYLOAD_BYTES, check_value, size_message
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.runners.transport import InvocationScope, RunnerInfo
 from motia_core.state.base import StateStore
@@ -43,6 +44,7 @@ class CoreCalls:
 
     async def state_set(self, scope: InvocationScope | None, group_id: str, key: str, value_json: bytes) -> bytes:
         value = value_json or NULL
+        check_value(value, f"state value {group_id}/{key}")
         _check_json(value, "state value")
         await self.state.set(group_id, key, value)
         return value
@@ -51,7 +53,7 @@ class CoreCalls:
         return await self.state.delete(group_id, key) or NULL
 
     async def state_get_group(self, scope: InvocationScope | None, group_id: str) -> bytes:
-        return b"[" + b",".join(await self.state.get_group(group_id)) + b"]"
+        return _fits(b"[" + b",".join(await self.state.get_group(group_id)) + b"]", f"state group {group_id!r}")
 
     async def state_clear(self, scope: InvocationScope | None, group_id: str) -> bytes:
         await self.state.clear(group_id)
@@ -64,6 +66,7 @@ class CoreCalls:
         self, scope: InvocationScope | None, stream: str, group_id: str, item_id: str, data_json: bytes
     ) -> bytes:
         hub = self._hub(stream)
+        check_value(data_json, f"streams.{stream}.set value {group_id}/{item_id}")
         try:
             return await hub.set(stream, group_id, _item_id(item_id), data_json)
         except NotAnObject as exc:
@@ -73,7 +76,7 @@ class CoreCalls:
         return await self._hub(stream).delete(stream, group_id, _item_id(item_id))
 
     async def stream_get_group(self, scope: InvocationScope | None, stream: str, group_id: str) -> bytes:
-        return await self._hub(stream).get_group(stream, group_id)
+        return _fits(await self._hub(stream).get_group(stream, group_id), f"streams.{stream} group {group_id!r}")
 
     async def stream_send(
         self,
@@ -88,6 +91,7 @@ class CoreCalls:
         if not event_type:
             raise CallFailed("CODE_INVALID_ARGUMENT", f"streams.{stream}.send: the event needs a type")
         if data_json:
+            check_value(data_json, f"streams.{stream}.send data")
             _check_json(data_json, "stream event data")
         await hub.send(stream, group_id, item_id, event_type, data_json)
         return NULL
@@ -138,6 +142,14 @@ class CoreCalls:
         if scope and scope.flows:
             record.fields.setdefault("flows", list(scope.flows))
         self.logger.emit(record)
+
+
+def _fits(reply: bytes, what: str) -> bytes:
+    """A reply goes back to the runner in one message: a group grown past it is refused, not sent
+    (sending it would end the runner's stream)."""
+    if len(reply) > MAX_PAYLOAD_BYTES:
+        raise CallFailed("CODE_INVALID_ARGUMENT", size_message(what, len(reply)) + "; read its items one by one")
+    return reply
 
 
 def _item_id(item_id: str) -> str:

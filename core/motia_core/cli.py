@@ -262,9 +262,11 @@ def _emit(args: argparse.Namespace) -> int:
         print(f"motia-core: --data is not valid JSON: {exc}", file=sys.stderr)
         return 2
     body = json.dumps({"topic": args.topic, "data": data}).encode()
-    req = urllib.request.Request(
-        args.url.rstrip("/") + "/emit", data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
+    headers = {"Content-Type": "application/json"}  # the admin surface takes JSON only (docs/security.md)
+    token = os.environ.get("MOTIA_ADMIN_TOKEN")
+    if token:  # needed when --url is another host; harmless on loopback
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(args.url.rstrip("/") + "/emit", data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             print(resp.read().decode())

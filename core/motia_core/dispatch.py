@@ -4,8 +4,9 @@
     Layer  = (Invoke) -> Invoke
 
 The innermost invoke picks the ready runner for the step's language and sends the invocation;
-layers around it add tracing and failure logging. Retries belong to the queue consumer (events.py)
-and timeouts to a later layer, each a layer or a consumer policy, never a flag in here.
+layers around it add tracing and failure logging. Retries belong to the queue consumer (events.py).
+Every invocation of an API step has a handler timeout: its own `infrastructure.handler.timeout`, else
+the core's `--api-timeout` (RunnerInvoke.timeout_for); the session cancels the handler when it runs out.
 """
 
 from __future__ import annotations
@@ -55,16 +56,32 @@ def compose(layers: Sequence[Layer], inner: Invoke) -> Invoke:
 class RunnerInvoke:
     """The innermost Invoke: send to the step's runner and wait for its outcome."""
 
-    def __init__(self, sessions: SessionProvider, ready_timeout: float = 10.0, admission_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        sessions: SessionProvider,
+        ready_timeout: float = 10.0,
+        admission_timeout: float = 10.0,
+        api_timeout: float | None = None,
+    ) -> None:
         self._sessions = sessions
         self._tokens = itertools.count(1)
         self.ready_timeout = ready_timeout
         self.admission_timeout = admission_timeout
+        self.api_timeout = api_timeout  # default handler timeout of API calls; None or 0: none
+
+    def timeout_for(self, step: Step, trigger: Trigger) -> float | None:
+        """The step's own handler timeout wins; an API call without one gets the core's default."""
+        if step.handler_timeout:
+            return step.handler_timeout
+        if trigger is Trigger.API and self.api_timeout:
+            return self.api_timeout
+        return None
 
     async def __call__(self, req: InvokeRequest) -> Outcome:
         step = req.step
         session = await self._sessions.session_for(step.runtime, self.ready_timeout)
         iid = req.invocation_id
+        timeout = self.timeout_for(step, req.trigger)
         invocation = Invocation(
             invocation_id=iid,
             step_id=step.id,
@@ -75,10 +92,10 @@ class RunnerInvoke:
             fencing_token=next(self._tokens),
             attempt=req.attempt,
             topic=req.topic,
-            deadline_ms=int((time.time() + step.handler_timeout) * 1000) if step.handler_timeout else 0,
+            deadline_ms=int((time.time() + timeout) * 1000) if timeout else 0,
         )
         scope = InvocationScope(iid, req.trace_id, step.name, step.language.value, step.flows, step.emits)
-        outcome = await session.invoke(invocation, scope, self.admission_timeout, step.handler_timeout)
+        outcome = await session.invoke(invocation, scope, self.admission_timeout, timeout)
         if outcome.failure is not None:
             outcome.runner = f"{session.info.language} pid {session.info.pid}"
         return outcome

@@ -2,13 +2,16 @@
 
 MotiaError                      base of everything the core raises on purpose
 ├── ProjectError                the project folder or its files are unusable
-│   └── ConfigError             a step config is invalid (carries ConfigIssue list)
+│   ├── ConfigError             a step config is invalid (carries ConfigIssue list)
+│   └── StorageError            a database under .motia/ cannot be opened (damaged, not a database, not writable)
 ├── RunnerError                 talking to a language runner failed
 │   ├── RunnerUnavailable       no ready runner for the step's language (HTTP 503)
 │   ├── RunnerLost              the runner died or its stream ended mid-invocation (HTTP 503)
 │   ├── AdmissionTimeout        no free runner slot within the admission deadline (HTTP 503)
 │   └── ProtocolError           the peer broke the protocol (bad first message, bad secret...)
 └── CallFailed                  a runner->core call cannot be served (becomes a CallError reply)
+    └── StorageUnavailable      a database under .motia/ went away or failed while running: the write is
+                                refused (CODE_UNAVAILABLE to a runner, HTTP 503 to POST /emit)
 """
 
 from __future__ import annotations
@@ -70,3 +73,15 @@ class CallFailed(MotiaError):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+class StorageError(ProjectError):
+    """A database under .motia/ cannot be opened; the message names the file and what to do."""
+
+
+class StorageUnavailable(CallFailed):
+    """A database under .motia/ was deleted, replaced or failed while the core ran: a write that would
+    accept new data is refused rather than lost (docs/delivery.md#storage-faults)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("CODE_UNAVAILABLE", message)

@@ -3,6 +3,7 @@ the way in, and the retry policy on the way out."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable
@@ -10,14 +11,17 @@ from collections.abc import Callable
 import orjson
 
 from motia_core.dispatch import Invoke, InvokeRequest
-from motia_core.errors import CallFailed, RunnerError
+from motia_core.errors import CallFailed, RunnerError, RunnerLost
+from motia_core.limits import check_value
 from motia_core.logs import Logger
 from motia_core.queue.base import AttemptFailure, Consumer, Delivery, EventQueue, Fate, QueuedEvent
 from motia_core.registry import Registry
-from motia_core.runners.transport import Trigger
+from motia_core.runners.transport import FailureKind, Trigger
 from motia_core.steps import Step, StepType
 
 MAX_BACKOFF = 60.0
+FREE_RUNNER_LOSSES = 3  # runner losses an event gets for free before they count against maxRetries
+STOPPING_RELEASE_DELAY = 1.0  # a row released while the core stops stays invisible this long (no spin)
 
 
 class EventBus:
@@ -36,6 +40,11 @@ class EventBus:
         self._logger = logger
         self.strict = strict
         self.retry_base_delay = retry_base_delay
+        self.stopping = False  # set by the core's stop: nothing new starts, nothing is counted or buried
+        self._losses: dict[str, int] = {}  # event id -> runner losses not counted as attempts
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._subscribers = registry.subscribers()
         for topic, steps in self._subscribers.items():
             for step in steps:
@@ -62,6 +71,7 @@ class EventBus:
         """Enqueue one copy per subscriber; return how many. Raises CallFailed when rejected."""
         if not topic:
             raise CallFailed("CODE_INVALID_ARGUMENT", "emit needs a topic")
+        check_value(data_json, f"event data for topic {topic!r}")  # too big or too deep for a runner
         if allowed and topic not in allowed:
             # Motia 0.x drops an emit its step did not declare, with a warning; so do we.
             message = f"{source} emitted {topic!r}, which is not in its config.emits; the event was dropped"
@@ -106,26 +116,79 @@ class EventBus:
         max_retries = step.queue.max_retries
 
         async def consume(event: QueuedEvent) -> Delivery:
+            if self.stopping:  # leased after the stop began: back to the queue for the next start
+                return Delivery(Fate.RETRY, STOPPING_RELEASE_DELAY, counted=False)
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                return await deliver(event)
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
+
+        async def deliver(event: QueuedEvent) -> Delivery:
             req = InvokeRequest(step, Trigger.EVENT, event.data_json, event.trace_id, event.topic, event.attempts)
             now = time.time()
             try:
                 outcome = await self._invoke(req)
             except RunnerError as exc:
+                if self._free_retry(event, exc):
+                    self._logger.warn(
+                        f"{event.topic!r} for {step.name} did not run ({exc}); it stays queued, no attempt counted",
+                        step=step.name,
+                        trace_id=event.trace_id,
+                    )
+                    return Delivery(Fate.RETRY, self._free_retry_delay(exc), counted=False)
                 failure = AttemptFailure(event.attempts, now, type(exc).__name__, str(exc), kind=_kind_of(exc))
                 return self._retry_or_bury(step, event, max_retries, failure, retry_after_ms=0, non_retryable=False)
             except Exception as exc:  # never let a consumer die
                 self._logger.error(f"delivering {event.topic!r} to {step.name} failed in the core: {exc!r}")
                 failure = AttemptFailure(event.attempts, now, type(exc).__name__, str(exc), kind="core_error")
                 return self._retry_or_bury(step, event, max_retries, failure, retry_after_ms=0, non_retryable=False)
+            self._losses.pop(event.id, None)
             if outcome.failure is None:
                 return Delivery(Fate.ACK)
             f = outcome.failure
+            if f.kind is FailureKind.SHUTTING_DOWN or self.stopping:
+                # refused by a draining runner, or failed while the core stops (its calls refused, its
+                # handler cut off): never a shutdown's fault to use up a retry or bury an event
+                return Delivery(Fate.RETRY, STOPPING_RELEASE_DELAY, counted=False)
             failure = AttemptFailure(
                 event.attempts, now, f.error_type, f.message, f.stack[:4000], outcome.runner, f.kind.name.lower()
             )
             return self._retry_or_bury(step, event, max_retries, failure, f.retry_after_ms, f.non_retryable)
 
         return consume
+
+    async def idle(self, timeout: float) -> bool:
+        """Wait until no delivery is in flight (their fates are written); False if `timeout` ran out."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _free_retry(self, event: QueuedEvent, exc: RunnerError) -> bool:
+        """Does this runner failure give the attempt back? Always while the core stops, and when no
+        runner could take the event; a lost runner only FREE_RUNNER_LOSSES times per event, so a
+        handler that kills its own runner still ends in the dead letters."""
+        if self.stopping:
+            return True
+        if not isinstance(exc, RunnerLost):
+            return True  # RunnerUnavailable, AdmissionTimeout: the handler never started
+        losses = self._losses.get(event.id, 0)
+        if losses >= FREE_RUNNER_LOSSES:
+            self._losses.pop(event.id, None)
+            return False
+        self._losses[event.id] = losses + 1
+        return True
+
+    def _free_retry_delay(self, exc: RunnerError) -> float:
+        if self.stopping:
+            return STOPPING_RELEASE_DELAY
+        # a lost runner is being replaced and session_for waits for it; "no runner" would spin without a pause
+        return 0.0 if isinstance(exc, RunnerLost) else self.retry_base_delay
 
     def _retry_or_bury(
         self,

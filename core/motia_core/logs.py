@@ -2,14 +2,25 @@
 
 Every record carries time, level, message, and when known the step, trace id and language, so a
 line from a Python handler, a runner's stderr and the core itself read alike.
+
+Logging never blocks or fails its caller (docs/delivery.md#storage-faults). A stream with a file
+descriptor (stdout, a pipe, a file, a terminal) is written by a background thread from a bounded
+buffer: the event loop only appends a line. When the output is slow or blocked (a pipe nobody
+reads, a terminal on Ctrl-S) the buffer fills and further lines are dropped and counted; when a
+write fails (ENOSPC on a full disk or /dev/full, EPIPE on a closed pipe) its lines are dropped and
+counted. The count is logged as soon as a write works again, or at exit to stderr.
 """
 
 from __future__ import annotations
 
+import atexit
 import enum
 import os
+import select
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -53,7 +64,8 @@ class Logger:
         self.format = fmt
         self.level = level
         self.stream = stream or sys.stdout
-        self._color = fmt == "pretty" and self.stream.isatty() and "NO_COLOR" not in os.environ
+        self._color = fmt == "pretty" and _isatty(self.stream) and "NO_COLOR" not in os.environ
+        self._out = _output_for(self.stream, self._drop_notice)
 
     def enabled(self, level: Level) -> bool:
         return level >= self.level
@@ -62,11 +74,16 @@ class Logger:
         if record.level < self.level:
             return
         line = self._json(record) if self.format == "json" else self._pretty(record)
-        try:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except (BrokenPipeError, ValueError):
-            pass
+        self._out.write(line + "\n")
+
+    @property
+    def dropped(self) -> int:
+        """Lines dropped so far because the output failed or could not keep up."""
+        return self._out.dropped
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is buffered (waiting at most `timeout` seconds) and stop the writer."""
+        self._out.close(timeout)
 
     def log(self, level: Level, message: str, **fields: Any) -> None:
         if level < self.level:
@@ -88,6 +105,11 @@ class Logger:
 
     def error(self, message: str, **fields: Any) -> None:
         self.log(Level.ERROR, message, **fields)
+
+    def _drop_notice(self, count: int, why: str) -> str:
+        message = f"{count} log line(s) were dropped: {why}"
+        record = LogRecord(Level.WARN, message, fields={"dropped": count})
+        return (self._json(record) if self.format == "json" else self._pretty(record)) + "\n"
 
     def _json(self, r: LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -131,3 +153,168 @@ class Logger:
 
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
+MAX_PENDING_CHARS = 4 * 1024 * 1024  # log text waiting for a slow output, at most; beyond it lines drop
+BATCH_WAIT = 0.002  # seconds the writer lets lines gather after it was woken
+Notice = Callable[[int, str], str]  # (lines dropped, why) -> a rendered log line saying so
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _output_for(stream: TextIO, notice: Notice) -> _DirectOutput | _ThreadedOutput:
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # io.StringIO and friends: in memory, they cannot block
+        return _DirectOutput(stream, notice)
+    return _ThreadedOutput(stream, fd, notice)
+
+
+class _DirectOutput:
+    """A stream without a file descriptor, written on the caller's thread."""
+
+    def __init__(self, stream: TextIO, notice: Notice) -> None:
+        self._stream = stream
+        self._notice = notice
+        self.dropped = 0
+        self._unreported = 0
+        self._why = ""
+
+    def write(self, text: str) -> None:
+        try:
+            if self._unreported:
+                self._stream.write(self._notice(self._unreported, self._why))
+                self._unreported = 0
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError) as exc:
+            self.dropped += 1
+            self._unreported += 1
+            self._why = f"the log output failed ({exc})"
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+class _ThreadedOutput:
+    """Lines go into a bounded buffer; one daemon thread writes them to the file descriptor."""
+
+    def __init__(self, stream: TextIO, fd: int, notice: Notice, limit: int = MAX_PENDING_CHARS) -> None:
+        self._fd = fd
+        self._notice = notice
+        self._limit = limit
+        self._cond = threading.Condition(threading.Lock())
+        self._lines: list[str] = []  # guarded by _cond, like the four below
+        self._size = 0
+        self._overflow = 0  # lines refused since the writer last looked
+        self._idle = False
+        self._closing = False
+        self.dropped = 0
+        self._unreported = 0  # writer thread only, like _why
+        self._why = ""
+        try:  # what the stream buffered before us goes first
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        self._thread = threading.Thread(target=self._run, name="motia-log-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.close, 2.0)
+
+    def write(self, text: str) -> None:
+        with self._cond:
+            if self._size + len(text) > self._limit:
+                self._overflow += 1
+                self.dropped += 1
+                return
+            self._lines.append(text)
+            self._size += len(text)
+            if self._idle:
+                self._idle = False
+                self._cond.notify()
+
+    def close(self, timeout: float) -> None:
+        with self._cond:
+            if self._closing:
+                return
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        with self._cond:  # still blocked (a pipe nobody reads): what is left is lost
+            left, self._lines = len(self._lines), []
+            self.dropped += left
+        lost = self._unreported + left + self._overflow
+        if lost:
+            _tell_stderr(f"motia-core: {lost} log line(s) were dropped: {self._why or 'the log output was blocked'}\n")
+
+    def _run(self) -> None:
+        while True:
+            waited = False
+            with self._cond:
+                while not self._lines and not self._overflow and not self._closing:
+                    self._idle = waited = True
+                    self._cond.wait()
+                self._idle = False
+            if waited and not self._closing:
+                time.sleep(BATCH_WAIT)  # let a burst gather: one write per batch, not a thread hand-off per line
+            with self._cond:
+                lines, self._lines, self._size = self._lines, [], 0
+                overflow, self._overflow = self._overflow, 0
+                closing = self._closing
+            if overflow:
+                self._unreported += overflow
+                self._why = f"the log output was too slow (more than {self._limit // 1024} KiB waiting)"
+            if lines:
+                self._write_lines(lines)
+            elif closing:
+                return
+
+    def _write_lines(self, lines: list[str]) -> None:
+        if self._unreported:
+            if self._write_all(self._notice(self._unreported, self._why).encode("utf-8", "replace")) is not None:
+                self._lost(len(lines))
+                return
+            self._unreported = 0
+        data = "".join(lines).encode("utf-8", "replace")
+        failed_at = self._write_all(data)
+        if failed_at is not None:
+            self._lost(max(1, data.count(b"\n", failed_at)))
+
+    def _lost(self, count: int) -> None:
+        self._unreported += count
+        with self._cond:
+            self.dropped += count
+
+    def _write_all(self, data: bytes) -> int | None:
+        """Write everything; None when done, else the offset where writing failed."""
+        view = memoryview(data)
+        done = 0
+        while done < len(data):
+            try:
+                done += os.write(self._fd, view[done:])
+            except BlockingIOError:  # someone made the descriptor non-blocking: wait until it drains
+                select.select([], [self._fd], [], 1.0)
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                self._why = f"the log output failed ({exc.strerror or exc})"
+                return done
+        return None
+
+
+def _tell_stderr(text: str) -> None:
+    """Best effort, never blocking the exit for long: stderr may be the same stuck pipe."""
+
+    def write() -> None:
+        try:
+            os.write(2, text.encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(0.5)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from motia_core.errors import ProjectError
+from motia_core.logs import Logger
+
 STEP_ROOTS = ("steps", "src")
 SKIPPED_DIRS = frozenset({"node_modules", "python_modules", ".venv", "venv", "__pycache__", ".motia", ".git"})
 _STEP_FILE = re.compile(r"(?:\.step\.(?:ts|js|rb)|_step\.(?:ts|js|py|rb))$")
 _STREAM_FILE = re.compile(r"(?:\.stream\.(?:ts|js|rb)|_stream\.(?:ts|js|py|rb))$")
+_DB_SUFFIXES = (".db", ".db-wal", ".db-shm")  # under .motia/: the databases, kept 0600
 _DEPRECATED_PY = re.compile(r"\.(step|stream)\.py$")
 # The project's stream auth hook (docs/streams.md#access-control): one file, by exact name.
 STREAM_AUTH_NAMES = frozenset(
@@ -133,11 +138,47 @@ def _walk(root: Path) -> list[Path]:
     return out
 
 
-def motia_dir(project_dir: Path) -> Path:
-    """The project's private folder for state, queue and caches (created on demand)."""
+def motia_dir(project_dir: Path, logger: Logger | None = None) -> Path:
+    """The project's private folder for state, queue and caches, created 0700 on demand. It holds
+    the project's state and events, so an existing folder and its databases (with their -wal and
+    -shm files) are tightened to 0700 and 0600 when they grant more, and that is logged once."""
     d = project_dir / ".motia"
-    d.mkdir(parents=True, exist_ok=True)
+    if d.exists() and not d.is_dir():
+        raise ProjectError(
+            f"{d} is not a folder: the core keeps the project's state and events there; "
+            "move the file aside and start again"
+        )
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"cannot create {d} ({exc.strerror or exc}): make {project_dir} writable") from exc
+    changed = [f"{d.name}/ {old:o} → 700" for old in [_tighten(d, 0o700)] if old is not None]
+    with contextlib.suppress(OSError):
+        for child in sorted(d.iterdir()):
+            if child.name.endswith(_DB_SUFFIXES) and child.is_file() and not child.is_symlink():
+                old = _tighten(child, 0o600)
+                if old is not None:
+                    changed.append(f"{child.name} {old:o} → 600")
+    if changed and logger is not None:
+        logger.warn(
+            f"tightened the permissions of {d} ({', '.join(changed)}): it holds the project's state and "
+            "events, which only the core's user should read",
+            file=str(d),
+        )
     return d
+
+
+def _tighten(path: Path, mode: int) -> int | None:
+    """chmod `path` to `mode` when it grants more than that; the old mode when it was changed. A
+    file the core's user does not own cannot be changed: it is left as it is."""
+    try:
+        old = path.stat().st_mode & 0o777
+        if not old & ~mode:
+            return None
+        path.chmod(mode)
+    except OSError:
+        return None
+    return old
 
 
 def load_dotenv(project_dir: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from motia_core.errors import ConfigIssue
 from motia_core.project import FileKind, StepFile
 from motia_core.runners.transport import Manifest, ManifestEntry
 from motia_core.schema import CompiledSchema, compile_schema
-from motia_core.steps import ConfigValidationError, Step, StepType, parse_step
+from motia_core.steps import ConfigValidationError, Step, StepType, locate_key, parse_step
 from motia_core.streams.config import AuthHook, StreamDef, parse_auth, parse_stream
 
 
@@ -69,9 +69,8 @@ class Registry:
             except ConfigValidationError as exc:
                 self.issues.extend(exc.issues)
                 continue
-            if self._conflicts(step):
+            if not self._routable(step) or self._conflicts(step) or not self._compile(step):
                 continue
-            self._compile(step)
             self.steps.append(step)
         for file in files:
             if file.step_id not in seen:
@@ -91,37 +90,89 @@ class Registry:
             )
         self.streams[stream.name] = stream
 
+    def _routable(self, step: Step) -> bool:
+        """Dry-run the route on a scratch router: whatever aiohttp refuses is this step's issue, not
+        a crash of the whole core in build_app. steps.path_problem catches the known cases first,
+        with better messages; this is the backstop."""
+        if step.type is not StepType.API:
+            return True
+        from aiohttp import web  # late: the registry is otherwise free of HTTP
+
+        from motia_core.http.api import aiohttp_path
+
+        async def _never(request: web.Request) -> web.StreamResponse:  # pragma: no cover - never routed
+            raise web.HTTPNotFound
+
+        try:
+            web.UrlDispatcher().add_route(step.method, aiohttp_path(step.path), _never)
+        except (ValueError, RuntimeError, TypeError) as exc:
+            message = f"{step.path!r} cannot be routed: {exc}"
+            self.issues.append(ConfigIssue(step.file.relative_path, "config.path", message, _line(step, "path")))
+            return False
+        return True
+
     def _conflicts(self, step: Step) -> bool:
-        for other in self.steps:
+        """Two API steps on one method + path: the file that sorts first keeps it, whatever order the
+        runners reported in (they load concurrently); the other is an issue."""
+        for other in list(self.steps):
             if step.type is StepType.API and other.type is StepType.API:
                 if (other.method, _route_key(other.path)) == (step.method, _route_key(step.path)):
+                    keep, lose = sorted((other, step), key=lambda s: s.file.relative_path)
                     self.issues.append(
                         ConfigIssue(
-                            step.file.relative_path,
+                            lose.file.relative_path,
                             "config.path",
-                            f"{step.method} {step.path} is already served by {other.name} ({other.file.relative_path})",
+                            f"{lose.method} {lose.path} is already served by {keep.name} ({keep.file.relative_path})",
+                            _line(lose, "path"),
                         )
                     )
-                    return True
+                    if lose is step:
+                        return True
+                    self._drop(other)
+                    continue
             if other.name == step.name:
                 self.warnings.append(
                     f"{step.file.relative_path}: step name {step.name!r} is also used by {other.file.relative_path}"
                 )
         return False
 
-    def _compile(self, step: Step) -> None:
-        for schema, target, what in (
-            (step.body_schema, self.body_validators, "bodySchema"),
-            (step.input_schema, self.input_validators, "input"),
-        ):
-            compiled, problem = compile_schema(schema)
-            if compiled is not None:
-                target[step.id] = compiled
-            elif problem:
-                self.warnings.append(
-                    f"{step.file.relative_path}: config.{what} is not a valid JSON Schema ({problem}); "
-                    "it will not be enforced"
-                )
+    def _drop(self, step: Step) -> None:
+        self.steps.remove(step)
+        self.body_validators.pop(step.id, None)
+        self.input_validators.pop(step.id, None)
+
+    def _compile(self, step: Step) -> bool:
+        """Compile the step's schemas; False (and an issue) when its bodySchema cannot be enforced."""
+        compiled, problem = compile_schema(step.body_schema)
+        if problem:
+            message = f"is not a valid JSON Schema: {problem}"
+            self.issues.append(
+                ConfigIssue(step.file.relative_path, "config.bodySchema", message, _line(step, "bodySchema"))
+            )
+            return False
+        if compiled is not None:
+            self.body_validators[step.id] = compiled
+        compiled, problem = compile_schema(step.input_schema)
+        if compiled is not None:
+            self.input_validators[step.id] = compiled
+        elif problem:
+            # an event's input schema is only enforced in --strict; Motia never checked it: warn only
+            self.warnings.append(
+                f"{step.file.relative_path}: config.input is not a valid JSON Schema ({problem}); "
+                "it will not be enforced"
+            )
+        return True
+
+    def add_quarantined(self, quarantined: dict[str, str], files: list[StepFile]) -> None:
+        """Files whose import ended their runner process (runners/supervisor.py): never served."""
+        by_id = {f.step_id: f for f in files}
+        for step_id, message in quarantined.items():
+            file = by_id.get(step_id)
+            self.issues.append(ConfigIssue(file.relative_path if file else step_id, "", message))
+
+
+def _line(step: Step, key: str) -> int | None:
+    return locate_key(step.file.path, key)
 
 
 def _route_key(path: str) -> str:

@@ -2,8 +2,11 @@
 
 fastjsonschema compiles each schema once at start-up into Python code (fast path for valid
 payloads); on failure jsonschema lists every error, since fastjsonschema stops at the first.
-A schema that is itself malformed is reported at start-up and validation is skipped for it:
-real projects carry sloppy schemas and Motia never enforced them.
+A schema that is itself malformed, or has a `$ref` that does not resolve, is reported at start-up
+(compile_schema returns the reason): the registry rejects such a `bodySchema` (it is enforced with
+400s, so a broken one would fail every request) and only warns about an event `input` schema (real
+projects carry sloppy ones and Motia never enforced them). `$ref`s are resolved within the schema
+only: nothing is fetched over the network, so a remote `$ref` does not resolve.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+import referencing
+import referencing.jsonschema
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class CompiledSchema:
     def __init__(self, schema: dict[str, Any]) -> None:
         cls = validator_for(schema, default=jsonschema.Draft7Validator)
         cls.check_schema(schema)  # raises SchemaError for a malformed schema
+        # before fastjsonschema, which would try to download a remote $ref at compile time
+        _check_refs(schema)
         self._slow = cls(schema)
         self._fast: Callable[[Any], Any] | None
         try:
@@ -71,3 +79,46 @@ def compile_schema(schema: dict[str, Any] | None) -> tuple[CompiledSchema | None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path)
         return None, f"{exc.message}" + (f" (at schema path '{where}')" if where else "")
+    except UnresolvedRef as exc:
+        return None, str(exc)
+
+
+class UnresolvedRef(Exception):
+    """A `$ref` in a schema points at nothing inside the schema."""
+
+
+# keywords whose values are data, not subschemas: a "$ref" key inside them is not a reference
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"})
+
+
+def _check_refs(schema: dict[str, Any]) -> None:
+    spec = referencing.jsonschema.specification_with(
+        str(schema.get("$schema", "")), default=referencing.jsonschema.DRAFT7
+    )
+    resource = spec.create_resource(schema)
+    # crawl: subschemas with their own $id become addressable, as a validator would see them
+    registry: referencing.Registry[Any] = referencing.Registry().with_resource(resource.id() or "", resource).crawl()
+    root = registry.resolver(base_uri=resource.id() or "")
+    stack: list[tuple[Any, Any, str]] = [(schema, root, "")]
+    while stack:
+        node, resolver, where = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, resolver, f"{where}/{i}") for i, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        if node is not schema and isinstance(node.get("$id"), str):
+            resolver = resolver.in_subresource(spec.create_resource(node))
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            try:
+                resolver.lookup(ref)
+            except Unresolvable:
+                remote = "://" in ref.split("#", 1)[0]
+                why = "remote references are not fetched" if remote else "nothing in the schema has that address"
+                raise UnresolvedRef(
+                    f"$ref {ref!r} does not resolve ({why}) (at schema path '{where.lstrip('/') or '/'}')"
+                ) from None
+        for key, value in node.items():
+            if key not in _DATA_KEYWORDS and isinstance(value, (dict, list)):
+                stack.append((value, resolver, f"{where}/{key}"))

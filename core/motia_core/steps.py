@@ -75,6 +75,10 @@ class Infrastructure(_Strict):
     queue: QueueInfra | None = None
 
 
+class ApiInfrastructure(_Strict):
+    handler: HandlerInfra | None = None  # handler.timeout overrides --api-timeout (docs/delivery.md)
+
+
 class _Common(_Strict):
     name: str = Field(min_length=1)
     description: str | None = None
@@ -93,12 +97,14 @@ class ApiConfig(_Common):
     bodySchema: JsonSchema = None
     responseSchema: dict[str, JsonSchema] | None = None
     queryParams: list[QueryParam] = Field(default_factory=list)
+    infrastructure: ApiInfrastructure | None = None
 
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not v.startswith("/"):
-            raise ValueError(f"must start with '/', got {v!r}")
+        problem = path_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("method")
@@ -136,6 +142,50 @@ class CronConfig(_Common):
 
 class NoopConfig(_Common):
     type: Literal["noop"]
+
+
+# Paths motia-core serves itself (or will: /metrics, the Workbench under /__motia): an API step may
+# not take them or anything below them. Built-in routes are added first, so a step there would be
+# silently unreachable; rejecting it at load says so. http/guard.py (admin surface) uses the same list.
+RESERVED_PATH_PREFIXES = ("/__motia", "/emit", "/metrics")
+
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Characters that cannot appear literally in a route: URL delimiters, aiohttp's own pattern syntax
+# ({name}, {name:regex}) and what RFC 3986 excludes. '%' too: routes match the decoded path.
+_PATH_FORBIDDEN = frozenset(' ?#{}\\"<>^`|%')
+
+
+def path_problem(path: str) -> str | None:
+    """Why an API step's Express-style path ('/users/:id') cannot be served, or None."""
+    if not path.startswith("/"):
+        return f"must start with '/', got {path!r}"
+    # '?' is allowed only as the optional-parameter mark of a ':name?' segment
+    literal = "/".join(seg.removesuffix("?") if seg.startswith(":") else seg for seg in path.split("/"))
+    for ch in literal:
+        if ch in _PATH_FORBIDDEN or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            hint = " (write a path parameter as ':name')" if ch in "{}" else ""
+            return f"character {ch!r} is not allowed in a path{hint}, got {path!r}"
+    names: set[str] = set()
+    for segment in path.split("/"):
+        if ":" not in segment:
+            continue
+        name = segment[1:].removesuffix("?") if segment.startswith(":") else ""
+        if segment == ":" or segment == ":?":
+            return f"segment ':' needs a parameter name, e.g. '/users/:id', got {path!r}"
+        if not _PARAM_NAME.fullmatch(name):
+            return (
+                f"segment {segment!r} is not supported: a path parameter is a whole segment ':name' "
+                f"(letters, digits, _), got {path!r}"
+            )
+        if name in names:
+            return f"path parameter ':{name}' appears twice in {path!r}"
+        names.add(name)
+    trimmed = path.rstrip("/") or "/"
+    for prefix in RESERVED_PATH_PREFIXES:
+        if trimmed == prefix or trimmed.startswith(prefix + "/"):
+            where = "a route" if trimmed == prefix else f"under {prefix}, a path"
+            return f"{path!r} is {where} motia-core serves itself (or reserves); pick another path"
+    return None
 
 
 _MODELS: dict[str, type[_Common]] = {
@@ -201,7 +251,7 @@ def parse_step(file: StepFile, config_json: bytes, has_handler: bool) -> Step:
     model = _MODELS.get(step_type) if isinstance(step_type, str) else None
     if model is None:
         msg = f"expected one of api, event, cron, noop; got {step_type!r}"
-        raise ConfigValidationError([ConfigIssue(rel, "config.type", msg, _locate(file.path, "type"))])
+        raise ConfigValidationError([ConfigIssue(rel, "config.type", msg, locate_key(file.path, "type"))])
     try:
         cfg = model.model_validate(raw)
     except ValidationError as exc:
@@ -226,8 +276,10 @@ def _to_step(file: StepFile, cfg: _Common, raw: dict[str, Any], has_handler: boo
         "has_handler": has_handler,
     }
     if isinstance(cfg, ApiConfig):
+        api_handler = cfg.infrastructure.handler if cfg.infrastructure else None
         return Step(
             type=StepType.API,
+            handler_timeout=float(api_handler.timeout) if api_handler and api_handler.timeout else None,
             emits=_topics(cfg.emits),
             path=cfg.path,
             method=cfg.method,
@@ -274,7 +326,7 @@ def _issues(file: StepFile, exc: ValidationError) -> list[ConfigIssue]:
             continue
         seen.add((path, message))
         key = next((p for p in reversed(loc) if not p.isdigit()), "")
-        issues.append(ConfigIssue(file.relative_path, path, message, _locate(file.path, key) if key else None))
+        issues.append(ConfigIssue(file.relative_path, path, message, locate_key(file.path, key) if key else None))
     return issues
 
 
@@ -326,7 +378,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _locate(path: Path, key: str) -> int | None:
+def locate_key(path: Path, key: str) -> int | None:
     """Best-effort line of `key` in the source, for error messages."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -16,11 +16,12 @@ from multidict import MultiMapping
 
 from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
-from motia_core.http.body import BadBody, add_value, parse_body
+from motia_core.http.body import BadBody, add_value, parse_body_async, read_body
 from motia_core.http.common import Handler, json_response
 from motia_core.http.response import handler_response
+from motia_core.limits import MAX_PAYLOAD_BYTES, size_message
 from motia_core.logs import Logger
-from motia_core.runners.transport import Trigger
+from motia_core.runners.transport import FailureKind, Trigger
 from motia_core.schema import CompiledSchema
 from motia_core.steps import Step
 from motia_core.tracing import TraceStore, new_trace_id
@@ -42,11 +43,10 @@ def api_handler(
     step: Step, validator: CompiledSchema | None, invoke: Invoke, traces: TraceStore, logger: Logger
 ) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            return json_response(413, {"error": "Payload too large", "message": exc.text or ""})
-        parsed = parse_body(request.content_type, raw)
+        raw = await read_body(request, request.client_max_size)  # = --max-body (http/app.py)
+        if isinstance(raw, web.Response):
+            return raw  # 413, before any runner sees the request
+        parsed = await parse_body_async(request.content_type, raw, request.headers.get("Content-Type", ""))
         if isinstance(parsed, BadBody):
             return json_response(400, {"error": "Invalid request body", "message": parsed.reason})
         body, body_json = parsed
@@ -73,11 +73,17 @@ def api_handler(
                 b"}",
             )
         )
+        if len(payload) > MAX_PAYLOAD_BYTES:  # body + rawBody + headers must fit in one runner message
+            return json_response(
+                413, {"error": "Payload too large", "message": size_message("the request", len(payload))}
+            )
         try:
             outcome = await invoke(InvokeRequest(step, Trigger.API, payload, trace_id))
         except RunnerError as exc:
             return json_response(503, {"error": "Service unavailable", "message": str(exc)}, trace_id)
         if outcome.failure is not None:
+            if outcome.failure.kind is FailureKind.TIMEOUT:  # --api-timeout or the step's handler.timeout
+                return json_response(504, {"error": "Gateway timeout", "message": outcome.failure.message}, trace_id)
             return json_response(500, {"error": "Internal server error"}, trace_id)
         if not outcome.payload:
             logger.error(f"{step.name} returned no response", step=step.name, trace_id=trace_id)

@@ -1,14 +1,16 @@
 """The aiohttp application: API step routes, built-in routes, the stream WebSocket (any path),
-JSON 404s and CORS preflight."""
+JSON 404s and CORS preflight. Admin routes go behind the AdminGuard (docs/security.md); API step
+routes do not pay for it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from motia_core.http.api import aiohttp_path, api_handler
-from motia_core.http.common import CORS_HEADERS, Handler, json_response
+from motia_core.http.common import CorsPolicy, Handler, admin_json_response, json_response
+from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
 from motia_core.steps import StepType
@@ -17,14 +19,35 @@ from motia_core.streams.ws import StreamSocketServer
 if TYPE_CHECKING:
     from motia_core.app import MotiaCore
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
 
+def _fallback(cors: CorsPolicy, guard: AdminGuard) -> Handler:
+    """Whatever no route matched: CORS preflight (204, as Motia answers OPTIONS) or a JSON 404. Under an
+    admin prefix: guarded, no CORS headers, so a browser's preflight is never approved."""
 
-async def _fallback(request: web.Request) -> web.Response:
-    """Whatever no route matched: CORS preflight (204, as Motia answers OPTIONS) or a JSON 404."""
-    if request.method == "OPTIONS":
-        return web.Response(status=204, headers=CORS_HEADERS)
-    return json_response(404, {"error": "Not found", "message": f"no route for {request.method} {request.path}"})
+    async def public(request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get(hdrs.ORIGIN)
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers=cors.preflight_headers(origin))
+        response = json_response(
+            404, {"error": "Not found", "message": f"no route for {request.method} {request.path}"}
+        )
+        if not cors.any:
+            cors.apply(response, origin)
+        return response
+
+    async def admin(request: web.Request) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            return web.Response(status=204)
+        return admin_json_response(
+            404, {"error": "Not found", "message": f"no route for {request.method} {request.path}"}
+        )
+
+    guarded_admin = guard.wrap(admin)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await (guarded_admin if is_admin_path(request.path) else public)(request)
+
+    return handle
 
 
 def _upgrading(sockets: StreamSocketServer, handler: Handler) -> Handler:
@@ -40,17 +63,26 @@ def _upgrading(sockets: StreamSocketServer, handler: Handler) -> Handler:
 
 
 def build_app(core: MotiaCore) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=core.options.max_body)  # --max-body: 413 (http/body.py read_body)
     sockets = core.sockets
-    add_system_routes(app, core)
+    guard = AdminGuard(core.options.admin_token, core.logger)
+    cors = CorsPolicy(core.options.cors_origins)
+    add_system_routes(app, core, guard)
+    add_login_routes(app, guard)
     if sockets is not None:
-        add_stream_routes(app, core, sockets)
+        add_stream_routes(app, core, sockets, guard)
+        sockets.allowed_origins = None if cors.any else cors.origins
         app.on_shutdown.append(lambda _: sockets.close_all())
     for step in core.registry.by_type(StepType.API):
         handler = api_handler(step, core.registry.body_validators.get(step.id), core.invoke, core.traces, core.logger)
+        if not cors.any:  # the default '*' costs nothing per request
+            handler = cors.wrap(handler)
+        if is_admin_path(step.path):  # a step under an admin prefix is admin too
+            handler = guard.wrap(handler)
         if step.method == "GET" and sockets is not None:
             handler = _upgrading(sockets, handler)
         app.router.add_route(step.method, aiohttp_path(step.path), handler)
-    fallback = _upgrading(sockets, _fallback) if sockets is not None else _fallback
+    fallback = _fallback(cors, guard)
+    fallback = _upgrading(sockets, fallback) if sockets is not None else fallback
     app.router.add_route("*", "/{tail:.*}", fallback)  # last: only what nothing else matched
     return app

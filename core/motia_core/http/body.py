@@ -1,11 +1,34 @@
-"""API request bodies: parsed as Motia's body parsers would, into (value, its JSON encoding)."""
+"""API request bodies: read within --max-body, parsed as Motia's body parsers would, into (value,
+its JSON encoding).
+
+* Size: a declared Content-Length over the limit is refused before a byte of the body is read;
+  a chunked body is counted while it is read and refused as soon as it passes the limit. The 413
+  closes the connection, so the client cannot keep streaming an unread body at us.
+* Big bodies (over ``THREAD_THRESHOLD``) are parsed in a worker thread: parse_qsl and the
+  multipart parser are Python code that would otherwise hold the event loop for seconds on a
+  60 MB form, stalling every other request.
+* JSON nesting is capped at motia_core.limits.MAX_JSON_DEPTH for every language (400, not a
+  runner's RecursionError or a 500).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import email.parser
+import email.policy
+from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from aiohttp import web
+
+from motia_core.http.common import json_response
+from motia_core.limits import MAX_JSON_DEPTH, json_depth_exceeds, mib
+
+THREAD_THRESHOLD = 1024 * 1024  # bytes; smaller bodies parse faster than a thread hop costs
 
 
 class BadBody:
@@ -13,8 +36,51 @@ class BadBody:
         self.reason = reason
 
 
-def parse_body(content_type: str, raw: bytes) -> tuple[Any, bytes] | BadBody:
-    """(value, its JSON encoding) as Motia's body parsers would produce it."""
+Respond = Callable[[int, object], web.Response]
+
+
+def too_large(limit: int, size: int | None, respond: Respond = json_response) -> web.Response:
+    """The 413 for a body over --max-body; closes the connection (the rest of the body is unread)."""
+    actual = f"{size} bytes (Content-Length)" if size is not None else f"more than {limit} bytes"
+    response = respond(
+        413,
+        {
+            "error": "Payload too large",
+            "message": f"the request body is {actual}; the limit is {limit} bytes ({mib(limit)}), "
+            "set with motia-core serve --max-body",
+        },
+    )
+    response.force_close()
+    return response
+
+
+async def read_body(request: web.BaseRequest, limit: int, respond: Respond = json_response) -> bytes | web.Response:
+    """The whole body, or a 413 response (made by ``respond``) when it is over ``limit`` bytes."""
+    if not request.body_exists:
+        return b""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return too_large(limit, declared, respond)
+    body = bytearray()  # a chunked body declares no length: count it as it arrives
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            return too_large(limit, None, respond)
+    return bytes(body)
+
+
+async def parse_body_async(content_type: str, raw: bytes, content_type_header: str = "") -> tuple[Any, bytes] | BadBody:
+    """parse_body, in a worker thread when the body is big enough to stall the event loop."""
+    if len(raw) > THREAD_THRESHOLD:
+        return await asyncio.to_thread(parse_body, content_type, raw, content_type_header)
+    return parse_body(content_type, raw, content_type_header)
+
+
+def parse_body(content_type: str, raw: bytes, content_type_header: str = "") -> tuple[Any, bytes] | BadBody:
+    """(value, its JSON encoding) as Motia's body parsers would produce it.
+
+    ``content_type_header`` is the full header (with parameters): multipart needs its boundary.
+    """
     if not raw.strip():
         return {}, b"{}"
     if (
@@ -22,6 +88,8 @@ def parse_body(content_type: str, raw: bytes) -> tuple[Any, bytes] | BadBody:
         or content_type.endswith("+json")
         or (content_type in ("", "application/octet-stream") and raw.lstrip()[:1] in (b"{", b"["))
     ):
+        if json_depth_exceeds(raw):
+            return BadBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels; the limit is {MAX_JSON_DEPTH}")
         try:
             return orjson.loads(raw), raw
         except orjson.JSONDecodeError as exc:
@@ -31,11 +99,48 @@ def parse_body(content_type: str, raw: bytes) -> tuple[Any, bytes] | BadBody:
         for key, value in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True):
             add_value(form, key, value)
         return form, orjson.dumps(form)
+    if content_type == "multipart/form-data":
+        parsed = parse_multipart(content_type_header, raw)
+        if isinstance(parsed, BadBody):
+            return parsed
+        return parsed, orjson.dumps(parsed)
     text = raw.decode("utf-8", errors="replace")
     return text, orjson.dumps(text)
 
 
-def add_value(target: dict[str, Any], key: str, value: str) -> None:
+def parse_multipart(content_type_header: str, raw: bytes) -> dict[str, Any] | BadBody:
+    """multipart/form-data -> {field: value}: a text field is its string (repeated names become a
+    list, as with urlencoded forms); a file field is {filename, contentType, size, text} when its
+    content is UTF-8, else {filename, contentType, size, base64}. (Motia 0.x's body parsers leave
+    multipart unparsed, so body was {}; the fields are more useful and rawBody still has the bytes.)
+    """
+    if "boundary=" not in content_type_header:
+        return BadBody("multipart/form-data without a boundary parameter in Content-Type")
+    head = f"Content-Type: {content_type_header}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", errors="replace")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        return BadBody("malformed multipart/form-data body")
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue  # a part without a field name is not a form field
+        content = part.get_payload(decode=True)
+        data = content if isinstance(content, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            add_value(form, name, data.decode(part.get_content_charset() or "utf-8", errors="replace"))
+            continue
+        file: dict[str, Any] = {"filename": filename, "contentType": part.get_content_type(), "size": len(data)}
+        try:
+            file["text"] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            file["base64"] = base64.b64encode(data).decode("ascii")
+        add_value(form, name, file)
+    return form
+
+
+def add_value(target: dict[str, Any], key: str, value: Any) -> None:
     old = target.get(key)
     if old is None:
         target[key] = value

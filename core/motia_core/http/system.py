@@ -1,4 +1,7 @@
-"""Built-in routes: POST /emit (Motia's), and the /__motia/* introspection API."""
+"""Built-in routes: POST /emit (Motia's), and the /__motia/* introspection API.
+
+All of them are admin routes: each goes behind the AdminGuard (docs/security.md), answers JSON
+without CORS headers, and validates its parameters (400, never a text 500)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ import orjson
 from aiohttp import web
 
 from motia_core import __version__
-from motia_core.errors import CallFailed
-from motia_core.http.common import json_response
+from motia_core.errors import CallFailed, StorageUnavailable
+from motia_core.http.body import read_body
+from motia_core.http.common import Handler
+from motia_core.http.common import admin_json_response as json_response
+from motia_core.http.guard import AdminGuard
 from motia_core.steps import Step, StepType
 from motia_core.tracing import new_trace_id
 
@@ -17,10 +23,40 @@ if TYPE_CHECKING:
     from motia_core.app import MotiaCore
 
 
-def add_system_routes(app: web.Application, core: MotiaCore) -> None:
+MAX_LIMIT = 1000  # most traces one listing returns
+MAX_ID_CHARS = 1024  # longest id a query or path parameter may carry
+
+
+def bad_parameter(name: str, value: str, expected: str) -> web.Response:
+    shown = value if len(value) <= 64 else value[:64] + f"... ({len(value)} characters)"
+    return json_response(400, {"error": "Invalid parameter", "message": f"{name}: expected {expected}, got {shown!r}"})
+
+
+def query_limit(request: web.Request, default: int = 100) -> int | web.Response:
+    raw = request.query.get("limit")
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_LIMIT):
+        return bad_parameter("limit", raw, f"an integer from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def id_parameter(name: str, value: str | None) -> str | None | web.Response:
+    """An id from the query or the path: at most MAX_ID_CHARS characters (None: absent or empty)."""
+    if not value:
+        return None
+    if len(value) > MAX_ID_CHARS or "\x00" in value:
+        return bad_parameter(name, value, f"an id of at most {MAX_ID_CHARS} characters, without NUL")
+    return value
+
+
+def add_system_routes(app: web.Application, core: MotiaCore, guard: AdminGuard) -> None:
     async def emit(request: web.Request) -> web.Response:
+        raw = await read_body(request, core.options.max_body, json_response)  # 413 over --max-body
+        if isinstance(raw, web.Response):
+            return raw
         try:
-            doc = orjson.loads(await request.read())
+            doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return json_response(400, {"error": "Invalid request body", "message": f"malformed JSON: {exc}"})
         if not isinstance(doc, dict) or not isinstance(doc.get("topic"), str) or not doc["topic"]:
@@ -32,6 +68,8 @@ def add_system_routes(app: web.Application, core: MotiaCore) -> None:
             await core.bus_or_fail().emit(
                 doc["topic"], orjson.dumps(data), trace_id, str(doc.get("messageGroupId") or "")
             )
+        except StorageUnavailable as exc:  # queue.db lost or failing: refused, not accepted into a gone file
+            return json_response(503, {"error": "Service unavailable", "message": str(exc)}, trace_id)
         except CallFailed as exc:
             return json_response(400, {"error": "Event rejected", "message": str(exc)}, trace_id)
         return json_response(200, {"success": True, "emitted": {"topic": doc["topic"], "data": data}}, trace_id)
@@ -48,11 +86,16 @@ def add_system_routes(app: web.Application, core: MotiaCore) -> None:
         )
 
     async def traces(request: web.Request) -> web.Response:
-        limit = int(request.query.get("limit", "100"))
+        limit = query_limit(request)
+        if isinstance(limit, web.Response):
+            return limit
         return json_response(200, {"traces": [t.as_json() for t in core.traces.recent(limit)]})
 
     async def trace(request: web.Request) -> web.Response:
-        found = core.traces.get(request.match_info["trace_id"])
+        trace_id = id_parameter("trace id", request.match_info["trace_id"])
+        if isinstance(trace_id, web.Response):
+            return trace_id
+        found = core.traces.get(trace_id or "")
         if found is None:
             return json_response(404, {"error": "Not found", "message": "no such trace (or it was evicted)"})
         return json_response(200, found.as_json())
@@ -61,46 +104,67 @@ def add_system_routes(app: web.Application, core: MotiaCore) -> None:
         return json_response(200, {"runners": core.runner_status()})
 
     async def state(request: web.Request) -> web.Response:
-        group = request.query.get("groupId")
-        if not group:
+        group = id_parameter("groupId", request.query.get("groupId"))
+        if isinstance(group, web.Response):
+            return group
+        if group is None:
             return json_response(200, {"groups": await core.state.groups()})
         items = await core.state.items(group)
         return json_response(200, {"items": [{"groupId": group, "key": k, "value": orjson.loads(v)} for k, v in items]})
 
     async def dead_letters(request: web.Request) -> web.Response:
-        letters = await core.queue.dead_letters(request.query.get("subscription"))
+        subscription = id_parameter("subscription", request.query.get("subscription"))
+        if isinstance(subscription, web.Response):
+            return subscription
+        letters = await core.queue.dead_letters(subscription)
         return json_response(200, {"deadLetters": [d.as_json(with_data=False) for d in letters]})
 
     async def dead_letter(request: web.Request) -> web.Response:
-        letter = await core.queue.dead_letter(request.match_info["id"])
+        letter_id = id_parameter("dead letter id", request.match_info["id"])
+        if isinstance(letter_id, web.Response):
+            return letter_id
+        letter = await core.queue.dead_letter(letter_id or "")
         if letter is None:
             return json_response(404, {"error": "Not found", "message": "no such dead letter"})
         return json_response(200, letter.as_json())
 
     async def replay(request: web.Request) -> web.Response:
-        if not await core.queue.replay(request.match_info["id"]):
+        letter_id = id_parameter("dead letter id", request.match_info["id"])
+        if isinstance(letter_id, web.Response):
+            return letter_id
+        if not await core.queue.replay(letter_id or ""):
             return json_response(404, {"error": "Not found", "message": "no such dead letter"})
         return json_response(200, {"replayed": request.match_info["id"]})
 
     async def purge_one(request: web.Request) -> web.Response:
-        return json_response(200, {"purged": await core.queue.purge(request.match_info["id"])})
+        letter_id = id_parameter("dead letter id", request.match_info["id"])
+        if isinstance(letter_id, web.Response):
+            return letter_id
+        return json_response(200, {"purged": await core.queue.purge(letter_id or "")})
 
     async def purge_all(_: web.Request) -> web.Response:
         return json_response(200, {"purged": await core.queue.purge()})
 
-    app.router.add_get("/__motia/dlq", dead_letters)
-    app.router.add_get("/__motia/dlq/{id}", dead_letter)
-    app.router.add_post("/__motia/dlq/{id}/replay", replay)
-    app.router.add_delete("/__motia/dlq/{id}", purge_one)
-    app.router.add_post("/__motia/dlq/purge", purge_all)
-    app.router.add_post("/emit", emit)
-    app.router.add_get("/__motia", info)
-    app.router.add_get("/__motia/steps", steps)
-    app.router.add_get("/__motia/flows", flows)
-    app.router.add_get("/__motia/traces", traces)
-    app.router.add_get("/__motia/traces/{trace_id}", trace)
-    app.router.add_get("/__motia/runners", runners)
-    app.router.add_get("/__motia/state", state)
+    routes: list[tuple[str, str, Handler]] = [
+        ("GET", "/__motia/dlq", dead_letters),
+        ("GET", "/__motia/dlq/{id}", dead_letter),
+        ("POST", "/__motia/dlq/{id}/replay", replay),
+        ("DELETE", "/__motia/dlq/{id}", purge_one),
+        ("POST", "/__motia/dlq/purge", purge_all),
+        ("POST", "/emit", emit),
+        ("GET", "/__motia", info),
+        ("GET", "/__motia/steps", steps),
+        ("GET", "/__motia/flows", flows),
+        ("GET", "/__motia/traces", traces),
+        ("GET", "/__motia/traces/{trace_id}", trace),
+        ("GET", "/__motia/runners", runners),
+        ("GET", "/__motia/state", state),
+    ]
+    for method, path, handler in routes:
+        if method == "GET":
+            app.router.add_get(path, guard.wrap(handler))  # and HEAD, as before
+        else:
+            app.router.add_route(method, path, guard.wrap(handler))
 
 
 def step_json(step: Step) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class Delivery:
     fate: Fate
     delay: float = 0.0
     failure: AttemptFailure | None = None
+    # False: the event never reached a handler (its runner was gone, the core was stopping), so this
+    # delivery gives its attempt back instead of using up one of maxRetries (docs/delivery.md)
+    counted: bool = True
 
 
 @dataclass(frozen=True)

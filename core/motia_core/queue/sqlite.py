@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from motia_core.errors import StorageUnavailable
+from motia_core.logs import Logger
 from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
 from motia_core.sqlite import open_db
 
@@ -68,8 +70,8 @@ class _Subscription:
 
 
 class SqliteQueue:
-    def __init__(self, path: Path) -> None:
-        self._db = open_db(path, _SCHEMA)
+    def __init__(self, path: Path, logger: Logger | None = None) -> None:
+        self._db = open_db(path, _SCHEMA, contents="your events", refusing="new events", logger=logger)
         self._subs: dict[str, _Subscription] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -88,6 +90,7 @@ class SqliteQueue:
             self._spawn(sub)
 
     async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:
+        self._db.ensure_present()  # never accept an event into a queue.db that was deleted or replaced
         now = time.time()
         self._db.execute(
             "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, created_at) "
@@ -131,7 +134,11 @@ class SqliteQueue:
                 while not sub.fifo and free < _LEASE_BATCH and not slots.locked():
                     await slots.acquire()
                     free += 1
-                events = self._lease(sub, free)
+                try:
+                    events = self._lease(sub, free)
+                except StorageUnavailable:  # logged by the database; try again, never let the pump die
+                    events = []
+                    await asyncio.sleep(_CONSUMER_ERROR_DELAY)
                 for _ in range(free - len(events)):
                     slots.release()
                 if not events:
@@ -179,11 +186,14 @@ class SqliteQueue:
         return events
 
     def _next_wake(self, sub: _Subscription) -> float:
-        row = self._db.execute(
-            "SELECT MIN(CASE WHEN leased_until IS NULL THEN visible_at ELSE leased_until END) FROM queue "
-            "WHERE subscription = ?",
-            (sub.name,),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT MIN(CASE WHEN leased_until IS NULL THEN visible_at ELSE leased_until END) FROM queue "
+                "WHERE subscription = ?",
+                (sub.name,),
+            ).fetchone()
+        except StorageUnavailable:
+            return _IDLE_POLL
         if row is None or row[0] is None:
             return _IDLE_POLL
         return min(_IDLE_POLL, max(0.001, float(row[0]) - time.time()))
@@ -197,6 +207,12 @@ class SqliteQueue:
                 delivery = Delivery(Fate.RETRY, _CONSUMER_ERROR_DELAY, failure)
             if delivery.fate is Fate.ACK:
                 self._db.execute("DELETE FROM queue WHERE id = ?", (event.id,))
+            elif delivery.fate is Fate.RETRY and not delivery.counted:  # give the attempt back
+                self._db.execute(
+                    "UPDATE queue SET leased_until = NULL, visible_at = ?, attempts = MAX(0, attempts - 1) "
+                    "WHERE id = ?",
+                    (time.time() + delivery.delay, event.id),
+                )
             elif delivery.fate is Fate.RETRY:
                 self._db.execute(
                     "UPDATE queue SET leased_until = NULL, visible_at = ?, failures = json_insert(failures, '$[#]', "
@@ -207,6 +223,8 @@ class SqliteQueue:
                     sub.wake.set()
             else:
                 self._bury(event.id, delivery.failure)
+        except StorageUnavailable:
+            pass  # logged by the database; the row stays leased and is delivered again when its lease runs out
         finally:
             slots.release()
             sub.wake.set()

@@ -21,8 +21,9 @@ import grpc
 from motia_core import PROTOCOL_MAX, PROTOCOL_MIN
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
+from motia_core.limits import MAX_MESSAGE_BYTES
 from motia_core.logs import Logger
-from motia_core.runners.grpc_session import MAX_MESSAGE_BYTES, GrpcSession
+from motia_core.runners.grpc_session import HEARTBEAT_INTERVAL, GrpcSession
 from motia_core.runners.transport import (
     CallHandler,
     RunnerInfo,
@@ -120,7 +121,7 @@ class GrpcRunnerServer:
         welcome.protocol_version = version
         welcome.session_id = session.session_id
         welcome.max_message_bytes = MAX_MESSAGE_BYTES
-        welcome.ping_interval_ms = 0
+        welcome.ping_interval_ms = int(HEARTBEAT_INTERVAL * 1000)  # the core pings a quiet stream this often
         welcome.project_dir = self._project_dir
         waiter.set_result(session)
         await session.run(list(first.messages[1:]))

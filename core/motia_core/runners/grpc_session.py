@@ -20,6 +20,7 @@ import grpc
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core.errors import AdmissionTimeout, CallFailed, RunnerLost
+from motia_core.limits import FRAME_BUDGET_BYTES, MAX_MESSAGE_BYTES, mib
 from motia_core.logs import Logger
 from motia_core.project import StepFile
 from motia_core.runners.transport import (
@@ -35,8 +36,13 @@ from motia_core.runners.transport import (
     RunnerInfo,
 )
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 CANCEL_GRACE = float(os.environ.get("MOTIA_CANCEL_GRACE", "5"))  # seconds a runner has to confirm a Cancel
+# Liveness: a runner that sends nothing for HEARTBEAT_TIMEOUT seconds (SIGSTOPped, or an event loop
+# blocked by a handler that never yields) is declared dead. The core pings only a quiet stream, so a
+# busy runner's own frames are its heartbeat and an idle one costs one tiny message per interval.
+HEARTBEAT_INTERVAL = float(os.environ.get("MOTIA_HEARTBEAT_INTERVAL", "1"))
+HEARTBEAT_TIMEOUT = float(os.environ.get("MOTIA_HEARTBEAT_TIMEOUT", "5"))
+_FRAMING_BYTES = 8  # per envelope inside a CoreFrame: field tag + length prefix, rounded up
 _CALL_ERROR_CODES = {name: value for name, value in pb.CallError.Code.items()}
 _T = TypeVar("_T")
 _RECENT_SCOPES = 4096  # scopes kept after an invocation ends, for calls a handler did not await
@@ -53,6 +59,8 @@ class GrpcSession:
         self._logger = logger
         self._loop = asyncio.get_running_loop()
         self._frame = pb.CoreFrame()
+        self._frame_bytes = 0  # encoded size of self._frame's messages except the last (still being filled)
+        self._last: pb.CoreMessage | None = None  # that last message (indexing the frame costs a wrapper)
         self._wake = asyncio.Event()
         self._pending: dict[str, tuple[asyncio.Future[Outcome], int]] = {}
         self._scopes: dict[str, InvocationScope] = {}
@@ -68,6 +76,9 @@ class GrpcSession:
         self.cancel_grace = CANCEL_GRACE
         self._writer = asyncio.create_task(self._write_loop(), name=f"runner-writer-{info.language}")
         self._end = asyncio.Event()
+        self._last_heard = time.monotonic()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self.unresponsive: str | None = None  # why the heartbeat gave up on this runner, if it did
 
     @property
     def in_flight(self) -> int:
@@ -76,7 +87,11 @@ class GrpcSession:
     # -- sending -------------------------------------------------------------------------------
 
     def _message(self) -> pb.CoreMessage:
-        msg = self._frame.messages.add()
+        """A new envelope at the end of the frame being built; the caller fills it before yielding."""
+        last = self._last
+        if last is not None:  # the previous envelope is filled by now: count it once (ByteSize of one message)
+            self._frame_bytes += last.ByteSize() + _FRAMING_BYTES
+        msg = self._last = self._frame.messages.add()
         if not self._wake.is_set():
             self._wake.set()
         return msg
@@ -86,14 +101,57 @@ class GrpcSession:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                if not self._frame.messages:
+                last = self._last
+                if last is None:
                     continue
-                frame, self._frame = self._frame, pb.CoreFrame()
-                await self._context.write(frame)
+                size = self._frame_bytes + last.ByteSize() + _FRAMING_BYTES
+                frame, self._frame, self._frame_bytes, self._last = self._frame, pb.CoreFrame(), 0, None
+                if size <= FRAME_BUDGET_BYTES:  # the common case: everything queued goes out as one message
+                    await self._context.write(frame)
+                    continue
+                for part in self._split(frame):
+                    await self._context.write(part)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the stream broke under us: end the session
             self.abort(f"write failed: {exc}")
+
+    def _split(self, frame: pb.CoreFrame) -> list[pb.CoreFrame]:
+        """Cut a backlog larger than the frame budget into frames that each fit (gRPC kills the
+        stream on a message above Welcome.max_message_bytes). Rare: it needs tens of MiB queued."""
+        parts: list[pb.CoreFrame] = []
+        current = pb.CoreFrame()
+        size = 0
+        for msg in frame.messages:
+            n = msg.ByteSize() + _FRAMING_BYTES
+            if n > FRAME_BUDGET_BYTES:
+                self._refuse_oversized(msg, n)
+                continue
+            if current.messages and size + n > FRAME_BUDGET_BYTES:
+                parts.append(current)
+                current, size = pb.CoreFrame(), 0
+            current.messages.append(msg)
+            size += n
+        if current.messages:
+            parts.append(current)
+        return parts
+
+    def _refuse_oversized(self, msg: pb.CoreMessage, size: int) -> None:
+        """Never reached when the edges do their job (motia_core.limits): a lone envelope too large
+        for one message fails its own invocation or call instead of the whole stream."""
+        kind = msg.WhichOneof("kind")
+        why = (
+            f"a {kind} message of {size} bytes ({mib(size)}) does not fit in one runner message "
+            f"({mib(MAX_MESSAGE_BYTES)}); it was not sent"
+        )
+        self._logger.error(why, source=f"runner:{self.info.language}")
+        if kind == "start":
+            entry = self._pending.get(msg.start.invocation_id)
+            if entry is not None and not entry[0].done():
+                failure = Failure(FailureKind.BAD_PAYLOAD, "PayloadTooLarge", why, non_retryable=True)
+                entry[0].set_result(Outcome(failure=failure))
+        elif kind == "call_reply":
+            self._reply_error(msg.call_reply.request_id, "CODE_INVALID_ARGUMENT", why)
 
     # -- the domain-facing API ------------------------------------------------------------------
 
@@ -147,15 +205,16 @@ class GrpcSession:
             start.trigger = invocation.trigger.value  # type: ignore[assignment]
             start.payload_json = invocation.payload
             start.topic = invocation.topic
-            if timeout is None:
-                return await fut
             try:
+                # shielded: a timeout or a cancelled caller leaves `fut` pending for the Cancel round trip
+                if timeout is None:
+                    return await asyncio.shield(fut)
                 return await asyncio.wait_for(asyncio.shield(fut), timeout)
             except TimeoutError:
                 if fut.done():  # answered in the same tick the timer fired
                     return fut.result()
                 slot_held = True
-                self._cancel(iid, invocation.fencing_token)
+                self._cancel(iid, pb.Cancel.REASON_TIMEOUT)
                 return Outcome(
                     failure=Failure(
                         FailureKind.TIMEOUT,
@@ -163,6 +222,13 @@ class GrpcSession:
                         f"{scope.step_name} did not finish within its timeout of {timeout:g}s; it was cancelled",
                     )
                 )
+            except asyncio.CancelledError:
+                # the caller gave up (an HTTP client went away): stop the handler, and keep its slot
+                # until the runner confirms, exactly like a timeout
+                if not fut.done() and not self.closed.done():
+                    slot_held = True
+                    self._cancel(iid, pb.Cancel.REASON_CLIENT_GONE)
+                raise
         finally:
             if not slot_held:
                 self._slots.release()
@@ -173,13 +239,13 @@ class GrpcSession:
                 if len(self._recent) > _RECENT_SCOPES:
                     self._recent.popitem(last=False)
 
-    def _cancel(self, iid: str, token: int) -> None:
+    def _cancel(self, iid: str, reason: int) -> None:
         """Ask the runner to stop a handler; free its slot once it confirms, or kill the runner."""
         confirmed: asyncio.Future[None] = self._loop.create_future()
         self._cancels[iid] = confirmed
         msg = self._message().cancel
         msg.invocation_id = iid
-        msg.reason = pb.Cancel.REASON_TIMEOUT
+        msg.reason = reason  # type: ignore[assignment]
         msg.grace_ms = int(self.cancel_grace * 1000)
         task = asyncio.create_task(self._await_cancelled(iid, confirmed))
         self._call_tasks.add(task)
@@ -214,6 +280,29 @@ class GrpcSession:
         finally:
             self._pings.pop(nonce, None)
 
+    def start_heartbeat(self, interval: float = HEARTBEAT_INTERVAL, timeout: float = HEARTBEAT_TIMEOUT) -> None:
+        """Watch the stream from now on (after step loading, which may legitimately block a runner)."""
+        if self._heartbeat is None and not self.closed.done() and interval > 0:
+            self._heartbeat = asyncio.create_task(
+                self._watch(interval, timeout), name=f"runner-heartbeat-{self.info.language}"
+            )
+
+    async def _watch(self, interval: float, timeout: float) -> None:
+        while not self.closed.done():
+            before = time.monotonic()
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            if now - before > interval + 1.0:
+                continue  # the core's own loop stalled: let the reader catch up before judging the runner
+            silent = now - self._last_heard
+            if silent >= timeout:
+                self.unresponsive = f"stopped answering pings for {silent:.0f}s"
+                self.abort(f"the {self.info.language} runner {self.unresponsive}")
+                return
+            if silent >= interval:
+                self._next_id += 1
+                self._message().ping.nonce = self._next_id
+
     async def shutdown(self, grace: float, reason: str) -> None:
         if self.closed.done():
             return
@@ -236,6 +325,8 @@ class GrpcSession:
             if not waiter.done():
                 waiter.set_exception(lost)
         self._writer.cancel()
+        if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
+            self._heartbeat.cancel()
         self._end.set()
 
     async def _until_closed(self, fut: Awaitable[_T], timeout: float, what: str) -> _T:
@@ -256,6 +347,7 @@ class GrpcSession:
                 frame = await self._context.read()
                 if frame is grpc.aio.EOF:
                     break
+                self._last_heard = time.monotonic()
                 for msg in frame.messages:
                     self._dispatch(msg)
         except asyncio.CancelledError:

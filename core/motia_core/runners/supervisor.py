@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from motia_core.errors import RunnerError, RunnerUnavailable
+from motia_core.errors import RunnerError, RunnerLost, RunnerUnavailable
 from motia_core.logs import Level, Logger
 from motia_core.project import Runtime, StepFile
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
-from motia_core.runners.transport import Manifest
+from motia_core.runners.transport import LoadFailure, Manifest, ManifestEntry
 
 
 class RunnerState(enum.Enum):
@@ -49,6 +49,7 @@ HEALTHY_AFTER = 10.0  # seconds up before the backoff resets
 CONNECT_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 300.0  # a draining runner is killed if it has not finished by then
 LOAD_TIMEOUT = 120.0
+KILL_TIME = 1.0  # of a stop's grace, kept for SIGTERM then SIGKILL after the runner's own shutdown
 
 
 class RunnerProcess:
@@ -76,6 +77,11 @@ class RunnerProcess:
         self._task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._drains: set[asyncio.Task[None]] = set()
+        self._live: set[asyncio.subprocess.Process] = set()  # every process spawned and not yet reaped
+        # load phase (see _load): files whose import ended the process, by step id -> why
+        self.quarantined: dict[str, str] = {}
+        self._one_by_one = False  # the last LoadSteps died: load the next attempt's files one at a time
+        self._reload_pending = False  # the last attempt died loading and the next one makes progress
 
     @property
     def name(self) -> str:
@@ -99,26 +105,48 @@ class RunnerProcess:
         return self.session
 
     async def stop(self, grace: float) -> None:
+        """Stop within `grace` seconds whatever the runner does (ignores Shutdown and SIGTERM, is
+        SIGSTOPped, runs a handler that never returns): Shutdown first, then SIGTERM, then SIGKILL."""
         self._stopping = True
         self._ready.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        soft = max(0.0, grace - KILL_TIME)
         session, proc = self.session, self.process
-        if session is not None and proc is not None and proc.returncode is None:
+        if session is not None and proc is not None and proc.returncode is None and not session.closed.done():
             self.state = RunnerState.DRAINING
-            with contextlib.suppress(RunnerError):
-                await session.shutdown(grace, "core shutting down")
-            # let it exit on its own (0) before stdin closes, which it would read as "core died"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), grace)
-        if proc is not None:
-            await _terminate(proc, grace=1.0)
+            with contextlib.suppress(RunnerError, TimeoutError):
+                await asyncio.wait_for(self._shut_down(session, proc, soft), soft)
+        # runners draining after their own SIGTERM share the same deadline
+        drains = [d for d in self._drains if not d.done()]
+        if drains:
+            await asyncio.wait(drains, timeout=max(0.0, deadline - KILL_TIME - loop.time()))
+        live = [p for p in self._live if p.returncode is None]
+        await asyncio.gather(*(_terminate(p, grace=max(0.1, (deadline - loop.time()) / 2)) for p in live))
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for drain in list(self._drains):  # their finally blocks stop the draining processes
+        for drain in list(self._drains):
             drain.cancel()
         await asyncio.gather(*self._drains, return_exceptions=True)
         self.state = RunnerState.STOPPED
+
+    async def _shut_down(self, session: GrpcSession, proc: asyncio.subprocess.Process, soft: float) -> None:
+        # the runner gets most of the time for its handlers and the rest to flush, close and exit 0
+        await session.shutdown(max(0.0, soft - 0.5), "core shutting down")
+        # let it exit on its own (0) before stdin closes, which it would read as "core died"
+        await proc.wait()
+
+    def kill(self) -> list[int]:
+        """SIGKILL every process of this runner still alive (the last step of a bounded stop); their pids."""
+        killed = []
+        for p in list(self._live):
+            if p.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                killed.append(p.pid)
+        return killed
 
     async def _supervise(self) -> None:
         attempt = 0
@@ -137,13 +165,16 @@ class RunnerProcess:
                     self.session.abort("runner process ended")
                 if self.process is not None and self.process.returncode is None:
                     await _terminate(self.process, grace=0.5)
-            if not self._first.done():
+            if not self._first.done() and (self._stopping or not self._reload_pending):
                 self._first.set_result(None)
             if self._stopping:
                 break
             self.state = RunnerState.CRASHED
-            attempt = 0 if time.monotonic() - started > HEALTHY_AFTER else attempt + 1
-            delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            if self._reload_pending:  # each such round loads one by one or drops one file: bounded
+                delay = BACKOFF[0]
+            else:
+                attempt = 0 if time.monotonic() - started > HEALTHY_AFTER else attempt + 1
+                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
             self.restarts += 1
             self._logger.warn(f"restarting the {self.name} runner in {delay:g}s", source=f"runner:{self.name}")
             await asyncio.sleep(delay)
@@ -172,6 +203,8 @@ class RunnerProcess:
                 env=env,
                 start_new_session=True,
             )
+            self._live = {p for p in self._live if p.returncode is None}
+            self._live.add(proc)
         except OSError as exc:
             self._server.forget(secret)
             raise RunnerError(f"cannot start {' '.join(self.spec.command)}: {exc}") from exc
@@ -191,12 +224,13 @@ class RunnerProcess:
             # from the moment its stream ends, callers wait for the respawn instead of getting this session
             session.closed.add_done_callback(lambda _: self._ready.clear() if self.session is session else None)
             self.state = RunnerState.HANDSHAKING
-            manifest = await session.load_steps(self.files, LOAD_TIMEOUT)
+            manifest = await self._load(session, exited)
             self._on_manifest(self.spec.runtime, manifest, first)
             if not self._first.done():
                 self._first.set_result(None)
             self.state = RunnerState.READY
             self._ready.set()
+            session.start_heartbeat()  # only now: loading step files may block a runner for a while
             info = session.info
             self._logger.debug(
                 f"{self.name} runner ready",
@@ -211,10 +245,19 @@ class RunnerProcess:
                 self._hand_off(proc, session, exited, pumps)
                 handed_off = True
                 return True
+            if session.unresponsive and not exited.done():
+                # SIGTERM would stay pending on a stopped process and a blocked loop would not run its
+                # handler: only SIGKILL ends either at once
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                self._logger.error(
+                    f"the {self.name} runner (pid {proc.pid}) {session.unresponsive}; killed and replaced",
+                    source=f"runner:{self.name}",
+                )
             if not exited.done():  # a killed runner's stream often ends first: wait a moment for its exit code
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(exited), 0.5)
-            if not self._stopping:
+            if not self._stopping and not session.unresponsive:
                 why = (
                     f"exited with code {proc.returncode}"
                     if exited.done()
@@ -231,6 +274,61 @@ class RunnerProcess:
                     await asyncio.wait_for(asyncio.gather(*pumps, return_exceptions=True), 1.0)
                 exited.cancel()
         return False
+
+    async def _load(self, session: GrpcSession, exited: asyncio.Task[int]) -> Manifest:
+        """Import the step files. Fast path: one LoadSteps for all. When the process dies during it
+        (a file called process.exit / os._exit / exit! at import), the next attempt sends one
+        LoadSteps per file, so the file in flight when it dies is known: it is quarantined (never
+        imported again, reported as an invalid step) and the runner restarts with the rest."""
+        self._reload_pending = False
+        if not self._one_by_one:
+            try:
+                return await session.load_steps(self.files, LOAD_TIMEOUT)
+            except RunnerLost:
+                if self._stopping or not await self._died(session, exited):
+                    raise
+                if len(self.files) == 1:
+                    self._quarantine(self.files[0], exited)
+                elif self.files:
+                    self._one_by_one = self._reload_pending = True
+                    self._logger.warn(
+                        f"the {self.name} runner ended while importing its {len(self.files)} step files; "
+                        "loading them one at a time to find the file responsible",
+                        source=f"runner:{self.name}",
+                    )
+                raise
+        steps: list[ManifestEntry] = []
+        errors: list[LoadFailure] = []
+        for file in list(self.files):
+            try:
+                part = await session.load_steps([file], LOAD_TIMEOUT)
+            except RunnerLost:
+                if not self._stopping and await self._died(session, exited):
+                    self._quarantine(file, exited)
+                raise
+            steps.extend(part.steps)
+            errors.extend(part.errors)
+        self._one_by_one = False
+        return Manifest(steps, errors)
+
+    async def _died(self, session: GrpcSession, exited: asyncio.Task[int]) -> bool:
+        """Did the runner process end (not merely time out, or get cut off by the heartbeat)?"""
+        if not exited.done():  # its stream usually ends a moment before its exit code arrives
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 1.0)
+        if session.unresponsive:
+            return False
+        return exited.done() or session.closed.done()
+
+    def _quarantine(self, file: StepFile, exited: asyncio.Task[int]) -> None:
+        code = exited.result() if exited.done() and not exited.cancelled() else None
+        how = "exit code unknown" if code is None else f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        message = f"importing it ended the {self.name} runner process ({how}); it is not served"
+        self.quarantined[file.step_id] = message
+        self.files = [f for f in self.files if f.step_id != file.step_id]
+        self._one_by_one = False
+        self._reload_pending = True
+        self._logger.error(f"{file.relative_path}: {message}", source=f"runner:{self.name}", file=file.relative_path)
 
     def _hand_off(
         self,
@@ -261,8 +359,16 @@ class RunnerProcess:
         pumps: list[asyncio.Task[None]],
     ) -> None:
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), DRAIN_TIMEOUT)
+            # until it exits, or its stream goes quiet for good (the heartbeat gave up on it)
+            ends: set[asyncio.Future[Any]] = {exited, session.closed}
+            await asyncio.wait(ends, timeout=DRAIN_TIMEOUT)
+            if session.unresponsive and not exited.done():
+                self._logger.error(
+                    f"the draining {self.name} runner (pid {proc.pid}) {session.unresponsive}; killed",
+                    source=f"runner:{self.name}",
+                )
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
             if exited.done():
                 self._logger.info(
                     f"the drained {self.name} runner (pid {proc.pid}) exited with code {proc.returncode}",
@@ -276,19 +382,40 @@ class RunnerProcess:
             exited.cancel()
 
     async def _pump(self, stream: asyncio.StreamReader | None, level: Level) -> None:
+        """Log each line the runner prints. It never stops reading until the pipe ends, whatever the
+        logger does (the logger drops lines it cannot write, docs/delivery.md#storage-faults): a
+        runner whose pipe fills blocks in print()/console.log, and so would its handlers. Reads in
+        chunks, one wake-up for many lines; a line longer than `max_line` is logged cut."""
         if stream is None:
             return
         source = f"runner:{self.name}"
+        max_line = 64 * 1024
+        cut = f" [cut: line longer than {max_line} bytes]".encode()
+        pending = b""
+        cutting = False  # inside an over-long line whose start was logged already
         while True:
-            try:
-                line = await stream.readline()
-            except (ValueError, asyncio.LimitOverrunError):  # an over-long line: skip what is buffered
-                continue
-            if not line:
+            chunk = await stream.read(max_line)
+            lines = (pending + chunk).split(b"\n")
+            pending = b"" if not chunk else lines.pop()
+            if cutting:
+                if not chunk or lines:
+                    lines.pop(0)  # the rest of the over-long line
+                    cutting = False
+                else:
+                    pending = b""
+            if len(pending) > max_line:  # do not hold more of it: log its start, skip the rest
+                lines.append(pending)
+                pending, cutting = b"", True
+            if self._logger.enabled(level):
+                for line in lines:
+                    if len(line) > max_line:
+                        line = line[:max_line] + cut
+                    text = line.decode("utf-8", errors="replace").rstrip()
+                    if text:
+                        with contextlib.suppress(Exception):  # keep draining whatever happens to the log
+                            self._logger.log(level, text, source=source)
+            if not chunk:
                 return
-            text = line.decode("utf-8", errors="replace").rstrip()
-            if text:
-                self._logger.log(level, text, source=source)
 
 
 async def _terminate(proc: asyncio.subprocess.Process, grace: float, natural_exit: float = 0.0) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from motia_core.logs import Logger
 from motia_core.sqlite import open_db
 
 _SCHEMA = """
@@ -25,15 +26,18 @@ CREATE TABLE IF NOT EXISTS state (
 
 
 class SqliteStateStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, logger: Logger | None = None) -> None:
         self.path = path
-        self._db = open_db(path, _SCHEMA)
+        self._db = open_db(
+            path, _SCHEMA, contents="your state and stream items", refusing="state writes", logger=logger
+        )
 
     async def get(self, group_id: str, key: str) -> bytes | None:
         row = self._db.execute("SELECT value FROM state WHERE group_id=? AND key=?", (group_id, key)).fetchone()
         return bytes(row[0]) if row else None
 
     async def set(self, group_id: str, key: str, value_json: bytes) -> None:
+        self._db.ensure_present()  # a state.db deleted or replaced under us: refuse, never write into it
         now = time.time()
         self._db.execute(
             "INSERT INTO state (group_id, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
@@ -42,6 +46,7 @@ class SqliteStateStore:
         )
 
     async def delete(self, group_id: str, key: str) -> bytes | None:
+        self._db.ensure_present()
         row = self._db.execute(
             "DELETE FROM state WHERE group_id=? AND key=? RETURNING value", (group_id, key)
         ).fetchone()
@@ -60,6 +65,7 @@ class SqliteStateStore:
         return [(str(r[0]), bytes(r[1])) for r in rows]
 
     async def clear(self, group_id: str) -> None:
+        self._db.ensure_present()
         self._db.execute("DELETE FROM state WHERE group_id=?", (group_id,))
 
     async def groups(self) -> list[str]:

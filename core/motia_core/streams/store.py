@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from motia_core.logs import Logger
 from motia_core.sqlite import open_db
 
 _SCHEMA = """
@@ -48,9 +49,11 @@ class StreamStore(Protocol):
 
 
 class SqliteStreamStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, logger: Logger | None = None) -> None:
         self.path = path
-        self._db = open_db(path, _SCHEMA)
+        self._db = open_db(
+            path, _SCHEMA, contents="your state and stream items", refusing="stream item writes", logger=logger
+        )
 
     async def get(self, stream: str, group_id: str, item_id: str) -> bytes | None:
         row = self._db.execute(
@@ -59,6 +62,7 @@ class SqliteStreamStore:
         return bytes(row[0]) if row else None
 
     async def set(self, stream: str, group_id: str, item_id: str, item_json: bytes) -> bool:
+        self._db.ensure_present()  # a state.db deleted or replaced under us: refuse, never write into it
         now = time.time()
         cursor = self._db.execute(
             "UPDATE stream_items SET value=?, updated_at=? WHERE stream=? AND group_id=? AND item_id=?",
@@ -74,6 +78,7 @@ class SqliteStreamStore:
         return True
 
     async def delete(self, stream: str, group_id: str, item_id: str) -> bytes | None:
+        self._db.ensure_present()
         row = self._db.execute(
             "DELETE FROM stream_items WHERE stream=? AND group_id=? AND item_id=? RETURNING value",
             (stream, group_id, item_id),

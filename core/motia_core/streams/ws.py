@@ -188,12 +188,25 @@ class StreamSocketServer:
         self.access = access
         self.connections: set[Connection] = set()
         self.dropped = 0
+        # --cors-origins (set by build_app): None allows every Origin, as Motia does; else a browser
+        # whose Origin is not listed gets 403 before the upgrade (docs/security.md#cors)
+        self.allowed_origins: frozenset[str] | None = None
 
     @staticmethod
     def is_upgrade(request: web.Request) -> bool:
         return request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.allowed_origins is not None:
+            origin = request.headers.get(hdrs.ORIGIN)
+            # no Origin: not a browser, nothing to protect a user's browser from
+            if origin is not None and origin.strip().rstrip("/").lower() not in self.allowed_origins:
+                why = f"Origin {origin!r} is not in --cors-origins"
+                self.logger.info(f"stream connection refused: {why}", source="streams")
+                return web.json_response(
+                    {"error": "Origin not allowed", "message": f"{origin!r} is not in this server's --cors-origins"},
+                    status=403,
+                )
         offered = [p.strip() for p in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(",") if p.strip()]
         token = auth_token(offered, request.query.get("authToken"))
         auth_context = b"null"

@@ -65,6 +65,7 @@ class _Failure(Exception):
 _CANCEL_REASONS = {
     pb.Cancel.REASON_TIMEOUT: "timeout",
     pb.Cancel.REASON_SHUTDOWN: "shutdown",
+    pb.Cancel.REASON_CLIENT_GONE: "client gone",
 }
 
 

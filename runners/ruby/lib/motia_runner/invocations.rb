@@ -168,7 +168,7 @@ module MotiaRunner
   class Invocations
     attr_reader :completed, :cancelled
 
-    CANCEL_REASONS = { REASON_TIMEOUT: "timeout", REASON_SHUTDOWN: "shutdown" }.freeze
+    CANCEL_REASONS = { REASON_TIMEOUT: "timeout", REASON_SHUTDOWN: "shutdown", REASON_CLIENT_GONE: "client gone" }.freeze
 
     def initialize(steps:, router:, outbox:, pool:)
       @steps = steps

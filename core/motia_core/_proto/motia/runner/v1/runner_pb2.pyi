@@ -474,9 +474,11 @@ class Cancel(_message.Message):
         REASON_UNSPECIFIED: _ClassVar[Cancel.Reason]
         REASON_TIMEOUT: _ClassVar[Cancel.Reason]
         REASON_SHUTDOWN: _ClassVar[Cancel.Reason]
+        REASON_CLIENT_GONE: _ClassVar[Cancel.Reason]
     REASON_UNSPECIFIED: Cancel.Reason
     REASON_TIMEOUT: Cancel.Reason
     REASON_SHUTDOWN: Cancel.Reason
+    REASON_CLIENT_GONE: Cancel.Reason
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     GRACE_MS_FIELD_NUMBER: _ClassVar[int]

@@ -241,6 +241,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :REASON_UNSPECIFIED, 0
       value :REASON_TIMEOUT, 1
       value :REASON_SHUTDOWN, 2
+      value :REASON_CLIENT_GONE, 3
     end
     add_message "motia.runner.v1.Cancelled" do
       optional :invocation_id, :string, 1

@@ -13,6 +13,10 @@ export const _motia_runner_v1_Cancel_Reason = {
    * the core is stopping and the grace period ran out
    */
   REASON_SHUTDOWN: 'REASON_SHUTDOWN',
+  /**
+   * the HTTP client that made the API call disconnected
+   */
+  REASON_CLIENT_GONE: 'REASON_CLIENT_GONE',
 } as const;
 
 export type _motia_runner_v1_Cancel_Reason =
@@ -28,6 +32,11 @@ export type _motia_runner_v1_Cancel_Reason =
    */
   | 'REASON_SHUTDOWN'
   | 2
+  /**
+   * the HTTP client that made the API call disconnected
+   */
+  | 'REASON_CLIENT_GONE'
+  | 3
 
 export type _motia_runner_v1_Cancel_Reason__Output = typeof _motia_runner_v1_Cancel_Reason[keyof typeof _motia_runner_v1_Cancel_Reason]
 
