@@ -104,9 +104,9 @@ def test_steps_check_names_file_and_field_and_exits_nonzero(tmp_path: Path) -> N
     assert result.returncode == 1, result.stderr
     doc = json.loads(result.stdout)
     issues = {(i["file"], i["field"]): i for i in doc["issues"]}
-    assert ("steps/unknown_key_step.py", "config.infrastructure") in issues
-    assert "unknown key" in issues[("steps/unknown_key_step.py", "config.infrastructure")]["message"]
-    assert issues[("steps/unknown_key_step.py", "config.infrastructure")]["line"] == 7
+    assert ("steps/unknown_key_step.py", "config.infrastructure.queue") in issues
+    assert "unknown key" in issues[("steps/unknown_key_step.py", "config.infrastructure.queue")]["message"]
+    assert issues[("steps/unknown_key_step.py", "config.infrastructure.queue")]["line"] == 7
     assert "FETCH" in issues[("steps/bad-method.step.ts", "config.method")]["message"]
     assert "array" in issues[("steps/wrong_type_step.py", "config.subscribes")]["message"]
     assert "every minute" in issues[("steps/bad-cron.step.js", "config.cron")]["message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import shutil
 import socket
 import threading
 import time
@@ -294,6 +295,22 @@ def test_json_nesting_limit_everywhere(start_core: Start) -> None:
             assert status == 400 and f"nests deeper than {MAX_JSON_DEPTH}" in doc["error"], (path, op, doc)
             status, doc = http(core, "POST", path, json.dumps({"op": op, "depth": MAX_JSON_DEPTH - 1}).encode())
             assert status == 200, (path, op, doc)
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is not installed (apt-get install ruby ruby-grpc)")
+@pytest.mark.timeout(60)
+def test_json_nesting_limit_in_ruby(start_core: Start) -> None:
+    core = start_core("limits_ruby")
+    # Ruby's JSON refuses more than 100 levels by default; the request wraps the body one level deeper
+    status, doc = http(core, "POST", "/rb/nest", deep(MAX_JSON_DEPTH))
+    assert status == 200 and doc == {"received": True}, doc
+    status, doc = http(core, "POST", "/rb/nest", deep(MAX_JSON_DEPTH + 1))
+    assert status == 400 and f"deeper than {MAX_JSON_DEPTH}" in doc["message"]
+    for op in ("emit", "state"):
+        status, doc = http(core, "POST", "/rb/nest", json.dumps({"op": op, "depth": MAX_JSON_DEPTH}).encode())
+        assert status == 400 and f"nests deeper than {MAX_JSON_DEPTH}" in doc["error"], (op, doc)
+        status, doc = http(core, "POST", "/rb/nest", json.dumps({"op": op, "depth": MAX_JSON_DEPTH - 1}).encode())
+        assert status == 200, (op, doc)
 
 
 def test_multipart_becomes_fields(start_core: Start) -> None:

@@ -17,6 +17,7 @@ not fit, with an error that says what and by how much, long before a frame is bu
 
 from __future__ import annotations
 
+import re
 from itertools import accumulate
 
 from motia_core.errors import CallFailed
@@ -31,6 +32,9 @@ _OPEN, _CLOSE = frozenset(b"[{"), frozenset(b"]}")
 # +1 for an opening bracket, -1 for a closing one; every other byte was deleted before the scan
 _STEP = [1 if b in _OPEN else -1 if b in _CLOSE else 0 for b in range(256)]
 _NOT_BRACKET = bytes(b for b in range(256) if b not in _OPEN and b not in _CLOSE)
+_NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in _OPEN and b not in _CLOSE and b != 0x22)
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_QUOTED = re.compile(rb'"[^"]*"')
 
 
 def mib(n: int) -> str:
@@ -46,42 +50,40 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when the JSON text ``raw`` nests deeper than ``limit``.
 
     The common case costs two C-speed ``count`` calls: a text with no more than ``limit``
-    brackets cannot nest deeper. Otherwise strings are skipped (brackets inside them do not
-    count) and the running depth of the remaining brackets is scanned.
+    brackets cannot nest deeper. Otherwise the brackets outside strings are kept, and innermost
+    pairs are removed pass by pass (each pass lowers every branch by one level, at C speed); a
+    text that empties within ``limit`` passes is shallow enough. Only a deep (or malformed) text
+    pays for the exact scan.
     """
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    if b'"' in raw:
-        raw = _strip_strings(raw)
-    brackets = raw.translate(None, _NOT_BRACKET)
+    brackets = _brackets_outside_strings(raw).translate(_SQUARE)
+    rest = brackets
+    for _ in range(limit):
+        shorter = rest.replace(b"[]", b"")
+        if not shorter:
+            return False
+        if len(shorter) == len(rest):
+            break  # unbalanced: let the exact scan decide
+        rest = shorter
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
-def _strip_strings(raw: bytes) -> bytes:
-    """``raw`` without its JSON string literals (a string may contain brackets and escaped quotes)."""
-    out = bytearray()
-    i, n = 0, len(raw)
-    while i < n:
-        start = raw.find(b'"', i)
-        if start < 0:
-            out += raw[i:]
-            break
-        out += raw[i:start]
-        j = start + 1
-        while True:
-            end = raw.find(b'"', j)
-            if end < 0:
-                return bytes(out)  # unterminated: the JSON parser reports it
-            backslashes = 0
-            k = end - 1
-            while k > start and raw[k] == 0x5C:  # an even run of backslashes leaves the quote unescaped
-                backslashes += 1
-                k -= 1
-            if backslashes % 2 == 0:
-                break
-            j = end + 1
-        i = end + 1
-    return bytes(out)
+def _brackets_outside_strings(raw: bytes) -> bytes:
+    """The brackets of ``raw`` that are not inside a JSON string, in order, and nothing else."""
+    if b'"' not in raw:
+        return raw.translate(None, _NOT_BRACKET)
+    if b"\\" in raw:
+        raw = raw.replace(b"\\", b"")  # escaped backslashes first: then every \" left is an escaped quote
+    if b'"' in raw:
+        raw = raw.replace(b'"', b"")
+    # Only quotes and brackets remain; quotes alternate open/close. Dropping an adjacent pair of
+    # quotes drops a bracket-free string (or joins two strings with nothing between them), so it
+    # never loses a bracket outside a string; the few strings that hold brackets go by regex.
+    kept = raw.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
+    if b'"' in kept:
+        kept = _QUOTED.sub(b"", kept).replace(b'"', b"")  # a stray quote: malformed, orjson says so
+    return kept
 
 
 def depth_message(what: str) -> str:

@@ -14,6 +14,7 @@ counted. The count is logged as soon as a write works again, or at exit to stder
 from __future__ import annotations
 
 import atexit
+import collections
 import enum
 import os
 import select
@@ -133,7 +134,7 @@ class Logger:
         level = r.level.name.ljust(5)
         if self._color:
             level = f"\x1b[{colors[r.level]}m{level}\x1b[0m"
-        parts = [time.strftime("%H:%M:%S", time.localtime(r.time)) + f".{int(r.time * 1000) % 1000:03d}", level]
+        parts = [f"{_second(r.time, 'local')}.{int(r.time * 1000) % 1000:03d}", level]
         if r.trace_id:
             parts.append(r.trace_id)
         who = r.step or r.source
@@ -151,8 +152,25 @@ class Logger:
         return line
 
 
+_seconds: dict[str, tuple[int, str]] = {"utc": (-1, ""), "local": (-1, "")}  # the last second rendered
+
+
+def _second(t: float, zone: str) -> str:
+    """The time to the second, rendered once per second rather than once per line."""
+    whole = int(t)
+    cached = _seconds[zone]
+    if cached[0] != whole:
+        text = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            if zone == "utc"
+            else time.strftime("%H:%M:%S", time.localtime(whole))
+        )
+        cached = _seconds[zone] = (whole, text)
+    return cached[1]
+
+
 def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+    return f"{_second(t, 'utc')}.{int(t * 1000) % 1000:03d}Z"
 
 
 MAX_PENDING_CHARS = 4 * 1024 * 1024  # log text waiting for a slow output, at most; beyond it lines drop
@@ -170,7 +188,7 @@ def _isatty(stream: TextIO) -> bool:
 def _output_for(stream: TextIO, notice: Notice) -> _DirectOutput | _ThreadedOutput:
     try:
         fd = stream.fileno()
-    except (OSError, ValueError):  # io.StringIO and friends: in memory, they cannot block
+    except (OSError, ValueError, AttributeError):  # io.StringIO and friends: in memory, they cannot block
         return _DirectOutput(stream, notice)
     return _ThreadedOutput(stream, fd, notice)
 
@@ -202,20 +220,27 @@ class _DirectOutput:
 
 
 class _ThreadedOutput:
-    """Lines go into a bounded buffer; one daemon thread writes them to the file descriptor."""
+    """Lines go into a bounded buffer; one daemon thread writes them to the file descriptor.
+
+    The caller's side takes no lock: a deque append and two counters, each counter written by one
+    side only (the caller is the event loop thread; another caller thread would at worst blur the
+    size estimate, never block)."""
 
     def __init__(self, stream: TextIO, fd: int, notice: Notice, limit: int = MAX_PENDING_CHARS) -> None:
         self._fd = fd
         self._notice = notice
         self._limit = limit
-        self._cond = threading.Condition(threading.Lock())
-        self._lines: list[str] = []  # guarded by _cond, like the four below
-        self._size = 0
-        self._overflow = 0  # lines refused since the writer last looked
-        self._idle = False
+        self._lines: collections.deque[str] = collections.deque()
+        self._wake = threading.Event()
+        self._idle = False  # the writer waits for _wake
         self._closing = False
-        self.dropped = 0
-        self._unreported = 0  # writer thread only, like _why
+        self._appended = 0  # characters appended (caller side)
+        self._refused = 0  # lines refused because the buffer was full (caller side)
+        self._taken = 0  # characters taken by the writer (writer side, like everything below)
+        self._refused_seen = 0
+        self._failed = 0  # lines whose write failed
+        self._left = 0  # lines still buffered when close gave up
+        self._unreported = 0
         self._why = ""
         try:  # what the stream buffered before us goes first
             stream.flush()
@@ -225,52 +250,52 @@ class _ThreadedOutput:
         self._thread.start()
         atexit.register(self.close, 2.0)
 
+    @property
+    def dropped(self) -> int:
+        return self._refused + self._failed + self._left
+
     def write(self, text: str) -> None:
-        with self._cond:
-            if self._size + len(text) > self._limit:
-                self._overflow += 1
-                self.dropped += 1
-                return
-            self._lines.append(text)
-            self._size += len(text)
-            if self._idle:
-                self._idle = False
-                self._cond.notify()
+        if self._appended - self._taken > self._limit:
+            self._refused += 1
+            return
+        self._lines.append(text)
+        self._appended += len(text)
+        if self._idle:
+            self._idle = False
+            self._wake.set()
 
     def close(self, timeout: float) -> None:
-        with self._cond:
-            if self._closing:
-                return
-            self._closing = True
-            self._cond.notify()
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
         self._thread.join(timeout)
-        with self._cond:  # still blocked (a pipe nobody reads): what is left is lost
-            left, self._lines = len(self._lines), []
-            self.dropped += left
-        lost = self._unreported + left + self._overflow
+        self._left = len(self._lines)  # still blocked (a pipe nobody reads): what is left is lost
+        lost = self._unreported + self._left + self._refused - self._refused_seen
         if lost:
-            _tell_stderr(f"motia-core: {lost} log line(s) were dropped: {self._why or 'the log output was blocked'}\n")
+            why = self._why or "the log output was blocked"
+            _tell_stderr(f"motia-core: {lost} log line(s) were dropped: {why}\n")
 
     def _run(self) -> None:
         while True:
-            waited = False
-            with self._cond:
-                while not self._lines and not self._overflow and not self._closing:
-                    self._idle = waited = True
-                    self._cond.wait()
+            if not self._lines and not self._closing:
+                self._idle = True
+                if not self._lines and not self._closing:  # again: a line may have come in meanwhile
+                    self._wake.wait()
+                self._wake.clear()
                 self._idle = False
-            if waited and not self._closing:
-                time.sleep(BATCH_WAIT)  # let a burst gather: one write per batch, not a thread hand-off per line
-            with self._cond:
-                lines, self._lines, self._size = self._lines, [], 0
-                overflow, self._overflow = self._overflow, 0
-                closing = self._closing
-            if overflow:
-                self._unreported += overflow
+                if not self._closing:
+                    time.sleep(BATCH_WAIT)  # let a burst gather: one write per batch, not a hand-off per line
+            batch = [self._lines.popleft() for _ in range(len(self._lines))]
+            self._taken += sum(map(len, batch))
+            refused = self._refused
+            if refused != self._refused_seen:
+                self._unreported += refused - self._refused_seen
+                self._refused_seen = refused
                 self._why = f"the log output was too slow (more than {self._limit // 1024} KiB waiting)"
-            if lines:
-                self._write_lines(lines)
-            elif closing:
+            if batch:
+                self._write_lines(batch)
+            elif self._closing:
                 return
 
     def _write_lines(self, lines: list[str]) -> None:
@@ -286,8 +311,7 @@ class _ThreadedOutput:
 
     def _lost(self, count: int) -> None:
         self._unreported += count
-        with self._cond:
-            self.dropped += count
+        self._failed += count
 
     def _write_all(self, data: bytes) -> int | None:
         """Write everything; None when done, else the offset where writing failed."""

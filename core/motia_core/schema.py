@@ -79,11 +79,11 @@ def compile_schema(schema: dict[str, Any] | None) -> tuple[CompiledSchema | None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path)
         return None, f"{exc.message}" + (f" (at schema path '{where}')" if where else "")
-    except UnresolvedRef as exc:
+    except _UnresolvedRef as exc:
         return None, str(exc)
 
 
-class UnresolvedRef(Exception):
+class _UnresolvedRef(Exception):
     """A `$ref` in a schema points at nothing inside the schema."""
 
 
@@ -116,7 +116,7 @@ def _check_refs(schema: dict[str, Any]) -> None:
             except Unresolvable:
                 remote = "://" in ref.split("#", 1)[0]
                 why = "remote references are not fetched" if remote else "nothing in the schema has that address"
-                raise UnresolvedRef(
+                raise _UnresolvedRef(
                     f"$ref {ref!r} does not resolve ({why}) (at schema path '{where.lstrip('/') or '/'}')"
                 ) from None
         for key, value in node.items():

@@ -48,6 +48,7 @@ class Database:
         """`contents` says what the file holds ("your events"), `refusing` what a lost file refuses
         ("new events"); both go into the error messages."""
         self.path = path
+        self._where = os.fspath(path)  # a str: os.stat on it is cheaper than on a Path, once per write
         self._refusing = refusing
         self._logger = logger
         self._conn = _connect(path, schema, contents)
@@ -75,7 +76,7 @@ class Database:
         connection opened: new data written now would land in a file nobody will ever open again."""
         if self._gone is not None:
             raise StorageUnavailable(self._gone)
-        current = _identity(self.path)
+        current = _identity(self._where)
         if current != self._identity:
             self._lose(self.path, self._identity, current)
         now = time.monotonic()
@@ -196,7 +197,7 @@ def _primary(name: str) -> str:
     return "_".join(name.split("_", 2)[:2])
 
 
-def _identity(path: Path) -> Identity:
+def _identity(path: str | Path) -> Identity:
     try:
         st = os.stat(path)
     except OSError:

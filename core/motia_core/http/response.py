@@ -36,7 +36,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name, as 
 _BAD_VALUE_CHAR = re.compile(r"[^\t\x20-\x7e\x80-\xff]")  # what Node's setHeader refuses in a value
 
 
-class BadResult(Exception):
+class _BadResult(Exception):
     """A handler result that cannot be sent: `field` names where, `public` says what (no values),
     `detail` adds the offending value for the log."""
 
@@ -57,7 +57,7 @@ class _NonFinite:
 def handler_response(step: Step, payload: bytes, trace_id: str, logger: Logger) -> web.StreamResponse:
     try:
         return _response(step, payload, trace_id)
-    except BadResult as bad:
+    except _BadResult as bad:
         logger.error(
             f"{step.name} returned an invalid response: {bad.field}: {bad.detail}",
             step=step.name,
@@ -71,10 +71,10 @@ def handler_response(step: Step, payload: bytes, trace_id: str, logger: Logger) 
 def _response(step: Step, payload: bytes, trace_id: str) -> web.StreamResponse:
     result, exact = _parse(payload)
     if not isinstance(result, dict):
-        raise BadResult("result", f"expected an object {{status, body, headers?}}, got {_kind(result)}")
+        raise _BadResult("result", f"expected an object {{status, body, headers?}}, got {_kind(result)}")
     status = result.get("status", 200)
     if type(status) is not int or not 100 <= status <= 599:
-        raise BadResult(
+        raise _BadResult(
             "status", "expected an integer HTTP status 100-599", f"expected an integer 100-599, got {status!r}"
         )
     headers: CIMultiDict[str] = CIMultiDict(CORS_HEADERS)
@@ -114,19 +114,20 @@ def _parse(payload: bytes) -> tuple[Any, bool]:
     try:
         return json.loads(payload, parse_constant=_NonFinite), True
     except (ValueError, RecursionError) as exc:
-        raise BadResult("result", "is not JSON", f"is not JSON: {exc}") from None
+        raise _BadResult("result", "is not JSON", f"is not JSON: {exc}") from None
 
 
 def _headers(raw: Any) -> list[tuple[str, list[str]]]:
     if raw is None:
         return []
     if not isinstance(raw, dict):
-        raise BadResult("headers", f"expected an object of header names to values, got {_kind(raw)}")
+        raise _BadResult("headers", f"expected an object of header names to values, got {_kind(raw)}")
     out: list[tuple[str, list[str]]] = []
     for name, value in raw.items():
         if _TOKEN.fullmatch(name) is None:
             shown = json.dumps(name)[:60]
-            raise BadResult("headers", "a header name must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)", shown)
+            rule = "a header name must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"
+            raise _BadResult("headers", rule, f"{rule}, got {shown}")
         if type(value) is str and _BAD_VALUE_CHAR.search(value) is None:  # the common case, checked once
             out.append((name, [value]))
         elif value is not None:  # JSON null: no header, as an absent key
@@ -145,12 +146,12 @@ def _header_value(field: str, value: Any, in_list: bool) -> str:
         text = str(value)
     else:
         what = "an array of strings" if in_list else "a string, number or array of strings"
-        raise BadResult(field, f"expected {what}, got {_kind(value)}")
+        raise _BadResult(field, f"expected {what}, got {_kind(value)}")
     bad = _BAD_VALUE_CHAR.search(text)
     if bad is not None:
         char = bad.group()
         what = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}.get(char, f"the character {char!r}")
-        raise BadResult(field, f"value contains {what}, which an HTTP header cannot carry")
+        raise _BadResult(field, f"value contains {what}, which an HTTP header cannot carry")
     return text
 
 
@@ -161,8 +162,9 @@ def _buffer(data: list[Any]) -> bytes:
         pass
     for i, byte in enumerate(data):
         if type(byte) is not int or not 0 <= byte <= 255:
-            raise BadResult(f"body.data[{i}]", "a Buffer byte must be an integer 0-255", f"got {byte!r}")
-    raise BadResult("body.data", "is not a list of bytes")  # pragma: no cover - bytes() accepts the rest
+            rule = "a Buffer byte must be an integer 0-255"
+            raise _BadResult(f"body.data[{i}]", rule, f"{rule}, got {byte!r}")
+    raise _BadResult("body.data", "is not a list of bytes")  # pragma: no cover - bytes() accepts the rest
 
 
 def _check_numbers(value: Any, where: str) -> None:
@@ -174,9 +176,9 @@ def _check_numbers(value: Any, where: str) -> None:
     path = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in reversed(steps))
     if type(node) is int:
         what = "integer cannot be carried exactly by JSON clients (limit +-2^53-1); send it as a string"
-        raise BadResult(path, what, f"integer {node} " + what.removeprefix("integer "))
+        raise _BadResult(path, what, f"integer {node} " + what.removeprefix("integer "))
     text = node.text if isinstance(node, _NonFinite) else str(node)
-    raise BadResult(path, f"{text} is not a JSON number; send null or a string")
+    raise _BadResult(path, f"{text} is not a JSON number; send null or a string")
 
 
 def _find_number(node: Any) -> tuple[Any, list[str | int]] | None:

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from motia_core.errors import RunnerError, RunnerLost, RunnerUnavailable
+from motia_core.errors import RunnerError, RunnerUnavailable
 from motia_core.logs import Level, Logger
 from motia_core.project import Runtime, StepFile
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
-from motia_core.runners.transport import LoadFailure, Manifest, ManifestEntry
+from motia_core.runners.loading import StepLoading
+from motia_core.runners.transport import Manifest
 
 
 class RunnerState(enum.Enum):
@@ -48,7 +49,6 @@ BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HEALTHY_AFTER = 10.0  # seconds up before the backoff resets
 CONNECT_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 300.0  # a draining runner is killed if it has not finished by then
-LOAD_TIMEOUT = 120.0
 KILL_TIME = 1.0  # of a stop's grace, kept for SIGTERM then SIGKILL after the runner's own shutdown
 
 
@@ -64,7 +64,7 @@ class RunnerProcess:
         on_manifest: Callable[[Runtime, Manifest, bool], None],
     ) -> None:
         self.spec = spec
-        self.files = files
+        self.loading = StepLoading(spec.runtime.value, files, logger)  # the load phase (runners/loading.py)
         self._server = server
         self._logger = logger
         self._on_manifest = on_manifest
@@ -78,14 +78,19 @@ class RunnerProcess:
         self._first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._drains: set[asyncio.Task[None]] = set()
         self._live: set[asyncio.subprocess.Process] = set()  # every process spawned and not yet reaped
-        # load phase (see _load): files whose import ended the process, by step id -> why
-        self.quarantined: dict[str, str] = {}
-        self._one_by_one = False  # the last LoadSteps died: load the next attempt's files one at a time
-        self._reload_pending = False  # the last attempt died loading and the next one makes progress
 
     @property
     def name(self) -> str:
         return self.spec.runtime.value
+
+    @property
+    def files(self) -> list[StepFile]:
+        """The files this runner imports: discovery's, minus any quarantined (runners/loading.py)."""
+        return self.loading.files
+
+    @property
+    def quarantined(self) -> dict[str, str]:
+        return self.loading.quarantined
 
     async def start(self) -> None:
         """Spawn and wait for the first load to finish (or fail)."""
@@ -165,12 +170,12 @@ class RunnerProcess:
                     self.session.abort("runner process ended")
                 if self.process is not None and self.process.returncode is None:
                     await _terminate(self.process, grace=0.5)
-            if not self._first.done() and (self._stopping or not self._reload_pending):
+            if not self._first.done() and (self._stopping or not self.loading.retry_pending):
                 self._first.set_result(None)
             if self._stopping:
                 break
             self.state = RunnerState.CRASHED
-            if self._reload_pending:  # each such round loads one by one or drops one file: bounded
+            if self.loading.retry_pending:  # each such round loads one by one or drops one file: bounded
                 delay = BACKOFF[0]
             else:
                 attempt = 0 if time.monotonic() - started > HEALTHY_AFTER else attempt + 1
@@ -224,7 +229,7 @@ class RunnerProcess:
             # from the moment its stream ends, callers wait for the respawn instead of getting this session
             session.closed.add_done_callback(lambda _: self._ready.clear() if self.session is session else None)
             self.state = RunnerState.HANDSHAKING
-            manifest = await self._load(session, exited)
+            manifest = await self.loading.load(session, exited, lambda: self._stopping)
             self._on_manifest(self.spec.runtime, manifest, first)
             if not self._first.done():
                 self._first.set_result(None)
@@ -274,61 +279,6 @@ class RunnerProcess:
                     await asyncio.wait_for(asyncio.gather(*pumps, return_exceptions=True), 1.0)
                 exited.cancel()
         return False
-
-    async def _load(self, session: GrpcSession, exited: asyncio.Task[int]) -> Manifest:
-        """Import the step files. Fast path: one LoadSteps for all. When the process dies during it
-        (a file called process.exit / os._exit / exit! at import), the next attempt sends one
-        LoadSteps per file, so the file in flight when it dies is known: it is quarantined (never
-        imported again, reported as an invalid step) and the runner restarts with the rest."""
-        self._reload_pending = False
-        if not self._one_by_one:
-            try:
-                return await session.load_steps(self.files, LOAD_TIMEOUT)
-            except RunnerLost:
-                if self._stopping or not await self._died(session, exited):
-                    raise
-                if len(self.files) == 1:
-                    self._quarantine(self.files[0], exited)
-                elif self.files:
-                    self._one_by_one = self._reload_pending = True
-                    self._logger.warn(
-                        f"the {self.name} runner ended while importing its {len(self.files)} step files; "
-                        "loading them one at a time to find the file responsible",
-                        source=f"runner:{self.name}",
-                    )
-                raise
-        steps: list[ManifestEntry] = []
-        errors: list[LoadFailure] = []
-        for file in list(self.files):
-            try:
-                part = await session.load_steps([file], LOAD_TIMEOUT)
-            except RunnerLost:
-                if not self._stopping and await self._died(session, exited):
-                    self._quarantine(file, exited)
-                raise
-            steps.extend(part.steps)
-            errors.extend(part.errors)
-        self._one_by_one = False
-        return Manifest(steps, errors)
-
-    async def _died(self, session: GrpcSession, exited: asyncio.Task[int]) -> bool:
-        """Did the runner process end (not merely time out, or get cut off by the heartbeat)?"""
-        if not exited.done():  # its stream usually ends a moment before its exit code arrives
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), 1.0)
-        if session.unresponsive:
-            return False
-        return exited.done() or session.closed.done()
-
-    def _quarantine(self, file: StepFile, exited: asyncio.Task[int]) -> None:
-        code = exited.result() if exited.done() and not exited.cancelled() else None
-        how = "exit code unknown" if code is None else f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        message = f"importing it ended the {self.name} runner process ({how}); it is not served"
-        self.quarantined[file.step_id] = message
-        self.files = [f for f in self.files if f.step_id != file.step_id]
-        self._one_by_one = False
-        self._reload_pending = True
-        self._logger.error(f"{file.relative_path}: {message}", source=f"runner:{self.name}", file=file.relative_path)
 
     def _hand_off(
         self,

@@ -44,7 +44,10 @@ module MotiaRunner
       return empty if bytes.nil? || bytes.empty?
 
       text = bytes.encoding == ::Encoding::UTF_8 ? bytes : bytes.dup.force_encoding(::Encoding::UTF_8)
-      ::JSON.parse(text, object_class: ::Motia::Data, create_additions: false)
+      # The core refuses values nested deeper than 100 levels (docs/delivery.md#limits), but the
+      # envelopes around them add a level or two (a request's body, a group's array): parse up to
+      # MAX_DEPTH rather than Ruby's default of 100.
+      ::JSON.parse(text, object_class: ::Motia::Data, create_additions: false, max_nesting: MAX_DEPTH)
     end
 
     # JSON bytes for log fields: never raises. A Hash is the object itself, any other value

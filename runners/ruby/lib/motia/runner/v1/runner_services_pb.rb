@@ -22,7 +22,9 @@
 #   1  handshake, step loading, invocations, calls (emit/state/log), ping, shutdown.
 #      Additive within 1 (no version bump: a runner never receives them unless it loaded a stream
 #      file, and never has to send them): stream calls (Call.op 17-21) and the stream triggers
-#      TRIGGER_STREAM_ACCESS / TRIGGER_STREAM_AUTH.
+#      TRIGGER_STREAM_ACCESS / TRIGGER_STREAM_AUTH. Also additive: Cancel.REASON_CLIENT_GONE (an
+#      unknown reason is any cancel to an older runner) and Welcome.ping_interval_ms > 0 (the core
+#      pings a quiet stream; runners already answer Ping).
 
 require 'grpc'
 require 'motia/runner/v1/runner_pb'
