@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import random
 import shutil
 import socket
 import threading
@@ -275,6 +276,36 @@ def test_json_depth_scan() -> None:
     in_strings = b'["' + b"[" * 500 + b'", "\\"' + b"{" * 500 + b'"]'
     assert not json_depth_exceeds(in_strings)  # brackets inside strings (and after an escaped quote) do not count
     assert json_depth_exceeds(b'{"a":"\\\\",' + b'"b":' + deep(150) + b"}")  # an escaped backslash ends the string
+
+
+def test_json_depth_scan_agrees_with_a_parser() -> None:
+    """Random documents with brackets, quotes and backslashes inside strings: the byte scan agrees
+    with the depth of the parsed value at every limit."""
+    rng = random.Random(12)
+    pieces = ["a", "[", "]", "{", "}", '"', "\\", "x[y", '\\"[', "\\\\"]
+
+    def value(level: int) -> Any:
+        r = rng.random()
+        if level > 6 or r < 0.3:
+            return rng.choice([1, None, "".join(rng.choices(pieces, k=rng.randint(0, 3)))])
+        if r < 0.65:
+            return [value(level + 1) for _ in range(rng.randint(0, 2))]
+        return {rng.choice(pieces): value(level + 1) for _ in range(rng.randint(0, 2))}
+
+    def depth(v: Any) -> int:
+        if isinstance(v, list):
+            return 1 + max((depth(x) for x in v), default=0)
+        if isinstance(v, dict):
+            return 1 + max((depth(x) for x in v.values()), default=0)
+        return 0
+
+    for n in range(2000):
+        doc = value(0)
+        for _ in range(rng.randint(0, 110) if n % 2 else 0):
+            doc = [doc] if rng.random() < 0.5 else {'k["': doc, "z": [[1]]}
+        text = json.dumps(doc).encode()
+        for limit in (0, 1, 3, 5, MAX_JSON_DEPTH):
+            assert json_depth_exceeds(text, limit) == (depth(doc) > limit), (limit, text[:200])
 
 
 @pytest.mark.timeout(90)

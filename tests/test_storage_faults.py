@@ -13,11 +13,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 from motia_core.errors import StorageError, StorageUnavailable
-from motia_core.logs import Level, Logger
+from motia_core.logs import Level, Logger, capture_std_logging
 from motia_core.project import motia_dir
 from motia_core.queue.base import QueuedEvent
 from motia_core.queue.sqlite import SqliteQueue
@@ -179,7 +180,7 @@ def test_enqueue_checks_the_file_before_every_write(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
-def test_sqlite_failures_while_running_are_storage_unavailable_and_logged_once(tmp_path: Path) -> None:
+def test_sqlite_failures_while_running_are_storage_unavailable_and_logged_once_a_minute(tmp_path: Path) -> None:
     import asyncio
 
     async def run() -> None:
@@ -190,9 +191,11 @@ def test_sqlite_failures_while_running_are_storage_unavailable_and_logged_once(t
             with pytest.raises(StorageUnavailable, match="database or disk is full"):
                 await store.set("g", f"k{i}", b'"' + b"x" * 100_000 + b'"')
         store._db.execute("PRAGMA max_page_count = 1000000")
-        await store.set("g", "k", b"1")
-        assert [json.loads(line)["level"] for line in out.getvalue().splitlines()] == ["error", "info"]
-        assert "state.db works again" in out.getvalue()
+        await store.set("g", "k", b"1")  # space again: writes work
+        assert await store.get("g", "k") == b"1"
+        [line] = [json.loads(line) for line in out.getvalue().splitlines()]  # once, not once per write
+        assert line["level"] == "error" and line["file"] == str(tmp_path / "state.db")
+        assert line["msg"].startswith(f"{tmp_path / 'state.db'}: database or disk is full (the disk is full")
         await store.close()
 
     asyncio.run(run())
@@ -263,15 +266,47 @@ def test_unusable_motia_folder_at_start_exits_2_with_a_clear_error(tmp_path: Pat
     assert "Traceback" not in done.stdout + done.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0500 folder anyway")
-def test_read_only_motia_folder_is_a_clear_error(tmp_path: Path) -> None:
-    private = tmp_path / ".motia"
-    private.mkdir(mode=0o500)
-    try:
-        with pytest.raises(StorageError, match=re.escape(f"cannot create {private / 'queue.db'} (")):
+@pytest.fixture
+def reachable_dir() -> Iterator[Path]:
+    """A folder any user can reach (pytest's tmp_path sits under a 0700 folder of root's)."""
+    folder = Path(tempfile.mkdtemp(prefix="motia-storage-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_read_only_motia_folder_is_a_clear_error(reachable_dir: Path) -> None:
+    """Root ignores a 0500 folder: as root, the check runs in a forked child that became `nobody`."""
+    project = reachable_dir / "project"
+    project.mkdir()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        answer = "no error"
+        try:
+            if os.geteuid() == 0:
+                os.chown(project, 65534, 65534)
+                os.setgid(65534)
+                os.setuid(65534)
+            private = motia_dir(project)
+            private.chmod(0o500)
             SqliteQueue(private / "queue.db")
-    finally:
-        private.chmod(0o700)
+        except StorageError as exc:
+            answer = str(exc)
+        except BaseException as exc:
+            answer = f"unexpected {exc!r}"
+        finally:
+            os.write(write_fd, answer.encode())
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as reader:
+        answer = reader.read()
+    private = project / ".motia"
+    assert answer == (
+        f"cannot create {private / 'queue.db'} (Permission denied): {private} must be a folder the core's user "
+        "can write to"
+    )
 
 
 # -- logs that cannot be written -------------------------------------------------------------------
@@ -391,3 +426,30 @@ def test_runner_output_is_logged_line_by_line_and_over_long_lines_are_cut(
     printed = core.find_logs(lambda d: d.get("source") == "runner:python" and d.get("msg", "")[:8].isdigit())
     assert [d["msg"][:8] for d in printed][:3] == ["00000000", "00000001", "00000002"]
     assert not core.find_logs(lambda d: d.get("msg", "").startswith("LLL") and "[cut" not in d.get("msg", ""))
+
+
+def test_python_logging_goes_through_the_non_blocking_logger() -> None:
+    """asyncio's and aiohttp's own messages would otherwise be a blocking write to stderr."""
+    import logging
+
+    out = io.StringIO()
+    capture_std_logging(Logger("json", Level.DEBUG, out))
+    capture_std_logging(Logger("json", Level.DEBUG, out))  # once is enough: no second handler
+    try:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("asyncio").error("Task exception was never retrieved %s", "x", exc_info=True)
+        logging.getLogger("aiohttp.server").warning("odd request")
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if type(h).__name__ == "_Forward"]:
+            root.removeHandler(handler)
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (first["level"], first["msg"], first["logger"]) == (
+        "error",
+        "Task exception was never retrieved x",
+        "asyncio",
+    )
+    assert "RuntimeError: boom" in first["stack"]
+    assert (second["level"], second["msg"], second["logger"]) == ("warn", "odd request", "aiohttp.server")

@@ -13,6 +13,7 @@ Bounds are generous upper limits (the machine is noisy), never measurements.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -238,3 +239,76 @@ def test_events_queued_at_sigterm_are_delivered_after_a_restart(
     again = start_core("waits_queue")
     _until(lambda: done.exists() and len(list(done.iterdir())) == 30, 60, "all 30 events delivered", again)
     assert _dead_letters(again) == []
+
+
+# -- the retry accounting of runner failures (in-process: EventBus over MemoryQueue) -------------------
+
+
+async def test_runner_losses_give_the_attempt_back_a_few_times_then_count(tmp_path: Path) -> None:
+    from motia_core.dispatch import InvokeRequest
+    from motia_core.errors import RunnerLost
+    from motia_core.events import FREE_RUNNER_LOSSES, EventBus
+    from motia_core.queue.memory import MemoryQueue
+    from motia_core.runners.transport import Outcome
+    from tests.test_events import World, event
+
+    attempts: list[int] = []
+
+    async def lost(req: InvokeRequest) -> Outcome:
+        attempts.append(req.attempt)
+        raise RunnerLost("the node runner went away: test")
+
+    async def unused(payload: bytes, ctx: Any) -> None:
+        return None
+
+    config = event("Doomed", ["t"], infrastructure={"queue": {"maxRetries": 1}})
+    world = World(tmp_path, {"d_step.py": config}, {"d_step.py": unused})
+    world.registry.add_manifest(world.files, await world.session.load_steps(world.files, 1))
+    queue = world.queue = MemoryQueue()
+    bus = EventBus(world.registry, queue, lost, world.logger, retry_base_delay=0.01)
+    await queue.start()
+    await bus.emit("t", b"{}", "TR")
+    deadline = time.monotonic() + 10
+    while not await queue.dead_letters():
+        assert time.monotonic() < deadline, attempts
+        await asyncio.sleep(0.01)
+    # the first FREE_RUNNER_LOSSES losses give attempt 1 back; then losses count: 1 try + 1 retry
+    assert attempts == [1] * (FREE_RUNNER_LOSSES + 1) + [2]
+    letter = (await queue.dead_letters())[0]
+    assert letter.attempts == 2
+    assert all(f["kind"] == "runner_lost" for f in letter.failures)
+    await world.close()
+
+
+async def test_a_stopping_bus_releases_events_without_counting_them(tmp_path: Path) -> None:
+    from motia_core.dispatch import InvokeRequest
+    from motia_core.events import EventBus
+    from motia_core.queue.memory import MemoryQueue
+    from motia_core.runners.transport import Failure, FailureKind, Outcome
+    from tests.test_events import World, event
+
+    attempts: list[int] = []
+
+    async def refused(req: InvokeRequest) -> Outcome:
+        attempts.append(req.attempt)
+        return Outcome(failure=Failure(FailureKind.SHUTTING_DOWN, "ShuttingDown", "the runner is shutting down"))
+
+    async def unused(payload: bytes, ctx: Any) -> None:
+        return None
+
+    config = event("Later", ["t"], infrastructure={"queue": {"maxRetries": 0}})
+    world = World(tmp_path, {"l_step.py": config}, {"l_step.py": unused})
+    world.registry.add_manifest(world.files, await world.session.load_steps(world.files, 1))
+    queue = world.queue = MemoryQueue()
+    bus = EventBus(world.registry, queue, refused, world.logger, retry_base_delay=0.01)
+    await queue.start()
+    await bus.emit("t", b"{}", "TR")
+    deadline = time.monotonic() + 5
+    while len(attempts) < 2:  # refused by a draining runner: back in the queue, attempt 1 again
+        assert time.monotonic() < deadline, attempts
+        await asyncio.sleep(0.01)
+    bus.stopping = True
+    assert await bus.idle(5)
+    assert set(attempts) == {1}
+    assert await queue.dead_letters() == []
+    await world.close()

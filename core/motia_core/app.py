@@ -170,6 +170,7 @@ class MotiaCore:
         loop = asyncio.get_running_loop()
         budget = max(1.0, self.options.shutdown_timeout)
         deadline = loop.time() + budget - CLOSE_MARGIN
+        self.queue.pause()  # nothing new starts; what is in flight gets the runners' grace
         if self._bus is not None:
             self._bus.stopping = True
         try:

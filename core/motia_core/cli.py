@@ -15,7 +15,7 @@ from typing import Any
 
 from motia_core import __version__
 from motia_core.errors import MotiaError
-from motia_core.logs import Level, Logger
+from motia_core.logs import Level, Logger, capture_std_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,7 +198,9 @@ def _serve(args: argparse.Namespace) -> int:
         api_timeout=args.api_timeout,
         shutdown_timeout=args.shutdown_timeout,
     )
-    core = MotiaCore(Path(args.dir), _logger(args), options)
+    logger = _logger(args)
+    capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
+    core = MotiaCore(Path(args.dir), logger, options)
     _run(core.serve_forever())
     return 0
 

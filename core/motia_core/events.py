@@ -179,8 +179,7 @@ class EventBus:
             return True  # RunnerUnavailable, AdmissionTimeout: the handler never started
         losses = self._losses.get(event.id, 0)
         if losses >= FREE_RUNNER_LOSSES:
-            self._losses.pop(event.id, None)
-            return False
+            return False  # from now on every loss of this event counts (dropped when it is buried)
         self._losses[event.id] = losses + 1
         return True
 
@@ -202,6 +201,7 @@ class EventBus:
         # One meaning everywhere: maxRetries = retries after the first try.
         why = failure.message
         if non_retryable or event.attempts > max_retries:
+            self._losses.pop(event.id, None)
             self._logger.error(
                 f"giving up on {event.topic!r} for {step.name} after {event.attempts} attempt(s): {why}; "
                 f"kept as dead letter {event.id} (motia-core dlq show {event.id})",

@@ -58,6 +58,8 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
     brackets = _brackets_outside_strings(raw).translate(_SQUARE)
+    if b"[" * (limit + 1) in brackets:
+        return True  # a run of opening brackets deeper than the limit: the usual attack, found at C speed
     rest = brackets
     for _ in range(limit):
         shorter = rest.replace(b"[]", b"")
@@ -73,10 +75,10 @@ def _brackets_outside_strings(raw: bytes) -> bytes:
     """The brackets of ``raw`` that are not inside a JSON string, in order, and nothing else."""
     if b'"' not in raw:
         return raw.translate(None, _NOT_BRACKET)
-    if b"\\" in raw:
-        raw = raw.replace(b"\\", b"")  # escaped backslashes first: then every \" left is an escaped quote
-    if b'"' in raw:
-        raw = raw.replace(b'"', b"")
+    if b"\\\\" in raw:
+        raw = raw.replace(b"\\\\", b"")  # escaped backslashes first: then every \" left is an escaped quote
+    if b'\\"' in raw:
+        raw = raw.replace(b'\\"', b"")
     # Only quotes and brackets remain; quotes alternate open/close. Dropping an adjacent pair of
     # quotes drops a bracket-free string (or joins two strings with nothing between them), so it
     # never loses a bracket outside a string; the few strings that hold brackets go by regex.

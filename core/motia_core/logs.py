@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import collections
 import enum
+import logging
 import os
 import select
 import sys
@@ -173,6 +174,37 @@ def _iso(t: float) -> str:
     return f"{_second(t, 'utc')}.{int(t * 1000) % 1000:03d}Z"
 
 
+_STD_LEVELS = ((Level.ERROR, logging.ERROR), (Level.WARN, logging.WARNING), (Level.INFO, logging.INFO))
+
+
+class _Forward(logging.Handler):
+    """Python's `logging` records (asyncio's, aiohttp's, grpc's) into a Logger."""
+
+    def __init__(self, logger: Logger) -> None:
+        super().__init__()
+        self._logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = next((lv for lv, at in _STD_LEVELS if record.levelno >= at), Level.DEBUG)
+        fields: dict[str, Any] = {"logger": record.name}
+        if record.exc_info:
+            fields["stack"] = logging.Formatter().formatException(record.exc_info)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string in someone's log call
+            message = str(record.msg)
+        self._logger.log(level, message, **fields)
+
+
+def capture_std_logging(logger: Logger) -> None:
+    """Send Python's `logging` through `logger`: formatted like every other line, and never a
+    blocking write to stderr from the event loop (logging's fallback handler writes to stderr
+    directly, and a stuck stderr pipe would freeze the core)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _Forward) for h in root.handlers):
+        root.addHandler(_Forward(logger))
+
+
 MAX_PENDING_CHARS = 4 * 1024 * 1024  # log text waiting for a slow output, at most; beyond it lines drop
 BATCH_WAIT = 0.002  # seconds the writer lets lines gather after it was woken
 Notice = Callable[[int, str], str]  # (lines dropped, why) -> a rendered log line saying so
@@ -236,7 +268,7 @@ class _ThreadedOutput:
         self._closing = False
         self._appended = 0  # characters appended (caller side)
         self._refused = 0  # lines refused because the buffer was full (caller side)
-        self._taken = 0  # characters taken by the writer (writer side, like everything below)
+        self._taken = 0  # characters written or dropped by the writer (writer side, like those below)
         self._refused_seen = 0
         self._failed = 0  # lines whose write failed
         self._left = 0  # lines still buffered when close gave up
@@ -287,7 +319,6 @@ class _ThreadedOutput:
                 if not self._closing:
                     time.sleep(BATCH_WAIT)  # let a burst gather: one write per batch, not a hand-off per line
             batch = [self._lines.popleft() for _ in range(len(self._lines))]
-            self._taken += sum(map(len, batch))
             refused = self._refused
             if refused != self._refused_seen:
                 self._unreported += refused - self._refused_seen
@@ -295,6 +326,7 @@ class _ThreadedOutput:
                 self._why = f"the log output was too slow (more than {self._limit // 1024} KiB waiting)"
             if batch:
                 self._write_lines(batch)
+                self._taken += sum(map(len, batch))  # only now: a batch being written still counts as held
             elif self._closing:
                 return
 

@@ -19,6 +19,12 @@ class MemoryQueue:
         self._started = False
         self._dead: dict[str, DeadLetter] = {}
         self._failures: dict[str, list[dict[str, object]]] = {}
+        self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
+        self._leasing.set()
+
+    def pause(self) -> None:
+        """Deliver nothing more (the core is stopping); deliveries in flight finish."""
+        self._leasing.clear()
 
     def subscribe(
         self,
@@ -60,6 +66,7 @@ class MemoryQueue:
 
     async def _work(self, subscription: str, queue: asyncio.Queue[QueuedEvent], consumer: Consumer) -> None:
         while True:
+            await self._leasing.wait()
             event = await queue.get()
             event.attempts += 1
             delivery = await consumer(event)
@@ -67,6 +74,8 @@ class MemoryQueue:
             if delivery.failure is not None:
                 chain.append(delivery.failure.as_json())
             if delivery.fate is Fate.RETRY:
+                if not delivery.counted:  # the event never reached a handler: give the attempt back
+                    event.attempts -= 1
                 await self.enqueue(subscription, event, delivery.delay)
                 continue
             self._failures.pop(event.id, None)

@@ -75,6 +75,12 @@ class SqliteQueue:
         self._subs: dict[str, _Subscription] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
+        self._leasing.set()
+
+    def pause(self) -> None:
+        """Lease nothing more (the core is stopping); deliveries in flight finish and write their fate."""
+        self._leasing.clear()
 
     def subscribe(
         self,
@@ -128,6 +134,7 @@ class SqliteQueue:
         try:
             while True:
                 await slots.acquire()
+                await self._leasing.wait()
                 free = 1
                 # take every free slot now (acquire does not suspend while the semaphore is unlocked),
                 # so one statement leases a batch; FIFO leases one at a time to keep groups in order
@@ -162,14 +169,14 @@ class SqliteQueue:
             if sub.fifo
             else ""
         )
-        rows = self._db.execute(
+        rows = self._db.rows(
             "UPDATE queue SET leased_until = :until, attempts = attempts + 1 WHERE id IN ("
             "  SELECT id FROM queue INDEXED BY queue_order WHERE subscription = :s"
             "  AND (leased_until IS NULL OR leased_until <= :now)"
             f"  AND visible_at <= :now {group_clause} ORDER BY created_at LIMIT :limit"
             ") RETURNING id, topic, data, trace_id, group_id, attempts, created_at",
             {"s": sub.name, "now": now, "until": now + sub.visibility_timeout, "limit": limit},
-        ).fetchall()
+        )
         events = [
             QueuedEvent(
                 id=r[0],

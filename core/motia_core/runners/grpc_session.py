@@ -186,6 +186,12 @@ class GrpcSession:
                     f"{self.info.language} runner had no free slot within {admission_timeout:g}s "
                     f"({self.info.slots} in flight)"
                 ) from None
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
+                # cancelled (client gone) as the slot came: Python 3.11's wait_for returns the slot and
+                # swallows the cancel, which would run a call nobody waits for; give the slot back
+                self._slots.release()
+                raise asyncio.CancelledError
         else:
             await self._slots.acquire()
         iid = invocation.invocation_id

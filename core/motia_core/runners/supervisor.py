@@ -256,7 +256,8 @@ class RunnerProcess:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 self._logger.error(
-                    f"the {self.name} runner (pid {proc.pid}) {session.unresponsive}; killed and replaced",
+                    f"the {self.name} runner (pid {proc.pid}) {session.unresponsive}; killed"
+                    + ("" if self._stopping else " and replaced"),
                     source=f"runner:{self.name}",
                 )
             if not exited.done():  # a killed runner's stream often ends first: wait a moment for its exit code

@@ -47,10 +47,8 @@ class SqliteStateStore:
 
     async def delete(self, group_id: str, key: str) -> bytes | None:
         self._db.ensure_present()
-        row = self._db.execute(
-            "DELETE FROM state WHERE group_id=? AND key=? RETURNING value", (group_id, key)
-        ).fetchone()
-        return bytes(row[0]) if row else None
+        rows = self._db.rows("DELETE FROM state WHERE group_id=? AND key=? RETURNING value", (group_id, key))
+        return bytes(rows[0][0]) if rows else None
 
     async def get_group(self, group_id: str) -> list[bytes]:
         rows = self._db.execute(

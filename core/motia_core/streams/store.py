@@ -79,11 +79,11 @@ class SqliteStreamStore:
 
     async def delete(self, stream: str, group_id: str, item_id: str) -> bytes | None:
         self._db.ensure_present()
-        row = self._db.execute(
+        rows = self._db.rows(
             "DELETE FROM stream_items WHERE stream=? AND group_id=? AND item_id=? RETURNING value",
             (stream, group_id, item_id),
-        ).fetchone()
-        return bytes(row[0]) if row else None
+        )
+        return bytes(rows[0][0]) if rows else None
 
     async def get_group(self, stream: str, group_id: str) -> list[bytes]:
         # rowid grows with every insert and an update keeps it: creation order, ties impossible
