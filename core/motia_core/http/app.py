@@ -77,8 +77,6 @@ def build_app(core: MotiaCore) -> web.Application:
         handler = api_handler(step, core.registry.body_validators.get(step.id), core.invoke, core.traces, core.logger)
         if not cors.any:  # the default '*' costs nothing per request
             handler = cors.wrap(handler)
-        if is_admin_path(step.path):  # a step under an admin prefix is admin too
-            handler = guard.wrap(handler)
         if step.method == "GET" and sockets is not None:
             handler = _upgrading(sockets, handler)
         app.router.add_route(step.method, aiohttp_path(step.path), handler)
