@@ -94,7 +94,8 @@ class Trace:
     entry: str  # name of the step (or "emit") that started it
     start: float = field(default_factory=time.time)
     head: list[Span] = field(default_factory=list)
-    tail: deque[Span] = field(default_factory=lambda: deque(maxlen=MAX_SPANS - SPAN_HEAD))
+    # made when the head is full: almost every trace (one API call, a short chain) never needs it
+    tail: deque[Span] = field(default_factory=deque)
     dropped: int = 0
     dropped_by_step: dict[str, int] = field(default_factory=dict)
     dropped_failed: int = 0  # dropped spans that had failed when they were dropped
@@ -109,6 +110,8 @@ class Trace:
             self.head.append(span)
             return True
         tail = self.tail
+        if tail.maxlen is None:  # the first span past the head
+            tail = self.tail = deque(maxlen=MAX_SPANS - SPAN_HEAD)
         if len(tail) < (tail.maxlen or 0):
             tail.append(span)
             return True
