@@ -5,6 +5,7 @@ without CORS headers, and validates its parameters (400, never a text 500)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -65,9 +66,10 @@ def add_system_routes(app: web.Application, core: MotiaCore, guard: AdminGuard) 
         core.traces.begin(trace_id, "emit")
         data = doc.get("data")
         try:
-            await core.bus_or_fail().emit(
-                doc["topic"], orjson.dumps(data), trace_id, str(doc.get("messageGroupId") or "")
-            )
+            # shielded: a client that hangs up mid-request (handlers are cancelled then) must not cut
+            # the fan-out between two subscribers' copies
+            group = str(doc.get("messageGroupId") or "")
+            await asyncio.shield(core.bus_or_fail().emit(doc["topic"], orjson.dumps(data), trace_id, group))
         except StorageUnavailable as exc:  # queue.db lost or failing: refused, not accepted into a gone file
             return json_response(503, {"error": "Service unavailable", "message": str(exc)}, trace_id)
         except CallFailed as exc:
