@@ -23,7 +23,7 @@ NODE_BUILD := runners/node/dist/runner.cjs
 install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD) $(STREAM_CLIENT_STAMP)
 
 # System packages, installed with apt-get when running as root, else we print the exact command.
-SYSTEM_PACKAGES := ruby ruby-grpc
+SYSTEM_PACKAGES := ruby ruby-grpc redis-server
 CODEGEN_PACKAGES := protobuf-compiler ruby-grpc-tools
 define apt_install
 	@missing=""; \

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.redis_server import RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -152,6 +154,15 @@ def mixed_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreProcess
     core.wait_ready()
     yield core
     core.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server on a free loopback port (tests/redis_server.py); `.url` to connect."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 def pid_alive(pid: int) -> bool:
