@@ -17,24 +17,22 @@ from typing import Any
 from aiohttp import web
 
 import motia_core
+from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
 from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
 from motia_core.events import EventBus
 from motia_core.logs import Logger
-from motia_core.project import Discovery, Runtime, discover, load_dotenv, motia_dir
-from motia_core.queue.sqlite import SqliteQueue
+from motia_core.project import Discovery, Runtime, discover, load_dotenv
 from motia_core.registry import Registry
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
 from motia_core.runners.transport import Manifest
-from motia_core.state.sqlite import SqliteStateStore
 from motia_core.steps import StepType
 from motia_core.streams.access import StreamAccess
 from motia_core.streams.hub import StreamHub
-from motia_core.streams.store import SqliteStreamStore
 from motia_core.streams.ws import StreamSocketServer
 from motia_core.tracing import TraceStore
 
@@ -57,6 +55,10 @@ class CoreOptions:
     max_body: int = 16 * 1024 * 1024  # bytes; larger request bodies get 413 before any runner sees them
     api_timeout: float = 30.0  # seconds; default handler timeout of API steps (504 after it)
     shutdown_timeout: float = 10.0  # seconds SIGTERM may take in all, whatever the runners do
+    # storage (docs/adapters.md): the embedded SQLite under .motia/ unless a Redis URL or a backend is named
+    backend: str | None = None  # a name from motia_core.backends (sqlite, redis, or an entry point's)
+    redis_url: str | None = None  # --redis / MOTIA_REDIS_URL: queue, state, streams and cron on Redis
+    redis_prefix: str | None = None  # --redis-prefix: namespace of every key (default: the folder's name)
 
 
 class MotiaCore:
@@ -69,11 +71,17 @@ class MotiaCore:
         self.registry = Registry()
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
-        private = motia_dir(self.project_dir, logger)  # 0700, databases 0600 (docs/delivery.md#storage-faults)
-        self.state = SqliteStateStore(private / "state.db", logger)
-        self.streams = StreamHub(SqliteStreamStore(private / "state.db", logger))
+        opts = self.options
+        # queue, state and stream items from one factory (backends.py); sqlite keeps .motia/ at 0700
+        # and its databases at 0600 (docs/delivery.md#storage-faults)
+        self.backends = build_backends(
+            backend_name(opts.redis_url, opts.backend),
+            BackendOptions(self.project_dir, logger, opts.redis_url, opts.redis_prefix),
+        )
+        self.state = self.backends.state
+        self.streams = StreamHub(self.backends.stream_store, self.backends.stream_bus, logger)
         self.calls = CoreCalls(self.state, logger, self.streams)
-        self.queue = SqliteQueue(private / "queue.db", logger)
+        self.queue = self.backends.queue
         runner_invoke = RunnerInvoke(
             self, self.options.ready_timeout, self.options.admission_timeout, self.options.api_timeout
         )
@@ -93,6 +101,7 @@ class MotiaCore:
     async def load(self) -> Registry:
         """Discover step files, start one runner per language, validate what they report."""
         started = time.perf_counter()
+        await self.backends.open()  # a storage server that does not answer fails here, before any runner starts
         self.discovery = discover(self.project_dir)
         for warning in self.discovery.warnings:
             self.logger.warn(warning)
@@ -132,7 +141,11 @@ class MotiaCore:
         )
         self.calls.bus = self._bus
         await self.queue.start()
-        self._cron = CronScheduler(self.registry.by_type(StepType.CRON), self.invoke, self.traces, self.logger)
+        if self.backends.stream_bus is not None:
+            self.backends.stream_bus.start()
+        self._cron = CronScheduler(
+            self.registry.by_type(StepType.CRON), self.invoke, self.traces, self.logger, lock=self.backends.cron_lock
+        )
         self._cron.start()
         from motia_core.http.app import build_app  # late: http imports app for typing only
         from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
@@ -185,8 +198,11 @@ class MotiaCore:
                 await self._bus.idle(0.5)  # deliveries failed by the kills write their fate first
             await self.queue.close()
             await self._server.stop(0)
+            if self.backends.stream_bus is not None:
+                await self.backends.stream_bus.close()
             await self.state.close()
             await self.streams.store.close()
+            await self.backends.close()  # e.g. the Redis connection pool the stores shared
 
     async def _drain(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()

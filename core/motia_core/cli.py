@@ -75,11 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOTIA_SHUTDOWN_TIMEOUT", "10"),
         help="seconds SIGTERM may take in all; runners still busy then are killed (10)",
     )
+    _storage_args(serve)
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
     _project_args(steps)
     steps.add_argument("--json", action="store_true", help="print the steps as JSON")
     steps.add_argument("--check", action="store_true", help="exit 1 if any step is invalid")
+    _storage_args(steps)
 
     dlq = sub.add_parser("dlq", help="list, show, replay or purge dead letters (events that exhausted retries)")
     dlq.add_argument("action", choices=("list", "show", "replay", "purge"), help="what to do")
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--all", action="store_true", help="replay or purge every dead letter")
     dlq.add_argument("--dir", "-d", default=".", help="project folder (.)")
     dlq.add_argument("--json", action="store_true", help="list as JSON")
+    _storage_args(dlq)
 
     emit = sub.add_parser("emit", help="emit an event to a running core (POST /emit)")
     emit.add_argument("--topic", "-t", required=True, help="event topic")
@@ -105,6 +108,33 @@ def _project_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"), help="debug|info|warn|error (info)")
 
 
+def _storage_args(p: argparse.ArgumentParser) -> None:
+    """Where the queue, state and stream items live (docs/adapters.md): the same flags on every
+    command that reads them, so `dlq list --redis URL` sees what `serve --redis URL` wrote."""
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        default=os.environ.get("MOTIA_REDIS_URL") or None,
+        help="keep the queue, state, stream items and cron locks on this Redis, shared by every instance "
+        "given the same URL and prefix, e.g. redis://localhost:6379/0 (env MOTIA_REDIS_URL; "
+        "default: SQLite under .motia/)",
+    )
+    p.add_argument(
+        "--redis-prefix",
+        metavar="PREFIX",
+        default=os.environ.get("MOTIA_REDIS_PREFIX") or None,
+        help="namespace of every Redis key: letters, digits, '_', '.', '-' "
+        "(env MOTIA_REDIS_PREFIX; default: the project folder's name)",
+    )
+    p.add_argument(
+        "--backend",
+        metavar="NAME",
+        default=os.environ.get("MOTIA_BACKEND") or None,
+        help="storage backend by name: sqlite, redis, or one registered under the entry point group "
+        "motia_core.backends (env MOTIA_BACKEND; default: redis with --redis, else sqlite)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -115,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dlq":
             from motia_core import dlq
 
-            return dlq.run(Path(args.dir), args.action, args.id, args.all, args.json)
+            storage = dlq.Storage(args.backend, args.redis, args.redis_prefix)
+            return dlq.run(Path(args.dir), args.action, args.id, args.all, args.json, storage)
         if args.command == "conformance":
             from motia_core import conformance
 
@@ -197,6 +228,9 @@ def _serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         api_timeout=args.api_timeout,
         shutdown_timeout=args.shutdown_timeout,
+        backend=args.backend,
+        redis_url=args.redis,
+        redis_prefix=args.redis_prefix,
     )
     logger = _logger(args)
     capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
@@ -206,11 +240,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _steps(args: argparse.Namespace) -> int:
-    from motia_core.app import MotiaCore
+    from motia_core.app import CoreOptions, MotiaCore
     from motia_core.http.system import step_json
 
     # logs go to stderr so stdout stays machine-readable
-    core = MotiaCore(Path(args.dir), _logger(args, sys.stderr))
+    storage = CoreOptions(backend=args.backend, redis_url=args.redis, redis_prefix=args.redis_prefix)
+    core = MotiaCore(Path(args.dir), _logger(args, sys.stderr), storage)
     result: dict[str, object] = {}
 
     async def run() -> None:

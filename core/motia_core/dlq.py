@@ -1,55 +1,90 @@
-"""`motia-core dlq list|show|replay|purge`: dead letters of a project, read straight from its
-.motia/queue.db (works whether or not the project is being served; a running core picks a replayed
-event up within a second)."""
+"""`motia-core dlq list|show|replay|purge`: dead letters of a project, read from the storage the
+project is served with (works whether or not it is being served; a running core picks a replayed
+event up within a second). SQLite: the project's .motia/queue.db. Redis (`--redis URL`): the
+shared queue every instance with the same URL and prefix uses."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from motia_core.backends import BackendOptions, Backends, backend_name, build_backends
 from motia_core.errors import ProjectError
-from motia_core.queue.sqlite import SqliteQueue
+from motia_core.logs import Level, Logger
+from motia_core.queue.base import EventQueue
 
 
-def run(project_dir: Path, action: str, letter_id: str | None, everything: bool, as_json: bool) -> int:
-    db = project_dir.resolve() / ".motia" / "queue.db"
-    if not db.is_file():
-        raise ProjectError(f"{project_dir} has no queue yet ({db} does not exist): nothing was ever queued")
-    return asyncio.run(_run(SqliteQueue(db), action, letter_id, everything, as_json))
+@dataclass(frozen=True)
+class Storage:
+    """Which backend holds the queue: the same --backend / --redis / --redis-prefix as `serve`."""
+
+    backend: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str | None = None
 
 
-async def _run(queue: SqliteQueue, action: str, letter_id: str | None, everything: bool, as_json: bool) -> int:
+def run(
+    project_dir: Path,
+    action: str,
+    letter_id: str | None,
+    everything: bool,
+    as_json: bool,
+    storage: Storage | None = None,
+) -> int:
+    storage = storage or Storage()
+    name = backend_name(storage.redis_url, storage.backend)
+    project = project_dir.resolve()
+    if name == "sqlite":
+        db = project / ".motia" / "queue.db"
+        if not db.is_file():  # do not create an empty queue just to say it is empty
+            raise ProjectError(f"{project_dir} has no queue yet ({db} does not exist): nothing was ever queued")
+    logger = Logger("pretty", Level.WARN, stream=sys.stderr)  # stdout is the command's output; only problems are logged
+    options = BackendOptions(project, logger, storage.redis_url, storage.redis_prefix)
+    return asyncio.run(_open_and_run(build_backends(name, options), action, letter_id, everything, as_json))
+
+
+async def _open_and_run(backends: Backends, action: str, letter_id: str | None, everything: bool, as_json: bool) -> int:
     try:
-        if action == "list":
-            letters = await queue.dead_letters()
-            if as_json:
-                print(json.dumps([d.as_json(with_data=False) for d in letters], indent=2))
-            else:
-                for d in letters:
-                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.died_at))
-                    step = d.subscription.split("::", 1)[-1]
-                    print(f"{d.id}  {when}  {d.topic} -> {step}  attempts={d.attempts}  {d.as_json()['lastError']}")
-                print(f"{len(letters)} dead letter(s)")
-            return 0
-        if action == "show":
-            letter = await queue.dead_letter(_need(letter_id))
-            if letter is None:
-                print(f"no dead letter {letter_id}")
-                return 1
-            print(json.dumps(letter.as_json(), indent=2))
-            return 0
-        if action == "replay":
-            ids = [d.id for d in await queue.dead_letters()] if everything else [_need(letter_id)]
-            replayed = [i for i in ids if await queue.replay(i)]
-            print(f"replayed {len(replayed)} dead letter(s)")
-            return 0 if len(replayed) == len(ids) else 1
-        count = await queue.purge(None if everything else _need(letter_id))
-        print(f"purged {count} dead letter(s)")
-        return 0 if count or everything else 1
+        await backends.open()
+        return await _run(backends.queue, action, letter_id, everything, as_json)
     finally:
-        await queue.close()
+        await backends.queue.close()
+        await backends.state.close()
+        await backends.stream_store.close()
+        await backends.close()
+
+
+async def _run(queue: EventQueue, action: str, letter_id: str | None, everything: bool, as_json: bool) -> int:
+    if action == "list":
+        letters = await queue.dead_letters()
+        if as_json:
+            print(json.dumps([d.as_json(with_data=False) for d in letters], indent=2))
+        else:
+            for d in letters:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.died_at))
+                step = d.subscription.split("::", 1)[-1]
+                print(f"{d.id}  {when}  {d.topic} -> {step}  attempts={d.attempts}  {d.as_json()['lastError']}")
+            print(f"{len(letters)} dead letter(s)")
+        return 0
+    if action == "show":
+        letter = await queue.dead_letter(_need(letter_id))
+        if letter is None:
+            print(f"no dead letter {letter_id}")
+            return 1
+        print(json.dumps(letter.as_json(), indent=2))
+        return 0
+    if action == "replay":
+        ids = [d.id for d in await queue.dead_letters()] if everything else [_need(letter_id)]
+        replayed = [i for i in ids if await queue.replay(i)]
+        print(f"replayed {len(replayed)} dead letter(s)")
+        return 0 if len(replayed) == len(ids) else 1
+    count = await queue.purge(None if everything else _need(letter_id))
+    print(f"purged {count} dead letter(s)")
+    return 0 if count or everything else 1
 
 
 def _need(letter_id: str | None) -> str:

@@ -84,9 +84,16 @@ class EventBus:
             self._logger.debug(f"no step subscribes to {topic!r}; event dropped", step=source, trace_id=trace_id)
             return 0
         self._check_inputs(topic, data_json, subscribers, source, trace_id)
-        for step in subscribers:
-            event = QueuedEvent(topic=topic, data_json=data_json, trace_id=trace_id, message_group_id=group_id)
-            await self._queue.enqueue(subscription_key(topic, step), event, step.queue.delay_seconds)
+        # one copy per subscriber, stored in one step: a fan-out never half-happens
+        copies = [
+            (
+                subscription_key(topic, step),
+                QueuedEvent(topic=topic, data_json=data_json, trace_id=trace_id, message_group_id=group_id),
+                step.queue.delay_seconds,
+            )
+            for step in subscribers
+        ]
+        await self._queue.enqueue_many(copies)
         return len(subscribers)
 
     def _check_inputs(self, topic: str, data_json: bytes, steps: list[Step], source: str | None, trace: str) -> None:

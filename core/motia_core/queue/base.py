@@ -119,6 +119,11 @@ class EventQueue(Protocol):
         """Store the event; return once it is stored."""
         ...
 
+    async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
+        """Store several (subscription, event, delay) at once, atomically: all of them or none (the
+        fan-out of one emit: SQLite one transaction, Redis one script). Return once stored."""
+        ...
+
     async def start(self) -> None: ...
 
     def pause(self) -> None:

@@ -34,9 +34,10 @@ class MemoryQueue:
         fifo: bool = False,
         visibility_timeout: float = 900.0,
     ) -> None:
-        # In memory: FIFO is served by concurrency 1; nothing outlives the process, so no leases.
+        # In memory: FIFO is served by concurrency 1 (one event of any group at a time, in order);
+        # nothing outlives the process, so no leases.
         self._queues.setdefault(subscription, asyncio.Queue())
-        self._consumers[subscription] = (consumer, max(1, concurrency))
+        self._consumers[subscription] = (consumer, 1 if fifo else max(1, concurrency))
         if self._started:
             self._spawn(subscription)
 
@@ -48,6 +49,10 @@ class MemoryQueue:
             self._timers.add(handle)
         else:
             queue.put_nowait(event)
+
+    async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
+        for subscription, event, delay in items:  # no await in between: nothing can interleave
+            await self.enqueue(subscription, event, delay)
 
     def _deliver_later(self, queue: asyncio.Queue[QueuedEvent], event: QueuedEvent) -> None:
         self._timers = {t for t in self._timers if not t.cancelled() and t.when() > asyncio.get_running_loop().time()}
@@ -66,8 +71,8 @@ class MemoryQueue:
 
     async def _work(self, subscription: str, queue: asyncio.Queue[QueuedEvent], consumer: Consumer) -> None:
         while True:
-            await self._leasing.wait()
             event = await queue.get()
+            await self._leasing.wait()  # after get: a worker idle in get() when pause() came holds on
             event.attempts += 1
             delivery = await consumer(event)
             chain = self._failures.setdefault(event.id, [])

@@ -97,25 +97,25 @@ class SqliteQueue:
 
     async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:
         self._db.ensure_present()  # never accept an event into a queue.db that was deleted or replaced
-        now = time.time()
-        self._db.execute(
-            "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.id,
-                subscription,
-                event.topic,
-                event.data_json,
-                event.trace_id,
-                event.message_group_id,
-                event.attempts,
-                now + delay,
-                event.enqueued_at,
-            ),
-        )
+        self._db.execute(_INSERT, _row(subscription, event, time.time() + delay))
         sub = self._subs.get(subscription)
         if sub is not None and delay <= 0:
             sub.wake.set()
+
+    async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
+        """All the copies in one transaction: a fan-out is stored whole or not at all."""
+        if len(items) == 1:
+            await self.enqueue(*items[0])
+            return
+        self._db.ensure_present()
+        now = time.time()
+        with self._transaction():
+            for subscription, event, delay in items:
+                self._db.execute(_INSERT, _row(subscription, event, now + delay))
+        for subscription, _, delay in items:
+            sub = self._subs.get(subscription)
+            if sub is not None and delay <= 0:
+                sub.wake.set()
 
     async def start(self) -> None:
         # Whatever was leased when the core last stopped (or crashed) was never acked: deliver it again.
@@ -298,6 +298,26 @@ class SqliteQueue:
                 await task
         self._tasks.clear()
         self._db.close()
+
+
+_INSERT = (
+    "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(subscription: str, event: QueuedEvent, visible_at: float) -> tuple[object, ...]:
+    return (
+        event.id,
+        subscription,
+        event.topic,
+        event.data_json,
+        event.trace_id,
+        event.message_group_id,
+        event.attempts,
+        visible_at,
+        event.enqueued_at,
+    )
 
 
 def _failure_json(failure: AttemptFailure | None) -> str:

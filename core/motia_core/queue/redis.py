@@ -1,0 +1,368 @@
+"""The distributed queue: Redis Streams, shared by every core instance on the same Redis and prefix.
+
+One stream per subscription, with one consumer group ("motia") that every instance joins under its
+own consumer name, so each event is leased by exactly one instance. An event's body lives in a hash;
+the stream carries its id. A lease is XREADGROUP (or XAUTOCLAIM of an entry whose lease ran out, from
+any consumer, live or dead, so an instance that dies mid-event has its events redelivered after the
+visibility timeout); an ack is XACK + XDEL + delete, in one script. Retries and delayed enqueues wait
+in a sorted set that the lease script promotes into the stream. FIFO subscriptions keep one event
+per message group out (ready, leased or waiting for its retry) cluster-wide and the rest in a list per
+group, oldest first; so on Redis a retried event holds its group until it is acked or buried.
+Every multi-key change is one Lua script (queue/redis_scripts.py: the key layout). Semantics are
+those of the SQLite queue (docs/delivery.md#redis), proven by tests/test_contract_queue.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+import redis.exceptions as rex
+
+from motia_core.errors import StorageUnavailable
+from motia_core.logs import Logger
+from motia_core.queue import redis_scripts as lua
+from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
+
+_LEASE_BATCH = 64  # events leased per script call at most
+_BLOCK_MS = 250  # longest blocking read: bounds how late a delayed event or a reclaim is noticed
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis cannot be reached
+_FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage; after that the lease runs out instead
+_CONSUMER_ERROR_DELAY = 1.0
+_LOG_EVERY = 60.0  # the same outage is logged at most this often
+# what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
+_UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
+
+
+@dataclass
+class _Sub:
+    name: str
+    consumer: Consumer
+    concurrency: int
+    fifo: bool
+    visibility_timeout: float
+    stream: str
+    cursor: str = "0-0"
+    next_claim: float = 0.0
+    registered: bool = False
+    leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (entry id, lease token)
+
+
+class RedisQueue:
+    def __init__(self, client: aioredis.Redis, prefix: str, logger: Logger) -> None:
+        self._redis = client
+        tag = prefix if "{" in prefix else "{" + prefix + "}"  # one hash tag: one Cluster slot
+        self._base = f"{tag}:q:"
+        self._logger = logger
+        self._consumer_name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._subs: dict[str, _Sub] = {}
+        self._depth: dict[str, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
+        self._leasing.set()
+        self._last_logged = 0.0
+        self._scripts = {
+            name: client.register_script(getattr(lua, name))
+            for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATE", "REPLAY", "PURGE", "FORGET_CONSUMER")
+        }
+
+    @property
+    def consumer_name(self) -> str:
+        """This instance's consumer name in every subscription's consumer group."""
+        return self._consumer_name
+
+    def pause(self) -> None:
+        """Lease nothing more (the core is stopping); deliveries in flight finish and write their fate."""
+        self._leasing.clear()
+
+    def subscribe(
+        self,
+        subscription: str,
+        consumer: Consumer,
+        concurrency: int,
+        fifo: bool = False,
+        visibility_timeout: float = 900.0,
+    ) -> None:
+        sub = _Sub(subscription, consumer, max(1, concurrency), fifo, visibility_timeout, self._key("s:", subscription))
+        self._subs[subscription] = sub
+        if self._started:
+            self._spawn(sub)
+
+    def _key(self, kind: str, subscription: str = "") -> str:
+        return f"{self._base}{kind}{subscription}"
+
+    # -- enqueue -----------------------------------------------------------------------------------
+
+    async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:
+        await self.enqueue_many([(subscription, event, delay)])
+
+    async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
+        """Store every copy in one script: all of them or none. Raises StorageUnavailable when Redis
+        cannot be reached (POST /emit answers 503, ctx.emit CODE_UNAVAILABLE)."""
+        if not items:
+            return
+        args: list[bytes | str | int] = [self._base]
+        for sub, e, delay in items:
+            args += [sub, e.id, e.topic, e.data_json, e.trace_id, e.message_group_id, e.attempts]
+            args += [repr(e.enqueued_at), int(max(0.0, delay) * 1000)]
+        await self._register_fifo({sub for sub, _, _ in items})
+        try:
+            depths = await self._scripts["ENQUEUE"](keys=[self._key("fifo")], args=args)
+        except _UNREACHABLE as exc:
+            raise StorageUnavailable(f"Redis cannot be reached ({_describe(exc)}); the event was not stored") from exc
+        for (sub, _, _), depth in zip(items, depths, strict=True):
+            self._depth[sub] = int(depth)
+
+    async def _register_fifo(self, subscriptions: set[str]) -> None:
+        # the FIFO flag lives in Redis so any instance (or the dlq CLI replaying) routes by group
+        todo = [s for s in (self._subs.get(n) for n in subscriptions) if s is not None and not s.registered]
+        for sub in todo:
+            try:
+                if sub.fifo:
+                    await self._redis.hset(self._key("fifo"), sub.name, "1")
+                else:
+                    await self._redis.hdel(self._key("fifo"), sub.name)
+            except _UNREACHABLE as exc:
+                raise StorageUnavailable(f"Redis cannot be reached ({_describe(exc)})") from exc
+            sub.registered = True
+
+    # -- consuming ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._started = True
+        for sub in self._subs.values():
+            self._spawn(sub)
+
+    def _spawn(self, sub: _Sub) -> None:
+        self._tasks.append(asyncio.create_task(self._pump(sub), name=f"redis-queue-{sub.name}"))
+
+    async def _pump(self, sub: _Sub) -> None:
+        """Lease while slots are free; each event to the consumer in its own task. Never dies: while
+        Redis is away it logs (at most once a minute) and tries again with a growing pause."""
+        slots = asyncio.Semaphore(sub.concurrency)
+        running: set[asyncio.Task[None]] = set()
+        pause = _BACKOFF_FIRST
+        ready = False
+        try:
+            while True:
+                await slots.acquire()
+                await self._leasing.wait()
+                free = 1
+                while free < _LEASE_BATCH and not slots.locked():
+                    await slots.acquire()
+                    free += 1
+                events: list[tuple[QueuedEvent, str, int]] = []
+                try:
+                    if not ready:
+                        await self._prepare(sub)
+                        ready = True
+                    events = await self._lease(sub, free)
+                    if pause > _BACKOFF_FIRST:
+                        self._logger.info(f"Redis is back; the queue of {sub.name} is delivering again")
+                    pause = _BACKOFF_FIRST
+                except _UNREACHABLE as exc:
+                    self._outage(f"leasing {sub.name}", exc, pause)
+                    await asyncio.sleep(pause)
+                    pause = min(_BACKOFF_MAX, pause * 2)
+                except rex.ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    ready = False  # the stream or its group is gone (Redis lost its data): recreate
+                    self._logger.warn(f"the consumer group of {sub.name} was missing in Redis; recreating it")
+                for _ in range(free - len(events)):
+                    slots.release()
+                for event, entry, lease in events:
+                    sub.leases[event.id] = (entry, lease)
+                    # leased by a blocking read that pause() could not interrupt: give it back untouched
+                    paused = not self._leasing.is_set()
+                    task = asyncio.create_task(self._deliver(sub, event, slots, release=paused))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _prepare(self, sub: _Sub) -> None:
+        with contextlib.suppress(rex.ResponseError):  # BUSYGROUP: another instance made it
+            # from 0, not $: events enqueued before any consumer existed are delivered too
+            await self._redis.xgroup_create(sub.stream, lua.GROUP, id="0", mkstream=True)
+        await self._register_fifo({sub.name})
+
+    async def _lease(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
+        now = time.monotonic()
+        claim_ms = -1
+        if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
+            claim_ms = int(sub.visibility_timeout * 1000)
+            sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
+        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor]
+        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args)
+        events = self._unpack(sub, reply)
+        if events:
+            return events
+        wait_ms = _BLOCK_MS
+        if int(reply[2]) >= 0:
+            wait_ms = min(wait_ms, int(reply[2]))
+        wait_ms = min(wait_ms, max(1, int((sub.next_claim - time.monotonic()) * 1000)))
+        if wait_ms <= 0 or not self._leasing.is_set():
+            return []
+        # nothing ready: block until an entry arrives (any instance's XADD wakes us) or a timer is due
+        read: Any = await self._redis.xreadgroup(
+            lua.GROUP, self._consumer_name, {sub.stream: ">"}, count=limit, block=max(1, wait_ms)
+        )
+        if not read:
+            return []
+        pairs: list[Any] = []
+        for entry_id, fields in read[0][1]:
+            pairs += [entry_id, fields.get(b"id", b"")]
+        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=[self._base, sub.name, *pairs])
+        return self._unpack(sub, reply)
+
+    def _unpack(self, sub: _Sub, reply: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
+        sub.cursor = _text(reply[0]) or "0-0"
+        self._depth[sub.name] = int(reply[1])
+        events = []
+        for entry, event_id, lease, topic, data, trace, group, attempts, created in reply[3]:
+            event = QueuedEvent(
+                topic=_text(topic),
+                data_json=bytes(data),
+                trace_id=_text(trace),
+                message_group_id=_text(group),
+                attempts=int(attempts),
+                id=_text(event_id),
+                enqueued_at=float(created),
+            )
+            events.append((event, _text(entry), int(lease)))
+        return events
+
+    async def _deliver(self, sub: _Sub, event: QueuedEvent, slots: asyncio.Semaphore, release: bool) -> None:
+        try:
+            try:
+                delivery = Delivery(Fate.RETRY, counted=False) if release else await sub.consumer(event)
+            except Exception as exc:  # a consumer bug must not strand the event until its lease expires
+                failure = AttemptFailure(event.attempts, time.time(), type(exc).__name__, str(exc), kind="core_error")
+                delivery = Delivery(Fate.RETRY, _CONSUMER_ERROR_DELAY, failure)
+            await self._settle(sub, event, delivery)
+        finally:
+            sub.leases.pop(event.id, None)
+            slots.release()
+
+    async def _settle(self, sub: _Sub, event: QueuedEvent, delivery: Delivery) -> None:
+        """Write the delivery's fate; while Redis is away, keep trying for a while (the slot stays
+        taken, nothing could be leased anyway). Given up, the lease runs out and the event comes back."""
+        entry, lease = sub.leases[event.id]
+        if delivery.fate is Fate.ACK:
+            op = "ack"
+        elif delivery.fate is Fate.DEAD_LETTER:
+            op = "bury"
+        else:
+            op = "retry" if delivery.counted else "free"
+        failure = orjson.dumps(delivery.failure.as_json() if delivery.failure else {"message": "unknown"})
+        args: list[bytes | str | int] = [self._base, sub.name, op, entry, event.id, lease]
+        args.append(int(max(0.0, delivery.delay) * 1000))
+        args += [failure, event.message_group_id]
+        deadline = time.monotonic() + _FATE_PATIENCE
+        pause = _BACKOFF_FIRST
+        while True:
+            try:
+                status, depth = await self._scripts["FATE"](keys=[sub.stream], args=args)
+                self._depth[sub.name] = int(depth)
+                if int(status) < 0:
+                    self._logger.warn(
+                        f"the lease of event {event.id} on {sub.name} ran out before its handler finished; "
+                        "the newer delivery decides its fate",
+                        trace_id=event.trace_id,
+                    )
+                return
+            except _UNREACHABLE as exc:
+                if time.monotonic() + pause > deadline:
+                    self._logger.error(
+                        f"could not record the outcome of event {event.id} on {sub.name} ({_describe(exc)}); "
+                        "it is delivered again when its lease runs out",
+                        trace_id=event.trace_id,
+                    )
+                    return
+                self._outage(f"recording the outcome of an event on {sub.name}", exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(_BACKOFF_MAX, pause * 2)
+
+    def _outage(self, doing: str, exc: BaseException, pause: float) -> None:
+        now = time.monotonic()
+        if now - self._last_logged >= _LOG_EVERY:
+            self._last_logged = now
+            self._logger.error(f"Redis cannot be reached while {doing} ({_describe(exc)}); retrying in {pause:g}s")
+
+    # -- dead letters ------------------------------------------------------------------------------
+
+    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
+        ids = await self._redis.zrange(self._key("dead"), 0, -1)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for letter_id in ids:
+                pipe.hgetall(self._key("x:", _text(letter_id)))
+            rows = await pipe.execute()
+        letters = [_letter(_text(i), row) for i, row in zip(ids, rows, strict=True) if row]
+        return [d for d in letters if subscription in (None, d.subscription)]
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
+        row = await self._redis.hgetall(self._key("x:", letter_id))
+        return _letter(letter_id, row) if row else None
+
+    async def replay(self, letter_id: str) -> bool:
+        args = [self._base, letter_id, repr(time.time())]
+        return bool(await self._scripts["REPLAY"](keys=[self._key("dead")], args=args))
+
+    async def purge(self, letter_id: str | None = None) -> int:
+        return int(await self._scripts["PURGE"](keys=[self._key("dead")], args=[self._base, letter_id or ""]))
+
+    def depth(self, subscription: str) -> int:
+        """Events of the subscription not yet acked or buried, as of this instance's last exchange with
+        Redis (each lease, enqueue and fate refreshes it; an idle pump at least every 250 ms)."""
+        return self._depth.get(subscription, 0)
+
+    async def close(self) -> None:
+        """Stop pumping; leases still held are delivered again (by any instance) after their visibility
+        timeout. The client is not closed: its owner closes it."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for sub in self._subs.values():
+            with contextlib.suppress(*_UNREACHABLE, rex.ResponseError):
+                await self._scripts["FORGET_CONSUMER"](keys=[sub.stream], args=[self._consumer_name])
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _letter(letter_id: str, row: Any) -> DeadLetter:
+    def field_(name: str, default: bytes = b"") -> bytes:
+        return bytes(row.get(name.encode(), default))
+
+    failures = orjson.loads(field_("failures", b"[]"))
+    return DeadLetter(
+        id=letter_id,
+        subscription=field_("sub").decode(),
+        topic=field_("topic").decode(),
+        data_json=field_("data"),
+        trace_id=field_("trace").decode(),
+        message_group_id=field_("group").decode(),
+        attempts=int(field_("attempts", b"0")),
+        failures=failures if isinstance(failures, list) else [],
+        enqueued_at=float(field_("created", b"0")),
+        died_at=int(field_("died", b"0")) / 1000,
+    )
