@@ -131,6 +131,8 @@ def sqlite(options: BackendOptions) -> Backends:
     from motia_core.streams.store import SqliteStreamStore
 
     logger = options.logger
+    if options.prefix:
+        logger.warn(f"--redis-prefix {options.prefix} is ignored: the sqlite backend keeps everything under .motia/")
     private = motia_dir(options.project_dir, logger)  # 0700, databases 0600 (docs/delivery.md#storage-faults)
     state = SqliteStateStore(private / "state.db", logger)
     stream_store = SqliteStreamStore(private / "state.db", logger)
