@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -460,3 +461,67 @@ async def test_redis_restart_mid_load_loses_no_acknowledged_enqueue(redis_server
             await asyncio.sleep(0.002)
         assert refused >= 50  # every enqueue while Redis was down was refused, none hung
         await _until(lambda: set(stored) <= seen, timeout=30)  # the pump reconnected; nothing lost
+
+
+_DOOMED = """
+import asyncio, sys
+import redis.asyncio as aioredis
+from motia_core.logs import Logger
+from motia_core.queue import redis as rq
+from motia_core.queue.base import Delivery, Fate, QueuedEvent
+
+rq._ALIVE_TTL = 2.0  # its liveness key expires 2 s after its last renewal
+
+async def main() -> None:
+    queue = rq.RedisQueue(aioredis.Redis.from_url(sys.argv[1]), "multi", Logger())
+    held = []
+
+    async def hang(event: QueuedEvent) -> Delivery:
+        held.append(event.id)
+        if len(held) == 3:
+            print(" ".join(held), flush=True)
+        await asyncio.sleep(3600)
+        return Delivery(Fate.ACK)
+
+    queue.subscribe("t::a", hang, concurrency=3, visibility_timeout=600)
+    await queue.start()
+    await queue.enqueue_many([("t::a", QueuedEvent("t", b'{"n":%d}' % n, "T"), 0.0) for n in range(5)])
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.chaos
+@pytest.mark.timeout(60)
+async def test_redis_sigkilled_instance_leases_go_to_another_before_the_visibility_timeout(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A process that dies holding leases stops renewing its liveness key: another instance takes
+    its events as soon as the key expires, long before their 600 s visibility timeout."""
+    script = tmp_path / "doomed.py"
+    script.write_text(_DOOMED)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), redis_server.url, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        held = set((await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split())
+        assert len(held) == 3
+    finally:
+        proc.kill()  # SIGKILL: no close(), no ack, its liveness key simply stops being renewed
+        await proc.wait()
+    async with _instances(redis_server.url, 1) as (b,):
+        seen: list[tuple[str, int]] = []
+
+        async def consume(event: QueuedEvent) -> Delivery:
+            seen.append((event.id, event.attempts))
+            return Delivery(Fate.ACK)
+
+        b.subscribe(SUB, consume, concurrency=4, visibility_timeout=600)
+        started = asyncio.get_running_loop().time()
+        await b.start()
+        await _until(lambda: len(seen) == 5, timeout=20)
+        assert asyncio.get_running_loop().time() - started < 20  # not 600 s
+        assert {i for i, n in seen if n == 2} == held
+        assert sorted(n for _, n in seen) == [1, 1, 2, 2, 2]

@@ -67,7 +67,12 @@ async def instances(redis_server: RedisServer) -> AsyncIterator[list[Instance]]:
     made = [Instance(redis_server.url, log) for _ in range(2)]
     yield made
     for inst in made:
-        await inst.close()
+        try:
+            await asyncio.wait_for(inst.close(), 10)
+        except TimeoutError:
+            for t in asyncio.all_tasks():
+                t.print_stack(limit=8)
+            raise
 
 
 async def until(predicate: Any, timeout: float = 10.0) -> None:

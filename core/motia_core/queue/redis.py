@@ -20,8 +20,9 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -38,6 +39,12 @@ _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis can
 _FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage; after that the lease runs out instead
 _CONSUMER_ERROR_DELAY = 1.0
 _LOG_EVERY = 60.0  # the same outage is logged at most this often
+# An instance renews its liveness key every _ALIVE_EVERY seconds; once the key has been gone
+# _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
+_ALIVE_TTL = 10.0
+_ALIVE_EVERY = 2.0
+_CLOSE_WAIT = 2.0  # seconds close() lets a pump's Redis call finish
+_T = TypeVar("_T")
 # what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
 _UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
 
@@ -70,6 +77,8 @@ class RedisQueue:
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
         self._last_logged = 0.0
+        self._calls: set[asyncio.Future[Any]] = set()
+        self._fates: list[tuple[str, list[bytes | str | int], asyncio.Future[Any]]] = []
         self._scripts = {
             name: client.register_script(getattr(lua, name))
             for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATE", "REPLAY", "PURGE", "FORGET_CONSUMER")
@@ -138,6 +147,9 @@ class RedisQueue:
     # -- consuming ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        with contextlib.suppress(*_UNREACHABLE):  # the heartbeat task tries again
+            await self._heartbeat_once()
+        self._tasks.append(asyncio.create_task(self._heartbeat(), name="redis-queue-alive"))
         self._started = True
         for sub in self._subs.values():
             self._spawn(sub)
@@ -165,7 +177,7 @@ class RedisQueue:
                     if not ready:
                         await self._prepare(sub)
                         ready = True
-                    events = await self._lease(sub, free)
+                    events = await self._detached(self._lease(sub, free))
                     if pause > _BACKOFF_FIRST:
                         self._logger.info(f"Redis is back; the queue of {sub.name} is delivering again")
                     pause = _BACKOFF_FIRST
@@ -190,6 +202,26 @@ class RedisQueue:
         finally:
             for task in running:
                 task.cancel()
+
+    async def _heartbeat_once(self) -> None:
+        await self._redis.set(self._key("alive:", self._consumer_name), b"1", px=int(_ALIVE_TTL * 1000))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(_ALIVE_EVERY)
+            try:
+                await self._detached(self._heartbeat_once())
+            except _UNREACHABLE as exc:  # the pumps log the outage; leases may be taken over meanwhile
+                self._logger.debug(f"could not renew the queue's liveness key: {_describe(exc)}")
+
+    async def _detached(self, call: Coroutine[Any, Any, _T]) -> _T:
+        """Run a Redis call in its own task that close() lets finish (a blocking read ends within
+        _BLOCK_MS) instead of cancelling it: a read cancelled mid-reply can leave redis-py waiting on
+        the socket for good."""
+        task = asyncio.ensure_future(call)
+        self._calls.add(task)
+        task.add_done_callback(_forget_call(self._calls))
+        return await asyncio.shield(task)
 
     async def _prepare(self, sub: _Sub) -> None:
         with contextlib.suppress(rex.ResponseError):  # BUSYGROUP: another instance made it
@@ -273,7 +305,7 @@ class RedisQueue:
         pause = _BACKOFF_FIRST
         while True:
             try:
-                status, depth = await self._scripts["FATE"](keys=[sub.stream], args=args)
+                status, depth = await self._write_fate(sub.stream, args)
                 self._depth[sub.name] = int(depth)
                 if int(status) < 0:
                     self._logger.warn(
@@ -293,6 +325,40 @@ class RedisQueue:
                 self._outage(f"recording the outcome of an event on {sub.name}", exc, pause)
                 await asyncio.sleep(pause)
                 pause = min(_BACKOFF_MAX, pause * 2)
+
+    async def _write_fate(self, stream: str, args: list[bytes | str | int]) -> Any:
+        """Fates written in the same loop tick go to Redis in one pipeline (one round trip for a
+        burst of acks); each is still its own atomic script."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._fates.append((stream, args, future))
+        if len(self._fates) == 1:
+            flush = asyncio.ensure_future(self._flush_fates())
+            self._calls.add(flush)
+            flush.add_done_callback(_forget_call(self._calls))
+        return await future
+
+    async def _flush_fates(self) -> None:
+        await asyncio.sleep(0)  # let the other deliveries finishing in this tick join the batch
+        batch, self._fates = self._fates, []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream, args, _ in batch:
+                    await self._scripts["FATE"](keys=[stream], args=args, client=pipe)
+                results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc) if isinstance(exc, Exception) else future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     def _outage(self, doing: str, exc: BaseException, pause: float) -> None:
         now = time.monotonic()
@@ -328,17 +394,33 @@ class RedisQueue:
         return self._depth.get(subscription, 0)
 
     async def close(self) -> None:
-        """Stop pumping; leases still held are delivered again (by any instance) after their visibility
-        timeout. The client is not closed: its owner closes it."""
+        """Stop pumping; leases still held (deliveries cut off) are taken over by another instance at its
+        next look, as the liveness key is deleted. The client is not closed: its owner closes it."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._calls:
+            _, late = await asyncio.wait(set(self._calls), timeout=_CLOSE_WAIT)
+            for call in late:  # leased entries it may hold come back after their visibility timeout
+                call.cancel()
         for sub in self._subs.values():
             with contextlib.suppress(*_UNREACHABLE, rex.ResponseError):
                 await self._scripts["FORGET_CONSUMER"](keys=[sub.stream], args=[self._consumer_name])
+        if self._started:  # leases still held (cancelled deliveries) go to another instance at once
+            with contextlib.suppress(*_UNREACHABLE):
+                await self._redis.delete(self._key("alive:", self._consumer_name))
+
+
+def _forget_call(calls: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(task: asyncio.Future[Any]) -> None:
+        calls.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a call whose pump is gone fails quietly; the pump logged outages
+
+    return done
 
 
 def _text(value: Any) -> str:

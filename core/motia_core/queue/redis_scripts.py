@@ -17,6 +17,7 @@ event ids they meet (all in the same slot; KEYS[1] is always a real key of that 
     B fifo                         hash: sub -> "1" for FIFO subscriptions
     B x:<id>                       hash: one dead letter (the event hash, renamed, plus `died`)
     B dead                         sorted set: dead letter ids by time of death (ms)
+    B alive:<consumer>             string with a TTL: the instance owning that consumer name is alive
 
 Times are the Redis server's clock (`TIME`), so instances with skewed clocks agree on delays.
 """
@@ -136,9 +137,10 @@ end
 """
 
 # KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count, claim_idle_ms (-1: no reclaim this time), cursor.
-# Promotes due delayed events, reclaims leases idle past the visibility timeout (XAUTOCLAIM, from any
-# consumer, dead or alive), then reads new entries. Returns {cursor, depth, ms to next due (-1: none),
-# events...}.
+# Promotes due delayed events; takes over the leases of consumers whose liveness key `B alive:<name>`
+# expired (their instance died) and forgets such consumers once they hold nothing; reclaims leases
+# idle past the visibility timeout (XAUTOCLAIM, from any consumer); then reads new entries.
+# Returns {cursor, depth, ms to next due (-1: none), events...}.
 LEASE = (
     _COMMON
     + _MATERIALIZE
@@ -156,9 +158,27 @@ for _, id in ipairs(due) do
 end
 local out = {}
 if claim_ms >= 0 then
-  local r = redis.call('XAUTOCLAIM', stream, 'motia', consumer, claim_ms, cursor, 'COUNT', count)
-  cursor = r[1]
-  materialize(stream, r[2], out)
+  -- a consumer whose instance stopped renewing its liveness key is gone: take its leases now
+  for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'motia')) do
+    local c = {}
+    for j = 1, #info, 2 do c[info[j]] = info[j + 1] end
+    if c['name'] ~= consumer and redis.call('EXISTS', B .. 'alive:' .. c['name']) == 0 then
+      if c['pending'] == 0 then
+        redis.call('XGROUP', 'DELCONSUMER', stream, 'motia', c['name'])
+      elseif #out < count then
+        local ids = {}
+        for _, p in ipairs(redis.call('XPENDING', stream, 'motia', '-', '+', count - #out, c['name'])) do
+          ids[#ids + 1] = p[1]
+        end
+        materialize(stream, redis.call('XCLAIM', stream, 'motia', consumer, 0, unpack(ids)), out)
+      end
+    end
+  end
+  if #out < count then
+    local r = redis.call('XAUTOCLAIM', stream, 'motia', consumer, claim_ms, cursor, 'COUNT', count - #out)
+    cursor = r[1]
+    materialize(stream, r[2], out)
+  end
 end
 if #out < count then
   local r = redis.call('XREADGROUP', 'GROUP', 'motia', consumer, 'COUNT', count - #out, 'STREAMS', stream, '>')

@@ -41,6 +41,7 @@ LOCK_TTL_MS = 5000  # a dead holder blocks its group at most this long
 LOCK_TIMEOUT = 10.0  # seconds a change or join waits for the group lock before failing
 READ_BLOCK_MS = 1000  # XREAD BLOCK; the wake key interrupts it when the set of groups changes
 READ_COUNT = 512
+CLOSE_WAIT = 2.0  # seconds close() waits for the reader to stop, and for the wake key's removal
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 # INCR the sequence and append the event with id <seq>-0: one atomic step, so ids are contiguous;
@@ -128,7 +129,11 @@ class RedisStreamBus:
         token = self._tokens.pop(lock, "")
         try:
             return int(await self._publish(keys=keys, args=[self._max_len, item_id, event, token]))
-        except RedisError as exc:
+        except BaseException as exc:
+            if token:  # not released by the script: exclusive() releases it (or it expires)
+                self._tokens[lock] = token
+            if not isinstance(exc, RedisError):
+                raise
             raise _unavailable(stream, group_id, exc) from exc
 
     async def position(self, stream: str, group_id: str) -> int:
@@ -163,12 +168,11 @@ class RedisStreamBus:
         tasks = [t for t in (self._reader, *self._gaps) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:  # bounded: shutdown must not hang on a connection that does not answer
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT)
         self._reader = None
-        with contextlib.suppress(RedisError):
-            await self._client.delete(self._wake_key)
+        with contextlib.suppress(RedisError, TimeoutError):
+            await asyncio.wait_for(self._client.delete(self._wake_key), CLOSE_WAIT)
 
     # -- internals -------------------------------------------------------------------------------------
 
