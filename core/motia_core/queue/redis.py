@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from motia_core.errors import StorageUnavailable
 from motia_core.logs import Logger
 from motia_core.queue import redis_scripts as lua
 from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
+from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, describe, forget_call, letter, text
 
 _LEASE_BATCH = 64  # events leased per script call at most
 _BLOCK_MS = 250  # longest blocking read: bounds how late a delayed event or a reclaim is noticed
@@ -45,8 +46,6 @@ _ALIVE_TTL = 10.0
 _ALIVE_EVERY = 2.0
 _CLOSE_WAIT = 2.0  # seconds close() lets a pump's Redis call finish
 _T = TypeVar("_T")
-# what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
-_UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
 
 
 @dataclass
@@ -78,11 +77,11 @@ class RedisQueue:
         self._leasing.set()
         self._last_logged = 0.0
         self._calls: set[asyncio.Future[Any]] = set()
-        self._fates: list[tuple[str, list[bytes | str | int], asyncio.Future[Any]]] = []
         self._scripts = {
             name: client.register_script(getattr(lua, name))
             for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATE", "REPLAY", "PURGE", "FORGET_CONSUMER")
         }
+        self._fates = FateBatcher(client, self._scripts["FATE"], self._calls)
 
     @property
     def consumer_name(self) -> str:
@@ -126,8 +125,8 @@ class RedisQueue:
         await self._register_fifo({sub for sub, _, _ in items})
         try:
             depths = await self._scripts["ENQUEUE"](keys=[self._key("fifo")], args=args)
-        except _UNREACHABLE as exc:
-            raise StorageUnavailable(f"Redis cannot be reached ({_describe(exc)}); the event was not stored") from exc
+        except UNREACHABLE as exc:
+            raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)}); the event was not stored") from exc
         for (sub, _, _), depth in zip(items, depths, strict=True):
             self._depth[sub] = int(depth)
 
@@ -140,14 +139,14 @@ class RedisQueue:
                     await self._redis.hset(self._key("fifo"), sub.name, "1")
                 else:
                     await self._redis.hdel(self._key("fifo"), sub.name)
-            except _UNREACHABLE as exc:
-                raise StorageUnavailable(f"Redis cannot be reached ({_describe(exc)})") from exc
+            except UNREACHABLE as exc:
+                raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)})") from exc
             sub.registered = True
 
     # -- consuming ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        with contextlib.suppress(*_UNREACHABLE):  # the heartbeat task tries again
+        with contextlib.suppress(*UNREACHABLE):  # the heartbeat task tries again
             await self._heartbeat_once()
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="redis-queue-alive"))
         self._started = True
@@ -181,7 +180,7 @@ class RedisQueue:
                     if pause > _BACKOFF_FIRST:
                         self._logger.info(f"Redis is back; the queue of {sub.name} is delivering again")
                     pause = _BACKOFF_FIRST
-                except _UNREACHABLE as exc:
+                except UNREACHABLE as exc:
                     self._outage(f"leasing {sub.name}", exc, pause)
                     await asyncio.sleep(pause)
                     pause = min(_BACKOFF_MAX, pause * 2)
@@ -211,8 +210,8 @@ class RedisQueue:
             await asyncio.sleep(_ALIVE_EVERY)
             try:
                 await self._detached(self._heartbeat_once())
-            except _UNREACHABLE as exc:  # the pumps log the outage; leases may be taken over meanwhile
-                self._logger.debug(f"could not renew the queue's liveness key: {_describe(exc)}")
+            except UNREACHABLE as exc:  # the pumps log the outage; leases may be taken over meanwhile
+                self._logger.debug(f"could not renew the queue's liveness key: {describe(exc)}")
 
     async def _detached(self, call: Coroutine[Any, Any, _T]) -> _T:
         """Run a Redis call in its own task that close() lets finish (a blocking read ends within
@@ -220,7 +219,7 @@ class RedisQueue:
         the socket for good."""
         task = asyncio.ensure_future(call)
         self._calls.add(task)
-        task.add_done_callback(_forget_call(self._calls))
+        task.add_done_callback(forget_call(self._calls))
         return await asyncio.shield(task)
 
     async def _prepare(self, sub: _Sub) -> None:
@@ -259,20 +258,20 @@ class RedisQueue:
         return self._unpack(sub, reply)
 
     def _unpack(self, sub: _Sub, reply: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
-        sub.cursor = _text(reply[0]) or "0-0"
+        sub.cursor = text(reply[0]) or "0-0"
         self._depth[sub.name] = int(reply[1])
         events = []
         for entry, event_id, lease, topic, data, trace, group, attempts, created in reply[3]:
             event = QueuedEvent(
-                topic=_text(topic),
+                topic=text(topic),
                 data_json=bytes(data),
-                trace_id=_text(trace),
-                message_group_id=_text(group),
+                trace_id=text(trace),
+                message_group_id=text(group),
                 attempts=int(attempts),
-                id=_text(event_id),
+                id=text(event_id),
                 enqueued_at=float(created),
             )
-            events.append((event, _text(entry), int(lease)))
+            events.append((event, text(entry), int(lease)))
         return events
 
     async def _deliver(self, sub: _Sub, event: QueuedEvent, slots: asyncio.Semaphore, release: bool) -> None:
@@ -305,7 +304,7 @@ class RedisQueue:
         pause = _BACKOFF_FIRST
         while True:
             try:
-                status, depth = await self._write_fate(sub.stream, args)
+                status, depth = await self._fates.write(sub.stream, args)
                 self._depth[sub.name] = int(depth)
                 if int(status) < 0:
                     self._logger.warn(
@@ -314,10 +313,10 @@ class RedisQueue:
                         trace_id=event.trace_id,
                     )
                 return
-            except _UNREACHABLE as exc:
+            except UNREACHABLE as exc:
                 if time.monotonic() + pause > deadline:
                     self._logger.error(
-                        f"could not record the outcome of event {event.id} on {sub.name} ({_describe(exc)}); "
+                        f"could not record the outcome of event {event.id} on {sub.name} ({describe(exc)}); "
                         "it is delivered again when its lease runs out",
                         trace_id=event.trace_id,
                     )
@@ -326,45 +325,11 @@ class RedisQueue:
                 await asyncio.sleep(pause)
                 pause = min(_BACKOFF_MAX, pause * 2)
 
-    async def _write_fate(self, stream: str, args: list[bytes | str | int]) -> Any:
-        """Fates written in the same loop tick go to Redis in one pipeline (one round trip for a
-        burst of acks); each is still its own atomic script."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._fates.append((stream, args, future))
-        if len(self._fates) == 1:
-            flush = asyncio.ensure_future(self._flush_fates())
-            self._calls.add(flush)
-            flush.add_done_callback(_forget_call(self._calls))
-        return await future
-
-    async def _flush_fates(self) -> None:
-        await asyncio.sleep(0)  # let the other deliveries finishing in this tick join the batch
-        batch, self._fates = self._fates, []
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for stream, args, _ in batch:
-                    await self._scripts["FATE"](keys=[stream], args=args, client=pipe)
-                results = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc) if isinstance(exc, Exception) else future.cancel()
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for (_, _, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
     def _outage(self, doing: str, exc: BaseException, pause: float) -> None:
         now = time.monotonic()
         if now - self._last_logged >= _LOG_EVERY:
             self._last_logged = now
-            self._logger.error(f"Redis cannot be reached while {doing} ({_describe(exc)}); retrying in {pause:g}s")
+            self._logger.error(f"Redis cannot be reached while {doing} ({describe(exc)}); retrying in {pause:g}s")
 
     # -- dead letters ------------------------------------------------------------------------------
 
@@ -372,14 +337,14 @@ class RedisQueue:
         ids = await self._redis.zrange(self._key("dead"), 0, -1)
         async with self._redis.pipeline(transaction=False) as pipe:
             for letter_id in ids:
-                pipe.hgetall(self._key("x:", _text(letter_id)))
+                pipe.hgetall(self._key("x:", text(letter_id)))
             rows = await pipe.execute()
-        letters = [_letter(_text(i), row) for i, row in zip(ids, rows, strict=True) if row]
+        letters = [letter(text(i), row) for i, row in zip(ids, rows, strict=True) if row]
         return [d for d in letters if subscription in (None, d.subscription)]
 
     async def dead_letter(self, letter_id: str) -> DeadLetter | None:
         row = await self._redis.hgetall(self._key("x:", letter_id))
-        return _letter(letter_id, row) if row else None
+        return letter(letter_id, row) if row else None
 
     async def replay(self, letter_id: str) -> bool:
         args = [self._base, letter_id, repr(time.time())]
@@ -407,44 +372,8 @@ class RedisQueue:
             for call in late:  # leased entries it may hold come back after their visibility timeout
                 call.cancel()
         for sub in self._subs.values():
-            with contextlib.suppress(*_UNREACHABLE, rex.ResponseError):
+            with contextlib.suppress(*UNREACHABLE, rex.ResponseError):
                 await self._scripts["FORGET_CONSUMER"](keys=[sub.stream], args=[self._consumer_name])
         if self._started:  # leases still held (cancelled deliveries) go to another instance at once
-            with contextlib.suppress(*_UNREACHABLE):
+            with contextlib.suppress(*UNREACHABLE):
                 await self._redis.delete(self._key("alive:", self._consumer_name))
-
-
-def _forget_call(calls: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
-    def done(task: asyncio.Future[Any]) -> None:
-        calls.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: a call whose pump is gone fails quietly; the pump logged outages
-
-    return done
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _letter(letter_id: str, row: Any) -> DeadLetter:
-    def field_(name: str, default: bytes = b"") -> bytes:
-        return bytes(row.get(name.encode(), default))
-
-    failures = orjson.loads(field_("failures", b"[]"))
-    return DeadLetter(
-        id=letter_id,
-        subscription=field_("sub").decode(),
-        topic=field_("topic").decode(),
-        data_json=field_("data"),
-        trace_id=field_("trace").decode(),
-        message_group_id=field_("group").decode(),
-        attempts=int(field_("attempts", b"0")),
-        failures=failures if isinstance(failures, list) else [],
-        enqueued_at=float(field_("created", b"0")),
-        died_at=int(field_("died", b"0")) / 1000,
-    )
