@@ -20,8 +20,12 @@ module Motia
     def error(message, fields = nil) = log(:error, message, fields)
     alias warning warn
 
+    # A log line is never a point where a cancelled handler stops: a Motia::Cancelled still on its
+    # way would otherwise land in the outbox's queue push and drop the line (a handler's cleanup
+    # log in its `ensure` was lost that way); it lands at the handler's next blocking operation.
     def log(level, message, fields = nil)
-      @sink.log(level, message.is_a?(::String) ? message : message.to_s, fields)
+      text = message.is_a?(::String) ? message : message.to_s
+      ::Thread.handle_interrupt(::Motia::Cancelled => :never) { @sink.log(level, text, fields) }
       nil
     rescue ::StandardError
       nil
