@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from motia_core.streams.store import StreamStore
+from tests.store_openers import store_opener
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,33 +20,13 @@ Opener = Callable[[], StreamStore]
 @pytest.fixture(params=["sqlite", "redis"])
 async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
     """Opens a store on one backing storage; every call is a new store over the same data (a restart)."""
-    opened: list[StreamStore] = []
-    closers: list[Callable[[], object]] = []
-    if request.param == "sqlite":
-        from motia_core.streams.store import SqliteStreamStore
+    from motia_core.streams.store import SqliteStreamStore
+    from motia_core.streams.store_redis import RedisStreamStore
 
-        def make() -> StreamStore:
-            store = SqliteStreamStore(tmp_path / "state.db")
-            opened.append(store)
-            return store
-    else:
-        from motia_core.redis_conn import connect
-        from motia_core.streams.store_redis import RedisStreamStore
-
-        server = request.getfixturevalue("redis_server")
-
-        def make() -> StreamStore:
-            client = connect(server.url)  # the client the core uses
-            closers.append(client.aclose)
-            store = RedisStreamStore(client, "contract", url=server.url)
-            opened.append(store)
-            return store
-
-    yield make
-    for store in opened:
-        await store.close()
-    for close in closers:
-        await close()  # type: ignore[misc]
+    async for make in store_opener(
+        request, tmp_path, SqliteStreamStore, lambda client, prefix, url: RedisStreamStore(client, prefix, url=url)
+    ):
+        yield make
 
 
 @pytest.fixture
