@@ -104,12 +104,14 @@ clean:
 #   make bench         full suite, <= 10 min: bench/results/<timestamp>/ and bench/LATEST.md
 #   make bench-quick   <= 60 s: API TS and Python at c16, bare aiohttp, event chain, streams k4
 # Timings never run in `make test`. matplotlib and py-spy go into .venv only here; classic Motia into the
-# git-ignored bench/.motia-classic (a failed install is reported by the bench, not fatal).
+# git-ignored bench/.motia-classic (a failed install is reported by the bench, not fatal); BullMQ (the
+# redis scenario's anchor, versions pinned in bench/bullmq/package-lock.json) into bench/bullmq/node_modules.
 BENCH_SYSTEM_PACKAGES := wrk redis-server
 BENCH_PY_STAMP := $(VENV)/.bench-installed-2
+BENCH_BULLMQ_STAMP := bench/bullmq/node_modules/.installed
 MOTIA_CLASSIC_VERSION := 0.17.6-beta.187
 
-.PHONY: bench bench-quick bench-system-deps bench-classic
+.PHONY: bench bench-quick bench-system-deps bench-classic bench-bullmq
 
 bench-system-deps:
 	@missing=""; \
@@ -129,7 +131,14 @@ $(BENCH_PY_STAMP): $(PY_STAMP)
 bench-classic:
 	@PYTHON=$(PYTHON) bench/install_classic.sh $(MOTIA_CLASSIC_VERSION)
 
-bench: install bench-system-deps $(BENCH_PY_STAMP) bench-classic
+$(BENCH_BULLMQ_STAMP): bench/bullmq/package.json bench/bullmq/package-lock.json
+	@echo ">> npm ci (bench/bullmq: bullmq + ioredis for the redis scenario)"
+	@cd bench/bullmq && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench-bullmq: $(BENCH_BULLMQ_STAMP)
+
+bench: install bench-system-deps $(BENCH_PY_STAMP) bench-classic bench-bullmq
 	$(PY) bench/run.py
 
 bench-quick: install bench-system-deps $(BENCH_PY_STAMP)

@@ -23,8 +23,8 @@ from benchlib import report
 from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
-BUDGET_S = {"full": 470, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
-SCENARIOS = ("api", "streams", "grpc", "cold", "floors", "classic")
+BUDGET_S = {"full": 530, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+SCENARIOS = ("api", "streams", "redis", "grpc", "cold", "floors", "classic")
 
 
 def main() -> int:
@@ -38,8 +38,8 @@ def main() -> int:
         nargs="+",
         choices=SCENARIOS,
         metavar="SCENARIO",
-        help=f"run only these scenarios ({', '.join(SCENARIOS)}; api = API, open loop, payloads, chains); "
-        "bench/LATEST.md is left alone",
+        help=f"run only these scenarios ({', '.join(SCENARIOS)}; api = API, open loop, payloads, chains; "
+        "redis = the chain on SQLite / Redis x1 / Redis x2 / BullMQ); bench/LATEST.md is left alone",
     )
     p.add_argument(
         "--layout",
@@ -68,6 +68,8 @@ def main() -> int:
         ("api", "api, open loop, payloads, chains", suite.run_main),
         ("streams", "streams", suite.streams),
     ]
+    if not args.quick or (args.only and "redis" in args.only):  # quick: only when asked for
+        scenarios.append(("redis", "redis chains + BullMQ", suite.redis_chains))
     if not args.quick:
         scenarios += [
             ("grpc", "grpc ping-pong", suite.grpc_pingpong),

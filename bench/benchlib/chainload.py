@@ -4,7 +4,9 @@ K virtual users each: POST {id, ruby} to the entry API step, wait until the last
 the id on this process's UDP sink, record the end-to-end time, start the next one. Throughput is
 K / mean end-to-end time (Little's law for a closed loop); the count of chains completed inside
 the window is kept as a cross-check. `--expect 10`
-waits for ten reports (fan-out). A chain not reported within --timeout counts as lost.
+waits for ten reports (fan-out). A chain not reported within --timeout counts as lost. Several
+`--port`s (instances of one system sharing a queue) share the K users round robin: user i posts to
+port i mod n, and a chain may be reported by whichever instance ran its last hop.
 
 HTTP is a minimal keep-alive HTTP/1.1 client (Content-Length responses), cheaper than a general
 client, so the driver takes little CPU from the system under test. Prints one JSON document.
@@ -99,9 +101,9 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     next_id = [args.first_id]
     # the id space of each run is disjoint so a late report of a previous run cannot match
 
-    async def user() -> None:
+    async def user(port: int) -> None:
         nonlocal lost, api_errors
-        client = Client(args.host, args.port, args.path)
+        client = Client(args.host, port, args.path)
         while time.perf_counter() < end:
             ident = next_id[0]
             next_id[0] += 1
@@ -114,7 +116,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
             except (TimeoutError, OSError, asyncio.IncompleteReadError, RuntimeError):
                 api_errors += 1
                 sink.waiting.pop(ident, None)
-                client = Client(args.host, args.port, args.path)
+                client = Client(args.host, port, args.path)
                 await asyncio.sleep(0.05)
                 continue
             if status >= 300:
@@ -132,7 +134,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
             if measure_from <= t1 <= end:
                 done_times.append(t1)
 
-    users = [asyncio.create_task(user()) for _ in range(args.concurrency)]
+    users = [asyncio.create_task(user(args.port[i % len(args.port)])) for i in range(args.concurrency)]
     await asyncio.wait(users, timeout=args.warmup + args.duration + args.timeout + 5)
     for u in users:
         u.cancel()
@@ -141,6 +143,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     mean_s = sum(latencies) / len(latencies) / 1e6 if latencies else 0.0
     return {
         "concurrency": args.concurrency,
+        "ports": len(args.port),
         "duration_s": args.duration,
         "completed": len(done_times),
         # a closed loop with no think time: throughput = users / mean cycle time (Little's law); exact
@@ -160,7 +163,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", type=int, nargs="+", required=True, help="one or more entry ports (round robin)")
     p.add_argument("--path", default="/chain")
     p.add_argument("--sink-port", type=int, required=True)
     p.add_argument("--concurrency", type=int, default=1)

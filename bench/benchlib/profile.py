@@ -22,7 +22,9 @@ BUCKETS = (
     ("protobuf (envelope encode/decode)", ("google/protobuf", "_message.", "upb")),
     ("orjson (JSON)", ("orjson",)),
     ("motia_core http/api.py (request -> payload -> response)", ("motia_core/http/",)),
+    ("Redis client: redis-py / hiredis", ("site-packages/redis/", "hiredis")),
     ("motia_core runners/ (session, batching writer)", ("motia_core/runners/",)),
+    ("motia_core queue/ (incl. the Redis backend)", ("motia_core/queue/",)),
     ("motia_core dispatch / tracing / calls / events / queue / state", ("motia_core/",)),
     ("asyncio / uvloop (event loop, tasks, futures, epoll)", ("asyncio/", "_asyncio", "uvloop/")),
 )

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib.report_charts import charts
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
+from benchlib.report_redis import render_redis
 from benchlib.report_sections import render_classic, render_profile, render_resources, render_streams
 from benchlib.report_targets import targets
 
@@ -73,7 +74,9 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
     how = COMMAND if m["mode"] == "full" else "make bench-quick"
     if only:
         how = (
-            "make install bench-system-deps && .venv/bin/python bench/run.py "
+            "make install bench-system-deps"
+            + (" bench-bullmq" if "redis" in only else "")
+            + " && .venv/bin/python bench/run.py "
             + ("--quick " if m["mode"] == "quick" else "")
             + "--only "
             + " ".join(only)
@@ -401,6 +404,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
             )
         )
         w("")
+    render_redis(res, w)
     render_streams(res, w)
     pay = res.get("payload")
     if pay:

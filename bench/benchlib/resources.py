@@ -20,6 +20,8 @@ def role_of(proc: psutil.Process) -> str:
         cmd = " ".join(proc.cmdline())
     except psutil.Error:
         return "?"
+    if "bullmq/chain.mjs" in cmd:
+        return "bullmq (node)"
     if "runner.cjs" in cmd:
         return "node runner"
     if "motia_runner" in cmd or "bootstrap.py" in cmd:

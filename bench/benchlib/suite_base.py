@@ -71,13 +71,34 @@ class Durations:
     chain_warm: float
     classic: float
     streams: float  # per measured streams phase (each after a 0.5 s warm-up)
+    redis_rounds: int  # interleaved rounds of the redis scenario (SQLite-1, Redis-1, Redis-2, BullMQ)
 
 
 FULL = Durations(
-    warm_first=2, warm=1, api=3, rounds=3, open_loop=4, payload=2, chain=3, chain_warm=1, classic=4, streams=3
+    warm_first=2,
+    warm=1,
+    api=3,
+    rounds=3,
+    open_loop=4,
+    payload=2,
+    chain=3,
+    chain_warm=1,
+    classic=4,
+    streams=3,
+    redis_rounds=2,
 )
 QUICK = Durations(
-    warm_first=1, warm=1, api=3, rounds=1, open_loop=0, payload=0, chain=3, chain_warm=1, classic=0, streams=2
+    warm_first=1,
+    warm=1,
+    api=3,
+    rounds=1,
+    open_loop=0,
+    payload=0,
+    chain=3,
+    chain_warm=1,
+    classic=0,
+    streams=2,
+    redis_rounds=1,
 )
 
 
@@ -207,12 +228,20 @@ class SuiteBase:
     @staticmethod
     def queue_kind() -> dict[str, Any]:
         """Which event queue `serve` wires (read from the core's source, so the bench follows the code)."""
+        name = "unknown"
         try:
             text = (REPO / "core/motia_core/app.py").read_text()
             m = re.search(r"self\.queue\s*=\s*(\w+)\(", text)
-            name = m.group(1) if m else "unknown"
+            if m:
+                name = m.group(1)
+            else:  # built by the backend factory: the default backend's queue (backends.py)
+                text = (REPO / "core/motia_core/backends.py").read_text()
+                d = re.search(r'DEFAULT_BACKEND\s*=\s*"(\w+)"', text)
+                fn = d and re.search(rf"^def {d.group(1)}\(.*?(?=^def |\Z)", text, re.S | re.M)
+                q = fn and re.search(r"queue\s*=\s*(\w+)\(", fn.group(0))
+                name = q.group(1) if q else name
         except OSError:
-            name = "unknown"
+            pass
         durable = name not in ("MemoryQueue", "unknown")
         kind = (
             "durable SQLite queue (.motia/queue.db)"
@@ -229,7 +258,9 @@ class SuiteBase:
             shutil.copytree(PROJECTS / f"{name}-ruby", dest, dirs_exist_ok=True)
         return dest
 
-    def motia_core(self, project: Path, name: str, cpus: str | None) -> tuple[Service, int]:
+    def motia_core(
+        self, project: Path, name: str, cpus: str | None, extra: tuple[str, ...] = ()
+    ) -> tuple[Service, int]:
         port = free_port()
         svc = Service(
             name,
@@ -244,6 +275,7 @@ class SuiteBase:
                 "127.0.0.1",
                 "--log-level",
                 "warn",
+                *extra,
             ],
             log=self.logs / f"{name}.log",
             env={"BENCH_SINK_PORT": str(self.sink_port)},
@@ -280,7 +312,7 @@ class SuiteBase:
 
     def chain_load(
         self,
-        port: int,
+        port: int | list[int],
         path: str,
         k: int,
         seconds: float,
@@ -288,14 +320,17 @@ class SuiteBase:
         expect: int = 1,
         ruby: bool = False,
         timeout: float = 10.0,
+        driver_cpus: str | None = None,
     ) -> dict[str, Any]:
+        """One chainload.py run (pinned to `driver_cpus`, by default the load generators' CPU); `port`
+        may list several instances of one system, which share the K users round robin."""
         argv = pinned(
-            self.layout.load,
+            driver_cpus or self.layout.load,
             [
                 sys.executable,
                 str(BENCH_DIR / "benchlib/chainload.py"),
                 "--port",
-                str(port),
+                *[str(p) for p in (port if isinstance(port, list) else [port])],
                 "--path",
                 path,
                 "--sink-port",

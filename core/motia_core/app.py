@@ -17,14 +17,16 @@ from typing import Any
 from aiohttp import web
 
 import motia_core
+from motia_core import project_config
 from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
 from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
 from motia_core.events import EventBus
+from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
-from motia_core.project import Discovery, Runtime, discover, load_dotenv
+from motia_core.project import Discovery, FileKind, Runtime, discover, load_dotenv
 from motia_core.registry import Registry
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
@@ -34,10 +36,12 @@ from motia_core.steps import StepType
 from motia_core.streams.access import StreamAccess
 from motia_core.streams.hub import StreamHub
 from motia_core.streams.ws import StreamSocketServer
-from motia_core.tracing import TraceStore
+from motia_core.tracing import MemoryTraceStorage, TraceStorage, TraceStore
+from motia_core.tracing_recorder import TraceRecorder
 
 HTTP_DRAIN_SHARE = 0.3  # of --shutdown-timeout, for API calls in flight; the runners get the rest
 CLOSE_MARGIN = 1.0  # seconds of --shutdown-timeout kept for the final kill and closing the stores
+TRACE_FLUSH_WAIT = 0.5  # of CLOSE_MARGIN: the last spans' flush to a shared trace storage
 
 
 @dataclass
@@ -72,16 +76,26 @@ class MotiaCore:
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
         opts = self.options
+        # motia.config.ts / .js first: its `redis` key chooses the backend (project_config.py)
+        self.project_config = project_config.read(self.project_dir, self._node_command)
+        redis_url, storage_lines = project_config.storage(self.project_config, opts.redis_url, opts.backend)
+        self._report_config(storage_lines)
+        self._config_auth = False  # streamAuth of the config file is the stream auth hook (load())
         # queue, state and stream items from one factory (backends.py); sqlite keeps .motia/ at 0700
         # and its databases at 0600 (docs/delivery.md#storage-faults)
         self.backends = build_backends(
-            backend_name(opts.redis_url, opts.backend),
-            BackendOptions(self.project_dir, logger, opts.redis_url, opts.redis_prefix),
+            backend_name(redis_url, opts.backend),
+            BackendOptions(self.project_dir, logger, redis_url, opts.redis_prefix),
         )
         self.state = self.backends.state
         self.streams = StreamHub(self.backends.stream_store, self.backends.stream_bus, logger)
-        self.calls = CoreCalls(self.state, logger, self.streams)
+        self.calls = CoreCalls(self.state, logger, self.streams, self.traces)  # traces: dropped emits
         self.queue = self.backends.queue
+        # /__motia/traces reads trace_storage: the live store itself, or a shared one (Redis) that the
+        # recorder fills from the live store in batches, off the request path (tracing_recorder.py)
+        shared_traces = self.backends.traces
+        self.trace_storage: TraceStorage = MemoryTraceStorage(self.traces) if shared_traces is None else shared_traces
+        self._trace_recorder = TraceRecorder(self.traces, shared_traces, logger) if shared_traces is not None else None
         runner_invoke = RunnerInvoke(
             self, self.options.ready_timeout, self.options.admission_timeout, self.options.api_timeout
         )
@@ -105,6 +119,13 @@ class MotiaCore:
         self.discovery = discover(self.project_dir)
         for warning in self.discovery.warnings:
             self.logger.warn(warning)
+        auth_files = self.discovery.of_kind(FileKind.STREAM_AUTH)
+        self._config_auth, both = project_config.config_auth_wins(self.project_config, auth_files)
+        if both is not None and self.project_config is not None:
+            self.project_config.findings.append(both)  # `steps` prints it with the other findings
+            self.logger.warn(both)
+        if self._config_auth and self.project_config is not None:  # the Node runner runs authenticate
+            self.discovery.files.append(self.project_config.file)
         await self._server.start()
         specs: dict[Runtime, RunnerSpec] = {}
         for runtime in sorted(self.discovery.runtimes()):
@@ -140,6 +161,8 @@ class MotiaCore:
             retry_base_delay=self.options.retry_base_delay,
         )
         self.calls.bus = self._bus
+        if self._trace_recorder is not None:
+            self._trace_recorder.start()
         await self.queue.start()
         if self.backends.stream_bus is not None:
             self.backends.stream_bus.start()
@@ -150,7 +173,9 @@ class MotiaCore:
         from motia_core.http.app import build_app  # late: http imports app for typing only
         from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
 
-        access = StreamAccess(self._access_invoke, self.logger, self.registry.stream_auth)
+        config_auth = self.project_config.stream_auth if self.project_config is not None else None
+        auth = config_auth if self._config_auth else self.registry.stream_auth
+        access = StreamAccess(self._access_invoke, self.logger, auth)
         self.sockets = StreamSocketServer(self.streams, self.logger, access=access)
         # handler_cancellation: a client that disconnects cancels its handler, whose invocation then
         # cancels the runner's handler and frees the slot (docs/delivery.md#every-wait-has-a-limit)
@@ -196,12 +221,15 @@ class MotiaCore:
                 self.logger.warn(f"killed runner processes {killed} at the shutdown deadline")
             if self._bus is not None:
                 await self._bus.idle(0.5)  # deliveries failed by the kills write their fate first
+            if self._trace_recorder is not None:  # the last runs' spans, within a bounded wait
+                await self._trace_recorder.close(TRACE_FLUSH_WAIT)
             await self.queue.close()
             await self._server.stop(0)
             if self.backends.stream_bus is not None:
                 await self.backends.stream_bus.close()
             await self.state.close()
             await self.streams.store.close()
+            await self.trace_storage.close()
             await self.backends.close()  # e.g. the Redis connection pool the stores shared
 
     async def _drain(self, deadline: float) -> None:
@@ -266,13 +294,32 @@ class MotiaCore:
 
     def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
         if first:
-            self.registry.add_manifest(self._runners[runtime].files, manifest)
+            files = self._runners[runtime].files
+            manifest, failure = project_config.take_entry(manifest, self.project_config)
+            if failure is not None:  # streamAuth then fails closed: every connection gets 401
+                detail = f"{failure.error_type}: {failure.message}"
+                self.registry.issues.append(ConfigIssue(failure.step_id, "", f"cannot load the file: {detail}"))
+            steps = [f for f in files if f.kind is not FileKind.PROJECT_CONFIG]
+            self.registry.add_manifest(steps, manifest)
+
+    def _report_config(self, storage_lines: list[str]) -> None:
+        config = self.project_config
+        if config is None:
+            return
+        rel = config.file.relative_path
+        self.logger.debug(f"read {rel} in {config.eval_ms:.0f} ms", file=rel)
+        for finding in config.findings:
+            self.logger.warn(finding, file=rel)
+        for line in storage_lines:
+            self.logger.info(line, file=rel)
 
     def _report(self, seconds: float) -> None:
         for issue in self.registry.issues:
             self.logger.error(f"invalid step: {issue}")
         for warning in self.registry.warnings:
             self.logger.warn(warning)
+        for notice in deviation_notices(self.registry.steps):  # docs/compatibility.md: never a silent change
+            self.logger.info(notice, compatibility=True)
         by_type: dict[str, int] = {}
         for s in self.registry.steps:
             by_type[s.type.value] = by_type.get(s.type.value, 0) + 1
@@ -286,8 +333,15 @@ class MotiaCore:
     def _display_host(self) -> str:
         return "localhost" if self.options.host in ("0.0.0.0", "::", "") else self.options.host
 
+    def _node_command(self) -> list[str]:
+        node = shutil.which("node")
+        if node is None:
+            raise ProjectError("node is not installed (TypeScript/JavaScript steps and motia.config.* need Node 20+)")
+        return [node, _node_runner()]
+
     def _spec(self, runtime: Runtime) -> RunnerSpec:
         env = load_dotenv(self.project_dir)
+        env["MOTIA_STRICT"] = "1" if self.options.strict else "0"  # the runners' emit checks (lenient.py)
         cwd = str(self.project_dir)
         slots = self.options.runner_slots
         if runtime is Runtime.PYTHON:

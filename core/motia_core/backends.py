@@ -25,6 +25,7 @@ from motia_core.queue.base import EventQueue
 from motia_core.state.base import StateStore
 from motia_core.streams.hub import StreamBus
 from motia_core.streams.store import StreamStore
+from motia_core.tracing import TraceStorage
 
 if TYPE_CHECKING:  # cron_lock imports redis: only the redis backend loads it
     from motia_core.cron_lock import CronLock
@@ -46,8 +47,9 @@ class BackendOptions:
 
 @dataclass
 class Backends:
-    """The storage of one core. `stream_bus` and `cron_lock` are the cross-instance pieces: None
-    for a single-process backend (the hub publishes locally, every cron tick runs here)."""
+    """The storage of one core. `stream_bus`, `cron_lock` and `traces` are the cross-instance pieces:
+    None for a single-process backend (the hub publishes locally, every cron tick runs here, traces
+    are served from this process's memory)."""
 
     name: str
     queue: EventQueue
@@ -55,6 +57,7 @@ class Backends:
     stream_store: StreamStore
     stream_bus: StreamBus | None = None
     cron_lock: CronLock | None = None
+    traces: TraceStorage | None = None
     # run once before the core uses the stores (e.g. check the server answers), and once after
     # queue, state and stream store are closed (e.g. close a connection pool they share)
     on_open: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -141,13 +144,14 @@ def sqlite(options: BackendOptions) -> Backends:
 
 
 def redis(options: BackendOptions) -> Backends:
-    """Queue, state, stream items, stream fan-out and cron locks on one Redis (docs/adapters.md#redis)."""
+    """Queue, state, stream items, stream fan-out, cron locks and traces on one Redis (docs/adapters.md#redis)."""
     from motia_core import redis_conn
     from motia_core.cron_lock import RedisCronLock
     from motia_core.queue.redis import RedisQueue
     from motia_core.state.redis import RedisStateStore
     from motia_core.streams.redis_bus import RedisStreamBus
     from motia_core.streams.store_redis import RedisStreamStore
+    from motia_core.tracing_redis import RedisTraceStorage
 
     if not options.url:
         raise ProjectError("the redis backend needs a URL: --redis redis://HOST:6379/0 (or MOTIA_REDIS_URL)")
@@ -166,6 +170,7 @@ def redis(options: BackendOptions) -> Backends:
         RedisStreamStore(client, prefix, logger, url),
         stream_bus=RedisStreamBus(client, prefix, logger),
         cron_lock=RedisCronLock(client, prefix),
+        traces=RedisTraceStorage(client, prefix, url),
     )
 
     async def check() -> None:

@@ -8,12 +8,14 @@ from typing import Any
 import orjson
 
 from motia_core.errors import CallFailed
-from motia_core.events import EventBus
+from motia_core.events import EventBus, undeclared_emit
+from motia_core.lenient import UNDECLARED, EmitDrops
 from motia_core.limits import MAX_PAYLOAD_BYTES, check_value, size_message
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.runners.transport import InvocationScope, RunnerInfo
 from motia_core.state.base import StateStore
 from motia_core.streams.hub import NotAnObject, StreamHub
+from motia_core.tracing import TraceStore
 
 NULL = b"null"
 _LEVELS = {1: Level.DEBUG, 2: Level.INFO, 3: Level.WARN, 4: Level.ERROR}
@@ -23,10 +25,17 @@ _LANGUAGE_OF_RUNNER = {"node": "node", "python": "python", "ruby": "ruby"}
 class CoreCalls:
     """Implements runners.transport.CallHandler."""
 
-    def __init__(self, state: StateStore, logger: Logger, streams: StreamHub | None = None) -> None:
+    def __init__(
+        self,
+        state: StateStore,
+        logger: Logger,
+        streams: StreamHub | None = None,
+        traces: TraceStore | None = None,
+    ) -> None:
         self.state = state
         self.logger = logger
         self.streams = streams
+        self.drops = EmitDrops(traces)  # emits dropped as Motia drops them: /metrics and the span
         self.bus: EventBus | None = None  # set once the registry exists
 
     async def emit(self, scope: InvocationScope | None, topic: str, data_json: bytes, group_id: str) -> bytes:
@@ -34,6 +43,16 @@ class CoreCalls:
             raise CallFailed("CODE_UNAVAILABLE", "the core is still starting")
         if scope is None:
             raise CallFailed("CODE_INVALID_ARGUMENT", "emit must be made from inside a handler")
+        dropped = undeclared_emit(topic, scope.emits, scope.step_name)
+        if dropped is not None:
+            if self.bus.strict:
+                raise CallFailed("CODE_REJECTED", f"{dropped}; serve --strict refuses it")
+            # Motia drops it and the handler carries on. The runner logs the warning with the file and
+            # line of the emit call (only it knows them) when it reads this reply; a runner that does
+            # not still gets a normal reply, and the drop is counted and traced here either way.
+            self.drops.record(scope, UNDECLARED, topic)
+            self.logger.debug(dropped, step=scope.step_name, trace_id=scope.trace_id)
+            return orjson.dumps({"dropped": UNDECLARED, "message": dropped})
         await self.bus.emit(
             topic, data_json or NULL, scope.trace_id, group_id, source=scope.step_name, allowed=scope.emits
         )
@@ -120,7 +139,9 @@ class CoreCalls:
         time_ms: int,
     ) -> None:
         lvl = _LEVELS.get(level, Level.INFO)
-        if not self.logger.enabled(lvl):
+        # a runner's warning about an emit it dropped is counted even when warnings are not shown
+        marked = scope is not None and lvl is Level.WARN and b'"emit_dropped"' in fields_json
+        if not marked and not self.logger.enabled(lvl):
             return
         fields: dict[str, Any] = {}
         if fields_json:
@@ -129,6 +150,10 @@ class CoreCalls:
                 fields = decoded if isinstance(decoded, dict) else {"data": decoded}
             except orjson.JSONDecodeError:
                 fields = {"data": fields_json.decode("utf-8", errors="replace")}
+        if marked:
+            self.drops.from_log(scope, fields)
+            if not self.logger.enabled(lvl):
+                return
         record = LogRecord(
             level=lvl,
             message=message,

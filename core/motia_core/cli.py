@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", "-p", type=int, default=int(os.environ.get("PORT", "3000")), help="HTTP port (3000)")
     serve.add_argument("--host", "-H", default="0.0.0.0", help="interface to bind (0.0.0.0)")
     serve.add_argument(
-        "--strict", action="store_true", help="reject emits whose data fails a subscriber's input schema"
+        "--strict",
+        action="store_true",
+        default=os.environ.get("MOTIA_STRICT", "").strip().lower() not in ("", "0", "false", "no"),
+        help="make the emits Motia drops with a warning (positional arguments, no topic, an undeclared topic) "
+        "and event data failing a subscriber's input schema errors in the emitting handler (env MOTIA_STRICT)",
     )
     serve.add_argument(
         "--runner-slots",
@@ -272,6 +276,7 @@ def _steps(args: argparse.Namespace) -> int:
                 {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in registry.issues
             ],
             "warnings": registry.warnings,
+            "config": _config_json(core),
         }
         print(json.dumps(result, indent=2))
     else:
@@ -288,8 +293,23 @@ def _steps(args: argparse.Namespace) -> int:
             print(f"  {'stream':<5} {d.name:<32} {'ctx.streams.' + d.name + access:<40} {d.file.relative_path}")
         for i in registry.issues:
             print(f"  INVALID {i}")
+        for finding in core.project_config.findings if core.project_config else []:
+            print(f"  CONFIG  {finding}")  # motia.config.* keys motia-core does not honour (project_config.py)
         print(f"{len(registry.steps)} valid, {len(registry.issues)} invalid")
     return 1 if args.check and registry.issues else 0
+
+
+def _config_json(core: Any) -> dict[str, object] | None:
+    """`steps --json`: the project's motia.config.* file and what motia-core does not honour in it."""
+    config = core.project_config
+    if config is None:
+        return None
+    return {
+        "file": config.file.relative_path,
+        "streamAuth": config.stream_auth is not None,
+        "redis": config.redis_url is not None,
+        "findings": config.findings,
+    }
 
 
 def _emit(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 MotiaError                      base of everything the core raises on purpose
 ├── ProjectError                the project folder or its files are unusable
 │   ├── ConfigError             a step config is invalid (carries ConfigIssue list)
+│   ├── ProjectConfigError      motia.config.ts / .js does not evaluate or sets a key wrongly (project_config.py)
 │   └── StorageError            a database under .motia/ cannot be opened (damaged, not a database, not writable)
 ├── RunnerError                 talking to a language runner failed
 │   ├── RunnerUnavailable       no ready runner for the step's language (HTTP 503)

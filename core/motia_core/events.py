@@ -72,9 +72,10 @@ class EventBus:
         if not topic:
             raise CallFailed("CODE_INVALID_ARGUMENT", "emit needs a topic")
         check_value(data_json, f"event data for topic {topic!r}")  # too big or too deep for a runner
-        if allowed and topic not in allowed:
-            # Motia 0.x drops an emit its step did not declare, with a warning; so do we.
-            message = f"{source} emitted {topic!r}, which is not in its config.emits; the event was dropped"
+        message = undeclared_emit(topic, allowed, source)
+        if message is not None:
+            # Motia 0.x drops an emit its step did not declare, with a warning; so do we. (A step's
+            # own emits are checked earlier, in CoreCalls.emit, which also counts and traces them.)
             self._logger.warn(message, step=source, trace_id=trace_id)
             if self.strict:
                 raise CallFailed("CODE_REJECTED", message)
@@ -241,6 +242,15 @@ _RUNNER_ERROR_KINDS = {
 
 def _kind_of(exc: RunnerError) -> str:
     return _RUNNER_ERROR_KINDS.get(type(exc).__name__, "runner_error")
+
+
+def undeclared_emit(topic: str, allowed: tuple[str, ...], source: str | None) -> str | None:
+    """Why an emit is dropped for its topic (Motia's `isAllowedToEmit`: an empty `emits` allows any
+    topic), or None when the step may emit it."""
+    if not allowed or topic in allowed:
+        return None
+    declared = ", ".join(repr(t) for t in allowed)
+    return f"{source} emitted {topic!r}, which is not in its config.emits ({declared}); the event was dropped"
 
 
 def subscription_key(topic: str, step: Step) -> str:

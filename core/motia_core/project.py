@@ -52,6 +52,7 @@ class FileKind(enum.StrEnum):
     STEP = "step"  # *.step.ts, *_step.py, ...: a step config and its handler
     STREAM = "stream"  # *.stream.ts, *_stream.py, ...: a stream config (no handler)
     STREAM_AUTH = "stream-auth"  # stream-auth.ts, stream_auth.py, ...: the WebSocket auth hook
+    PROJECT_CONFIG = "project-config"  # motia.config.ts / .js at the root (project_config.py); not discovered here
 
 
 @dataclass(frozen=True)

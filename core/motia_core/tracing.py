@@ -2,7 +2,16 @@
 
 A trace starts with an API request, a cron tick or a POST /emit; events inherit the emitter's trace
 id, so one trace spans every step a request set off. Each step run is a span with start, end and
-status. Traces are kept in memory (bounded, newest first) and served under /__motia/traces.
+status.
+
+Two places hold traces (docs/adapters.md#traces):
+
+- the live ``TraceStore`` of this process, which dispatch writes synchronously (a span is a Python
+  object that the tracing layer finishes in place: nothing on the request path awaits storage);
+- a ``TraceStorage``, which /__motia/traces reads. With one process it is the live store itself
+  (``MemoryTraceStorage``); with a shared backend (Redis) a ``TraceRecorder``
+  (tracing_recorder.py) batches the live store's changes into it, so every instance serves every
+  trace.
 
 Bounded twice: a trace keeps its first ``SPAN_HEAD`` spans (the entry and its first fan-out) and its
 newest ``MAX_SPANS - SPAN_HEAD``; the ones dropped in between are summarized (``droppedSpans``, per
@@ -18,12 +27,15 @@ import os
 import random
 import time
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ123456789"
 MAX_SPANS = 500  # spans one trace keeps
 SPAN_HEAD = 100  # of which the first ones (the rest are the newest)
+
+TraceDoc = dict[str, Any]  # one trace as GET /__motia/traces/{id} answers it
 
 
 def new_trace_id() -> str:
@@ -47,6 +59,14 @@ class SpanStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class TraceListener(Protocol):
+    """Told of every change to the live store, synchronously: it must only note the change."""
+
+    def trace_begun(self, trace: Trace) -> None: ...
+
+    def span_changed(self, span: Span) -> None: ...
+
+
 @dataclass
 class Span:
     span_id: str
@@ -61,11 +81,21 @@ class Span:
     error: dict[str, str] | None = None
     topic: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    # set by the live store when a recorder copies it to a shared storage
+    listener: TraceListener | None = field(default=None, repr=False, compare=False)
+    recorded: bool = field(default=False, repr=False, compare=False)  # the storage holds a version of it
 
     def finish(self, status: SpanStatus, error: dict[str, str] | None = None) -> None:
         self.end = time.time()
         self.status = status
         self.error = error
+        self.changed()
+
+    def changed(self) -> None:
+        """Call after changing a span outside `finish` (e.g. appending to `events` after it ended), so
+        a shared storage gets the new version; `finish` calls it."""
+        if self.listener is not None:
+            self.listener.span_changed(self)
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -89,6 +119,43 @@ class Span:
 
 
 @dataclass
+class Dropped:
+    """The spans a trace let go of to stay within MAX_SPANS."""
+
+    count: int = 0
+    failed: int = 0  # of which had failed when they were dropped
+    by_step: dict[str, int] = field(default_factory=dict)
+
+    def add(self, step: str, failed: bool) -> None:
+        self.count += 1
+        self.by_step[step] = self.by_step.get(step, 0) + 1
+        if failed:
+            self.failed += 1
+
+
+def trace_json(trace_id: str, name: str, start_ms: int, spans: Sequence[dict[str, Any]], dropped: Dropped) -> TraceDoc:
+    """The JSON of one trace, whichever storage held it. Its status comes from all its spans: running
+    while any runs, else failed when any failed (dropped ones included), else completed."""
+    statuses = {s.get("status") for s in spans}
+    status = (
+        SpanStatus.RUNNING
+        if SpanStatus.RUNNING.value in statuses
+        else SpanStatus.FAILED
+        if SpanStatus.FAILED.value in statuses or dropped.failed
+        else SpanStatus.COMPLETED
+    )
+    doc: TraceDoc = {"id": trace_id, "name": name, "startTime": start_ms, "status": status.value, "spans": list(spans)}
+    if dropped.count:
+        doc["droppedSpans"] = {
+            "count": dropped.count,
+            "failed": dropped.failed,
+            "steps": dict(dropped.by_step),
+            "note": f"a trace keeps its first {SPAN_HEAD} and newest {MAX_SPANS - SPAN_HEAD} spans",
+        }
+    return doc
+
+
+@dataclass
 class Trace:
     trace_id: str
     entry: str  # name of the step (or "emit") that started it
@@ -96,9 +163,10 @@ class Trace:
     head: list[Span] = field(default_factory=list)
     # made when the head is full: almost every trace (one API call, a short chain) never needs it
     tail: deque[Span] = field(default_factory=deque)
-    dropped: int = 0
-    dropped_by_step: dict[str, int] = field(default_factory=dict)
-    dropped_failed: int = 0  # dropped spans that had failed when they were dropped
+    dropped: Dropped = field(default_factory=Dropped)
+    # begun here by its entry (API call, cron tick, POST /emit); False when this process first saw
+    # it in a span (an event of a trace begun elsewhere, or before a restart): `entry` is a guess
+    root: bool = True
 
     @property
     def spans(self) -> list[Span]:
@@ -117,54 +185,39 @@ class Trace:
             return True
         old = tail.popleft()
         tail.append(span)
-        self.dropped += 1
-        self.dropped_by_step[old.step] = self.dropped_by_step.get(old.step, 0) + 1
-        if old.status is SpanStatus.FAILED:
-            self.dropped_failed += 1
+        self.dropped.add(old.step, old.status is SpanStatus.FAILED)
         return False
 
-    def as_json(self) -> dict[str, Any]:
-        spans = self.spans
-        statuses = {s.status for s in spans}
-        status = (
-            SpanStatus.RUNNING
-            if SpanStatus.RUNNING in statuses
-            else SpanStatus.FAILED
-            if SpanStatus.FAILED in statuses or self.dropped_failed
-            else SpanStatus.COMPLETED
+    def as_json(self) -> TraceDoc:
+        return trace_json(
+            self.trace_id, self.entry, int(self.start * 1000), [s.as_json() for s in self.spans], self.dropped
         )
-        doc: dict[str, Any] = {
-            "id": self.trace_id,
-            "name": self.entry,
-            "startTime": int(self.start * 1000),
-            "status": status.value,
-            "spans": [s.as_json() for s in spans],
-        }
-        if self.dropped:
-            doc["droppedSpans"] = {
-                "count": self.dropped,
-                "failed": self.dropped_failed,
-                "steps": dict(self.dropped_by_step),
-                "note": f"a trace keeps its first {SPAN_HEAD} and newest {MAX_SPANS - SPAN_HEAD} spans",
-            }
-        return doc
 
 
 class TraceStore:
-    """The last `capacity` traces, in memory, holding at most `max_spans` spans in all."""
+    """The live traces of this process: the last `capacity` traces, holding at most `max_spans`
+    spans in all. `listener` (a TraceRecorder) is told of every change."""
 
     def __init__(self, capacity: int = 2000, max_spans: int = 100_000) -> None:
         self.capacity = capacity
         self.max_spans = max_spans
+        self.listener: TraceListener | None = None
         self._traces: OrderedDict[str, Trace] = OrderedDict()
         self._held = 0  # spans held by all traces
 
     def begin(self, trace_id: str, entry: str) -> Trace:
+        """A trace starts here (API call, cron tick, POST /emit): `entry` names it."""
         trace = self._traces.get(trace_id)
         if trace is None:
-            trace = self._traces[trace_id] = Trace(trace_id, entry)
-            while len(self._traces) > self.capacity:
-                self._evict_oldest()
+            trace = self._open(trace_id, entry, root=True)
+            if self.listener is not None:
+                self.listener.trace_begun(trace)
+        return trace
+
+    def _open(self, trace_id: str, entry: str, root: bool) -> Trace:
+        trace = self._traces[trace_id] = Trace(trace_id, entry, root=root)
+        while len(self._traces) > self.capacity:
+            self._evict_oldest()
         return trace
 
     def _evict_oldest(self) -> None:
@@ -174,16 +227,84 @@ class TraceStore:
     def start_span(
         self, trace_id: str, span_id: str, step: str, step_type: str, language: str, attempt: int, topic: str | None
     ) -> Span:
-        trace = self._traces.get(trace_id) or self.begin(trace_id, step)
-        span = Span(span_id, trace_id, step, step_type, language, attempt, topic=topic)
+        trace = self._traces.get(trace_id) or self._open(trace_id, step, root=False)
+        span = Span(span_id, trace_id, step, step_type, language, attempt, topic=topic, listener=self.listener)
         if trace.add(span):
             self._held += 1
             while self._held > self.max_spans and len(self._traces) > 1:
                 self._evict_oldest()
+        span.changed()
         return span
 
     def get(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
 
-    def recent(self, limit: int = 100) -> list[Trace]:
-        return list(reversed(self._traces.values()))[:limit]
+    def recent(self, limit: int = 100, before: str | None = None) -> list[Trace]:
+        """Newest first; with `before`, the traces begun before that one (empty when it is not held:
+        evicted, and so is everything older)."""
+        newest_first = reversed(self._traces.values())
+        if before is not None:
+            if before not in self._traces:
+                return []
+            for trace in newest_first:  # the iterator resumes after `before`
+                if trace.trace_id == before:
+                    break
+        return list(itertools.islice(newest_first, limit))
+
+
+class TraceStorage(Protocol):
+    """Where /__motia/traces reads traces from, and where a TraceRecorder writes the live store's
+    changes (docs/adapters.md#tracestorage). Both halves may be called from any instance."""
+
+    async def record(self, changes: Sequence[TraceChange]) -> None:
+        """Store one batch: each trace's name and start, and the latest version of each changed span.
+        A span is keyed by its id: a new version replaces the old one (running -> completed is one
+        span). Raise StorageUnavailable when the storage cannot take it: the batch is dropped."""
+        ...
+
+    async def list_traces(self, limit: int, before: str | None = None) -> list[TraceDoc]:
+        """At most `limit` traces, newest first; `before` is the id of the last trace of the previous
+        page (an id the storage no longer holds gives an empty page)."""
+        ...
+
+    async def get_trace(self, trace_id: str) -> TraceDoc | None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class SpanChange:
+    span_id: str
+    start: float  # seconds: orders the trace's spans
+    doc: bytes  # the span's JSON (Span.as_json) when the batch was taken
+    known: bool  # a version of it was stored before: an update, never a new span
+
+
+@dataclass(slots=True)
+class TraceChange:
+    trace_id: str
+    name: str
+    start: float  # seconds
+    root: bool  # `name` is the trace's entry (Trace.root), which wins over a guess from elsewhere
+    spans: list[SpanChange] = field(default_factory=list)
+
+
+class MemoryTraceStorage:
+    """The storage of a single-process backend: the live store itself, read directly (nothing is
+    copied, so a span is visible the moment it starts)."""
+
+    def __init__(self, live: TraceStore) -> None:
+        self.live = live
+
+    async def record(self, changes: Sequence[TraceChange]) -> None:
+        """Nothing to do: the changes are already in the live store, which this storage reads."""
+
+    async def list_traces(self, limit: int, before: str | None = None) -> list[TraceDoc]:
+        return [t.as_json() for t in self.live.recent(limit, before)]
+
+    async def get_trace(self, trace_id: str) -> TraceDoc | None:
+        trace = self.live.get(trace_id)
+        return trace.as_json() if trace is not None else None
+
+    async def close(self) -> None:
+        pass

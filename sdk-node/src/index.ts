@@ -55,7 +55,7 @@ export type {
   StateStreamEventChannel,
   StreamConfig,
 } from './types/streams'
-export type { Config } from './project-config'
+export type { Config, RedisConfig, StreamAuthConfig, StreamAuthRequest } from './project-config'
 
 export type { CancelReason } from './errors'
 
@@ -66,4 +66,4 @@ export type { CancelReason } from './errors'
 export { CancelledError, NonRetryableError, RetryAfterError } from './errors'
 export { isApiStep, isCronStep, isEventStep, isNoopStep } from './guards'
 export { Logger } from './logger'
-export { config, PLUGIN_FLOW_ID } from './project-config'
+export { config, defineConfig, PLUGIN_FLOW_ID } from './project-config'

@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from . import _json
+from . import _emit, _json
 from ._errors import InvocationCancelledError, StreamNotDeclaredError
 from .transport import (
     CallRequest,
@@ -122,15 +122,17 @@ class _Bridge:
         if self.cancelled.is_set():
             raise InvocationCancelledError(self.cancel_reason or "cancelled")
 
-    def call(self, request: CallRequest, decode: Callable[[bytes], T]) -> Any:
+    def call(
+        self, request: CallRequest, decode: Callable[[bytes], T], on_reply: Callable[[bytes], None] | None = None
+    ) -> Any:
         self.check_cancelled()
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is self.loop:
-            return PendingCall(self._start(request), decode)
-        future = asyncio.run_coroutine_threadsafe(self._call_async(request, decode), self.loop)
+            return PendingCall(self._start(request, on_reply), decode)
+        future = asyncio.run_coroutine_threadsafe(self._call_async(request, decode, on_reply), self.loop)
         if running is None:
             try:
                 return future.result()
@@ -141,13 +143,29 @@ class _Bridge:
                 raise
         return asyncio.wrap_future(future, loop=running)
 
-    def _start(self, request: CallRequest) -> asyncio.Future[bytes]:
+    def _start(self, request: CallRequest, on_reply: Callable[[bytes], None] | None = None) -> asyncio.Future[bytes]:
         self.check_cancelled()  # again on the loop: a thread's call may have been queued before the cancel
         reply: Awaitable[bytes] = self.sink.call(request)
-        return asyncio.ensure_future(reply, loop=self.loop)
+        future = asyncio.ensure_future(reply, loop=self.loop)
+        if on_reply is not None:  # runs whether or not the caller awaits (a fire-and-forget emit)
+            future.add_done_callback(lambda f: None if f.cancelled() or f.exception() else on_reply(f.result()))
+        return future
 
-    async def _call_async(self, request: CallRequest, decode: Callable[[bytes], T]) -> T:
-        return decode(await self._start(request))
+    async def _call_async(
+        self, request: CallRequest, decode: Callable[[bytes], T], on_reply: Callable[[bytes], None] | None
+    ) -> T:
+        return decode(await self._start(request, on_reply))
+
+    def resolved(self) -> Any:
+        """What a context call that sends nothing returns: ``None`` to a ``def`` handler, an awaitable
+        of ``None`` on an event loop (a dropped emit is still awaited by ``async def`` handlers)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        done: asyncio.Future[bytes] = running.create_future()
+        done.set_result(b"")
+        return PendingCall(done, _decode_none)
 
     def log(self, record: LogRecord) -> None:
         try:
@@ -161,6 +179,11 @@ class _Bridge:
                 self.loop.call_soon_threadsafe(self.sink.log, record)
         except RuntimeError:  # the loop is closed: the process is going away
             pass
+
+
+def _warning(message: str, fields_json: bytes) -> LogRecord:
+    now_ms = int(time.time() * 1000)
+    return LogRecord(level=LogLevel.WARN, message=message, fields_json=fields_json, time_unix_ms=now_ms)
 
 
 def _log_fields(args: Any) -> bytes:
@@ -431,23 +454,42 @@ class Context:
             self._bridge.cancel_reason = reason
             self._bridge.cancelled.set()
 
-    def emit(self, event: Mapping[str, Any]) -> Any:
+    def emit(self, event: Any = None, *rest: Any, **kwargs: Any) -> Any:
         """Enqueue an event: ``{"topic": str, "data": Any, "messageGroupId": str (optional)}``.
 
-        Resolves to ``None`` once the core accepted it (it is not yet handled by then).
+        Resolves to ``None`` once the core accepted it (it is not yet handled by then). An emit Motia
+        would drop (positional arguments, no dict, no topic, a topic the step does not declare) is
+        dropped with a warning naming this call's file and line; ``serve --strict`` raises instead
+        (see :mod:`motia._emit`).
         """
-        if not isinstance(event, Mapping):
-            raise TypeError(f"emit() takes a dict like {{'topic': ..., 'data': ...}}, got {type(event).__name__}")
-        topic = event.get("topic")
-        if not isinstance(topic, str) or not topic:
-            raise TypeError(f"emit() needs a non-empty string 'topic', got {topic!r}")
+        problem = _emit.shape_problem(event, rest, kwargs)
+        if problem is not None:
+            return self._drop_shape(*problem)
+        topic = event["topic"]
         group = event.get("messageGroupId", event.get("message_group_id"))
         request = EmitCall(
             topic=topic,
             data_json=_json.dumps(event.get("data")),
             message_group_id="" if group is None else str(group),
         )
-        return self._bridge.call(request, _decode_none)
+        site = _emit.call_site()
+        bridge = self._bridge
+
+        def on_reply(raw: bytes) -> None:  # on the loop, awaited or not
+            dropped = _emit.dropped_reply(raw)
+            if dropped is not None:
+                reason, message = dropped
+                bridge.log(_warning(message + _emit.where(site), _emit.drop_fields(reason, topic, site)))
+
+        return bridge.call(request, _decode_none, on_reply)
+
+    def _drop_shape(self, reason: str, topic: str | None, what: str) -> Any:
+        site = _emit.call_site(3)
+        if _emit.strict_emits():
+            raise TypeError(f"{what}{_emit.where(site)}; serve --strict refuses it")
+        message = f"{what}: Motia drops such an emit, so the event was dropped{_emit.where(site)}"
+        self._bridge.log(_warning(message, _emit.drop_fields(reason, topic, site)))
+        return self._bridge.resolved()
 
     def __repr__(self) -> str:
         return f"Context(trace_id={self.trace_id!r}, flows={self.flows!r})"

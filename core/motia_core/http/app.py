@@ -11,6 +11,7 @@ from aiohttp import hdrs, web
 from motia_core.http.api import aiohttp_path, api_handler
 from motia_core.http.common import CorsPolicy, Handler, admin_json_response, json_response
 from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
+from motia_core.http.metrics import add_metrics_route
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
 from motia_core.steps import StepType
@@ -69,6 +70,7 @@ def build_app(core: MotiaCore) -> web.Application:
     cors = CorsPolicy(core.options.cors_origins)
     add_system_routes(app, core, guard)
     add_login_routes(app, guard)
+    add_metrics_route(app, guard)
     if sockets is not None:
         add_stream_routes(app, core, sockets, guard)
         sockets.allowed_origins = None if cors.any else cors.origins

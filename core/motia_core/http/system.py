@@ -87,20 +87,33 @@ def add_system_routes(app: web.Application, core: MotiaCore, guard: AdminGuard) 
             200, {"flows": [flow_json(name, members) for name, members in core.registry.flows().items()]}
         )
 
+    # traces: read through core.trace_storage (tracing.TraceStorage), which every instance shares
+    # with a shared backend; paged newest first, `before` = the `next` of the previous page
     async def traces(request: web.Request) -> web.Response:
         limit = query_limit(request)
         if isinstance(limit, web.Response):
             return limit
-        return json_response(200, {"traces": [t.as_json() for t in core.traces.recent(limit)]})
+        before = id_parameter("before", request.query.get("before"))
+        if isinstance(before, web.Response):
+            return before
+        try:
+            found = await core.trace_storage.list_traces(limit, before)
+        except StorageUnavailable as exc:
+            return json_response(503, {"error": "Service unavailable", "message": str(exc)})
+        last = found[-1]["id"] if len(found) == limit else None
+        return json_response(200, {"traces": found, "next": last})
 
     async def trace(request: web.Request) -> web.Response:
         trace_id = id_parameter("trace id", request.match_info["trace_id"])
         if isinstance(trace_id, web.Response):
             return trace_id
-        found = core.traces.get(trace_id or "")
-        if found is None:
+        try:
+            doc = await core.trace_storage.get_trace(trace_id or "")
+        except StorageUnavailable as exc:
+            return json_response(503, {"error": "Service unavailable", "message": str(exc)})
+        if doc is None:
             return json_response(404, {"error": "Not found", "message": "no such trace (or it was evicted)"})
-        return json_response(200, found.as_json())
+        return json_response(200, doc)
 
     async def runners(_: web.Request) -> web.Response:
         return json_response(200, {"runners": core.runner_status()})

@@ -76,6 +76,8 @@ class RedisQueue:
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
         self._last_logged = 0.0
+        self._down_since: float | None = None  # when a call first failed to reach Redis; None: it answers
+        self._takeover_from = 0.0  # before this (monotonic), take over no other consumer's leases
         self._calls: set[asyncio.Future[Any]] = set()
         self._scripts = {
             name: client.register_script(getattr(lua, name))
@@ -177,8 +179,7 @@ class RedisQueue:
                         await self._prepare(sub)
                         ready = True
                     events = await self._detached(self._lease(sub, free))
-                    if pause > _BACKOFF_FIRST:
-                        self._logger.info(f"Redis is back; the queue of {sub.name} is delivering again")
+                    self._back()
                     pause = _BACKOFF_FIRST
                 except UNREACHABLE as exc:
                     self._outage(f"leasing {sub.name}", exc, pause)
@@ -210,7 +211,10 @@ class RedisQueue:
             await asyncio.sleep(_ALIVE_EVERY)
             try:
                 await self._detached(self._heartbeat_once())
+                self._back()
             except UNREACHABLE as exc:  # the pumps log the outage; leases may be taken over meanwhile
+                if self._down_since is None:
+                    self._down_since = time.monotonic()
                 self._logger.debug(f"could not renew the queue's liveness key: {describe(exc)}")
 
     async def _detached(self, call: Coroutine[Any, Any, _T]) -> _T:
@@ -234,7 +238,8 @@ class RedisQueue:
         if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
             claim_ms = int(sub.visibility_timeout * 1000)
             sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
-        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor]
+        takeover = 1 if now >= self._takeover_from else 0
+        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor, takeover]
         reply = await self._scripts["LEASE"](keys=[sub.stream], args=args)
         events = self._unpack(sub, reply)
         if events:
@@ -305,6 +310,7 @@ class RedisQueue:
         while True:
             try:
                 status, depth = await self._fates.write(sub.stream, args)
+                self._back()
                 self._depth[sub.name] = int(depth)
                 if int(status) < 0:
                     self._logger.warn(
@@ -327,9 +333,21 @@ class RedisQueue:
 
     def _outage(self, doing: str, exc: BaseException, pause: float) -> None:
         now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
         if now - self._last_logged >= _LOG_EVERY:
             self._last_logged = now
             self._logger.error(f"Redis cannot be reached while {doing} ({describe(exc)}); retrying in {pause:g}s")
+
+    def _back(self) -> None:
+        """Whichever call (lease, fate, heartbeat) first reaches Redis after an outage says so, once:
+        the pumps of a busy instance may be waiting for slots and never see the outage end."""
+        if self._down_since is not None:
+            down, self._down_since = time.monotonic() - self._down_since, None
+            # an outage longer than the liveness TTL let every instance's key expire, the live ones'
+            # too: take nobody's leases until each live instance has had time to renew its key
+            self._takeover_from = time.monotonic() + _ALIVE_TTL
+            self._logger.info(f"Redis is back after {down:.1f}s without it; the queue is delivering again")
 
     # -- dead letters ------------------------------------------------------------------------------
 

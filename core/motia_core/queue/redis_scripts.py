@@ -136,7 +136,9 @@ local function next_due(sub, now)
 end
 """
 
-# KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count, claim_idle_ms (-1: no reclaim this time), cursor.
+# KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count, claim_idle_ms (-1: no reclaim this time), cursor,
+# takeover ('1': look for dead consumers; '0' right after an outage, when live ones may not have
+# renewed their keys yet).
 # Promotes due delayed events; takes over the leases of consumers whose liveness key `B alive:<name>`
 # expired (their instance died) and forgets such consumers once they hold nothing; reclaims leases
 # idle past the visibility timeout (XAUTOCLAIM, from any consumer); then reads new entries.
@@ -146,7 +148,7 @@ LEASE = (
     + _MATERIALIZE
     + """
 local stream, sub, consumer, count = KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local claim_ms, cursor = tonumber(ARGV[5]), ARGV[6]
+local claim_ms, cursor, takeover = tonumber(ARGV[5]), ARGV[6], ARGV[7] == '1'
 local now = now_ms()
 local delayed = B .. 'd:' .. sub
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 512)
@@ -158,19 +160,21 @@ for _, id in ipairs(due) do
 end
 local out = {}
 if claim_ms >= 0 then
-  -- a consumer whose instance stopped renewing its liveness key is gone: take its leases now
-  for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'motia')) do
-    local c = {}
-    for j = 1, #info, 2 do c[info[j]] = info[j + 1] end
-    if c['name'] ~= consumer and redis.call('EXISTS', B .. 'alive:' .. c['name']) == 0 then
-      if c['pending'] == 0 then
-        redis.call('XGROUP', 'DELCONSUMER', stream, 'motia', c['name'])
-      elseif #out < count then
-        local ids = {}
-        for _, p in ipairs(redis.call('XPENDING', stream, 'motia', '-', '+', count - #out, c['name'])) do
-          ids[#ids + 1] = p[1]
+  if takeover then
+    -- a consumer whose instance stopped renewing its liveness key is gone: take its leases now
+    for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'motia')) do
+      local c = {}
+      for j = 1, #info, 2 do c[info[j]] = info[j + 1] end
+      if c['name'] ~= consumer and redis.call('EXISTS', B .. 'alive:' .. c['name']) == 0 then
+        if c['pending'] == 0 then
+          redis.call('XGROUP', 'DELCONSUMER', stream, 'motia', c['name'])
+        elseif #out < count then
+          local ids = {}
+          for _, p in ipairs(redis.call('XPENDING', stream, 'motia', '-', '+', count - #out, c['name'])) do
+            ids[#ids + 1] = p[1]
+          end
+          materialize(stream, redis.call('XCLAIM', stream, 'motia', consumer, 0, unpack(ids)), out)
         end
-        materialize(stream, redis.call('XCLAIM', stream, 'motia', consumer, 0, unpack(ids)), out)
       end
     end
   end

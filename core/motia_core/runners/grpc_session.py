@@ -20,7 +20,7 @@ from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core.errors import AdmissionTimeout, CallFailed, RunnerLost
 from motia_core.limits import MAX_MESSAGE_BYTES, mib
 from motia_core.logs import Logger
-from motia_core.project import StepFile
+from motia_core.project import FileKind, StepFile
 from motia_core.runners.frames import FrameWriter
 from motia_core.runners.transport import (
     CallHandler,
@@ -123,7 +123,8 @@ class GrpcSession:
         load = self._message().load_steps
         load.request_id = request_id
         for f in files:
-            load.files.add(step_id=f.step_id, path=str(f.path), relative_path=f.relative_path)
+            kind = pb.STEP_FILE_KIND_PROJECT_CONFIG if f.kind is FileKind.PROJECT_CONFIG else 0  # motia.config.ts
+            load.files.add(step_id=f.step_id, path=str(f.path), relative_path=f.relative_path, kind=kind)
         try:
             return await self._until_closed(fut, timeout, "loading steps")
         finally:

@@ -8,6 +8,11 @@ Two functions from the project, each run in the runner of its file's language li
   the handshake with 401 ``Authentication failed``, as Motia does;
 * a stream's ``config.canAccess(subscription, authContext)`` decides every join; anything but
   ``true`` (or a failure, or no answer in time) denies it.
+
+The auth hook may instead be ``streamAuth.authenticate`` of Motia's ``motia.config.ts``
+(project_config.py): the same invocation, run by the Node runner that loaded the config file. Either
+hook's ``contextSchema`` is enforced on a non-null auth context: one that fails it refuses the
+handshake with 401 and a logged reason, since canAccess functions trust the context's shape.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
 from motia_core.logs import Logger
 from motia_core.runners.transport import Trigger
+from motia_core.schema import CompiledSchema, compile_schema
 from motia_core.steps import Step, StepType
 from motia_core.streams.config import AuthHook, StreamDef
 from motia_core.tracing import new_trace_id
@@ -42,6 +48,10 @@ class StreamAccess:
         self._invoke = invoke
         self._logger = logger
         self._auth = _step(auth, "streamAuth") if auth is not None else None
+        self._context_schema: CompiledSchema | None = None
+        if auth is not None:
+            # validated when the hook was read (streams/config.py, project_config.py)
+            self._context_schema, _problem = compile_schema(auth.context_schema)
         self._can_access: dict[str, Step] = {}
 
     @property
@@ -75,7 +85,31 @@ class StreamAccess:
                 peer=request.remote or "?",
             )
             return _json_response(401, "Authentication failed"), b"null"
-        return None, outcome.payload or b"null"
+        context = outcome.payload or b"null"
+        problem = self._check_context(context)
+        if problem is not None:
+            self._logger.warn(
+                f"stream connection rejected: the auth context {step.file.relative_path} returned {problem}",
+                source="streams",
+                peer=request.remote or "?",
+            )
+            return _json_response(401, "Authentication failed"), b"null"
+        return None, context
+
+    def _check_context(self, context: bytes) -> str | None:
+        """Why an auth context fails the hook's contextSchema, or None. null is an anonymous connection,
+        which authenticate may always answer (Motia's type: `context | null`)."""
+        if self._context_schema is None or context.strip() == b"null":
+            return None
+        try:
+            value = orjson.loads(context)
+        except orjson.JSONDecodeError as exc:
+            return f"is not JSON ({exc})"
+        errors = self._context_schema.errors(value)
+        if not errors:
+            return None
+        listed = "; ".join(f"{e.path or '/'}: {e.message}" for e in errors[:5])
+        return f"does not match its contextSchema: {listed}"
 
     async def can_access(self, stream: StreamDef, group_id: str, item_id: str, auth_context: bytes) -> bool:
         step = self._can_access.get(stream.name)

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 
 from motia_core.errors import ConfigIssue
 from motia_core.project import StepFile
+from motia_core.schema import compile_schema
 from motia_core.steps import ConfigValidationError, FunctionRef, JsonSchema, _issues, _kind, _Strict
 
 
@@ -64,6 +65,9 @@ class AuthHook:
 
     file: StepFile
     config: dict[str, Any]
+    # JSON Schema a non-null auth context must match (the file's config.contextSchema, or
+    # motia.config.ts streamAuth.contextSchema); a context that fails it refuses the connection
+    context_schema: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -102,13 +106,17 @@ def parse_auth(file: StepFile, config_json: bytes, has_handler: bool) -> AuthHoo
     """Validate the stream auth file: an optional small config and a handler."""
     raw = _decode(file, config_json)
     try:
-        _AuthConfig.model_validate(raw)
+        cfg = _AuthConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigValidationError(_reword(_issues(file, exc), "a stream auth config")) from exc
     if not has_handler:
         message = "the stream auth file must export a handler function (request) -> auth context"
         raise ConfigValidationError([ConfigIssue(file.relative_path, "handler", message)])
-    return AuthHook(file=file, config=raw)
+    _compiled, problem = compile_schema(cfg.contextSchema)
+    if problem is not None:
+        issue = ConfigIssue(file.relative_path, "config.contextSchema", f"not a valid JSON Schema: {problem}")
+        raise ConfigValidationError([issue])
+    return AuthHook(file=file, config=raw, context_schema=cfg.contextSchema)
 
 
 def _reword(issues: list[ConfigIssue], what: str) -> list[ConfigIssue]:

@@ -4,6 +4,7 @@
  */
 import { join, resolve } from 'node:path'
 import * as motiaSdk from '../../../sdk-node/src/index'
+import { evalProjectConfig } from './config-file'
 import { debug, setDebug, warn } from './diagnostics'
 import { readRunnerEnv, RunnerEnvError } from './env'
 import { installProjectLoader } from './loader/install'
@@ -15,10 +16,30 @@ import { loadRunnerService } from './transport/proto'
 /** runners/node (dist/runner.cjs lives in runners/node/dist). */
 const RUNNER_DIR = resolve(__dirname, '..')
 
+/**
+ * `runner.cjs --eval-config <file> <projectDir>`: evaluate motia.config.ts / .js once and print it
+ * (config-file.ts). No transform cache: the core runs this before it has set up .motia/.
+ */
+function evalConfigMode(file: string, projectDir: string): number {
+  installProjectLoader({
+    projectDir,
+    runnerDir: RUNNER_DIR,
+    sdkExports: motiaSdk,
+    tsconfig: readProjectTsconfig(projectDir),
+    cacheDir: null,
+  })
+  evalProjectConfig(file, projectDir)
+  return 0
+}
+
 async function main(): Promise<number> {
   const startedAt = performance.now()
   // Stacks of transformed .ts files point at the .ts lines (esbuild emits inline source maps).
   process.setSourceMapsEnabled(true)
+  const [mode, configFile, configProject] = process.argv.slice(2)
+  if (mode === '--eval-config' && configFile !== undefined) {
+    return evalConfigMode(resolve(configFile), resolve(configProject ?? process.cwd()))
+  }
   installProcessGuards()
 
   let env

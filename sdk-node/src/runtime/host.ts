@@ -33,4 +33,10 @@ export interface InvocationHost {
 export interface InvocationInfo {
   traceId: string
   flows: string[]
+  /**
+   * The topics of the step's `emits` (empty: any topic). Only a hint: the core decides what an
+   * undeclared topic is; the context uses it to take the caller's file and line only for an emit
+   * the core will drop (taking a stack costs ~5 µs, too much for every emit).
+   */
+  emits?: readonly string[]
 }

@@ -79,6 +79,7 @@ export interface ProtoGrpcType {
         StateGetGroup: MessageTypeDefinition<_motia_runner_v1_StateGetGroup, _motia_runner_v1_StateGetGroup__Output>
         StateSet: MessageTypeDefinition<_motia_runner_v1_StateSet, _motia_runner_v1_StateSet__Output>
         StepFile: MessageTypeDefinition<_motia_runner_v1_StepFile, _motia_runner_v1_StepFile__Output>
+        StepFileKind: EnumTypeDefinition
         StepManifest: MessageTypeDefinition<_motia_runner_v1_StepManifest, _motia_runner_v1_StepManifest__Output>
         StepsLoaded: MessageTypeDefinition<_motia_runner_v1_StepsLoaded, _motia_runner_v1_StepsLoaded__Output>
         StreamDelete: MessageTypeDefinition<_motia_runner_v1_StreamDelete, _motia_runner_v1_StreamDelete__Output>

@@ -34,6 +34,21 @@ interface Running {
   readonly cancellation: Cancellation
 }
 
+const TOPICS = new WeakMap<LoadedStep, readonly string[]>()
+
+/** The topics of a step's `emits` (strings or `{ topic }`), computed once per loaded step. */
+function declaredTopics(step: LoadedStep): readonly string[] {
+  let topics = TOPICS.get(step)
+  if (topics === undefined) {
+    const emits: unknown = step.config.emits
+    topics = Array.isArray(emits)
+      ? emits.map((e: unknown) => (typeof e === 'string' ? e : String((e as { topic?: unknown } | null)?.topic ?? '')))
+      : []
+    TOPICS.set(step, topics)
+  }
+  return topics
+}
+
 /** How many finished invocations' fencing tokens are kept to answer a late Cancel with. */
 const REMEMBERED_FINISHED = 1024
 
@@ -216,7 +231,8 @@ export class InvocationRunner {
       return { failed: failed(FailureKind.FAILURE_KIND_BAD_PAYLOAD, 'BadPayload', `payload of invocation ${start.invocationId} is not JSON: ${detail}`) }
     }
 
-    const ctx = createFlowContext({ traceId: start.traceId, flows: start.flows }, this.calls.hostFor(start.invocationId), cancellation)
+    const info = { traceId: start.traceId, flows: start.flows, emits: declaredTopics(step) }
+    const ctx = createFlowContext(info, this.calls.hostFor(start.invocationId), cancellation)
     let value: unknown
     try {
       value = await runHandler(step, step.handler, start.trigger, payload, ctx)

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { StepConfig } from '../../../../sdk-node/src/index'
 import { debug } from '../diagnostics'
+import { loadProjectConfigStep, ProjectConfigError } from '../config-file'
 import { describeError, errorCode } from '../errors'
 import type { ProjectLoader } from '../loader/install'
 import type { LoadError, StepFile, StepManifest, StepsLoaded } from '../protocol/messages'
@@ -55,6 +56,19 @@ function importStep(file: StepFile): LoadedStep {
   }
 }
 
+/** motia.config.ts / .js (config-file.ts): registered like a step whose handler is streamAuth.authenticate. */
+function loadConfigFile(file: StepFile, registry: StepRegistry, steps: StepManifest[]): void {
+  try {
+    const { step, configJson } = loadProjectConfigStep(file)
+    registry.set(step)
+    steps.push({ stepId: file.stepId, configJson, hasHandler: step.handler !== null, middlewareCount: 0 })
+  } catch (thrown) {
+    const error = describeError(thrown)
+    const type = thrown instanceof ProjectConfigError ? thrown.errorType : error.type
+    throw new StepLoadError(type, `${file.relativePath}: ${error.message}`, error.stack)
+  }
+}
+
 /**
  * Handle LoadSteps: (re)import every named file fresh and answer with one manifest per step and one
  * LoadError per failed file. A failing file never affects the others or the runner. A step whose
@@ -69,6 +83,10 @@ export function loadSteps(requestId: number, files: readonly StepFile[], registr
   for (const file of files) {
     const fileStarted = performance.now()
     try {
+      if (file.kind === 'STEP_FILE_KIND_PROJECT_CONFIG') {
+        loadConfigFile(file, registry, steps)
+        continue
+      }
       const step = importStep(file)
       let configJson: Buffer
       try {

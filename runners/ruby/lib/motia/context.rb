@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "errors"
+require_relative "emit"
 
 module Motia
   # `ctx.logger`: structured log lines the core attaches to the step and the trace.
@@ -260,19 +261,18 @@ module Motia
 
     # Send an event. `event`: {"topic" => String, "data" => any JSON, "messageGroupId" => String?}
     # (symbol keys work too). Returns nil once the core accepted it; raises Motia::CallError when
-    # the core rejects it.
-    def emit(event)
-      unless event.is_a?(::Hash)
-        raise ::TypeError, "emit takes a Hash like { \"topic\" => ..., \"data\" => ... }, got #{event.class}"
-      end
+    # the core rejects it. An emit Motia would drop (positional arguments, no Hash, no topic, a topic
+    # the step does not declare) is dropped with a warning naming this call's file and line;
+    # `serve --strict` raises instead (lib/motia/emit.rb).
+    def emit(event = nil, *rest)
+      topic = event.is_a?(::Hash) ? pick(event, "topic") : nil
+      problem = Emit.shape_problem(event, rest, topic)
+      return drop_shape(*problem) unless problem.nil?
 
-      topic = pick(event, "topic")
-      if !(topic.is_a?(::String) || topic.is_a?(::Symbol)) || topic.to_s.empty?
-        raise ::ArgumentError, "emit needs a non-empty String \"topic\", got #{topic.inspect}"
-      end
-
+      site = Emit.call_site
       group = pick(event, "messageGroupId") || pick(event, "message_group_id")
-      @sink.emit(topic.to_s, pick(event, "data"), group.nil? ? "" : group.to_s)
+      dropped = Emit.dropped_reply(@sink.emit(topic.to_s, pick(event, "data"), group.nil? ? "" : group.to_s))
+      @sink.log(:warn, "#{dropped[1]}#{Emit.where(site)}", Emit.fields(dropped[0], topic.to_s, site)) unless dropped.nil?
       nil
     end
 
@@ -300,6 +300,15 @@ module Motia
     def inspect = "#<Motia::Context trace_id=#{@trace_id.inspect} flows=#{@flows.inspect}>"
 
     private
+
+    def drop_shape(reason, topic, what)
+      site = Emit.call_site
+      raise ::ArgumentError, "#{what}#{Emit.where(site)}; serve --strict refuses it" if Emit.strict?
+
+      @sink.log(:warn, "#{what}: Motia drops such an emit, so the event was dropped#{Emit.where(site)}",
+                Emit.fields(reason, topic, site))
+      nil
+    end
 
     def pick(hash, key)
       return hash[key] if hash.key?(key)

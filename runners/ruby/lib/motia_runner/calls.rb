@@ -148,11 +148,12 @@ module MotiaRunner
       @invocation_id = invocation_id
     end
 
+    # Returns the core's reply: nil, or {"dropped" => reason, "message" => ...} for an emit it did
+    # not deliver (an undeclared topic; Motia::Context#emit logs it).
     def emit(topic, data, message_group_id)
       data_json = encode(data, "emit", "data")
-      @router.call(@invocation_id, :emit,
-                   PB::Emit.new(topic: Text.utf8(topic), data_json: data_json, message_group_id: Text.utf8(message_group_id)))
-      nil
+      decode(@router.call(@invocation_id, :emit,
+                          PB::Emit.new(topic: Text.utf8(topic), data_json: data_json, message_group_id: Text.utf8(message_group_id))))
     end
 
     def state_get(group_id, key)

@@ -7,6 +7,11 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class StepFileKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEP_FILE_KIND_UNSPECIFIED: _ClassVar[StepFileKind]
+    STEP_FILE_KIND_PROJECT_CONFIG: _ClassVar[StepFileKind]
+
 class Trigger(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TRIGGER_UNSPECIFIED: _ClassVar[Trigger]
@@ -25,6 +30,8 @@ class FailureKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_KIND_BAD_RESULT: _ClassVar[FailureKind]
     FAILURE_KIND_SHUTTING_DOWN: _ClassVar[FailureKind]
     FAILURE_KIND_TIMEOUT: _ClassVar[FailureKind]
+STEP_FILE_KIND_UNSPECIFIED: StepFileKind
+STEP_FILE_KIND_PROJECT_CONFIG: StepFileKind
 TRIGGER_UNSPECIFIED: Trigger
 TRIGGER_API: Trigger
 TRIGGER_EVENT: Trigger
@@ -164,14 +171,16 @@ class LoadSteps(_message.Message):
     def __init__(self, request_id: _Optional[int] = ..., files: _Optional[_Iterable[_Union[StepFile, _Mapping]]] = ...) -> None: ...
 
 class StepFile(_message.Message):
-    __slots__ = ("step_id", "path", "relative_path")
+    __slots__ = ("step_id", "path", "relative_path", "kind")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_PATH_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     step_id: str
     path: str
     relative_path: str
-    def __init__(self, step_id: _Optional[str] = ..., path: _Optional[str] = ..., relative_path: _Optional[str] = ...) -> None: ...
+    kind: StepFileKind
+    def __init__(self, step_id: _Optional[str] = ..., path: _Optional[str] = ..., relative_path: _Optional[str] = ..., kind: _Optional[_Union[StepFileKind, str]] = ...) -> None: ...
 
 class StepsLoaded(_message.Message):
     __slots__ = ("request_id", "steps", "errors")

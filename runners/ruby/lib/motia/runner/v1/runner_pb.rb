@@ -76,6 +76,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :step_id, :string, 1
       optional :path, :string, 2
       optional :relative_path, :string, 3
+      optional :kind, :enum, 4, "motia.runner.v1.StepFileKind"
     end
     add_message "motia.runner.v1.StepsLoaded" do
       optional :request_id, :uint64, 1
@@ -254,6 +255,10 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :grace_ms, :uint32, 1
       optional :reason, :string, 2
     end
+    add_enum "motia.runner.v1.StepFileKind" do
+      value :STEP_FILE_KIND_UNSPECIFIED, 0
+      value :STEP_FILE_KIND_PROJECT_CONFIG, 1
+    end
     add_enum "motia.runner.v1.Trigger" do
       value :TRIGGER_UNSPECIFIED, 0
       value :TRIGGER_API, 1
@@ -318,6 +323,7 @@ module Motia
       Cancelled = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Cancelled").msgclass
       Draining = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Draining").msgclass
       Shutdown = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Shutdown").msgclass
+      StepFileKind = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.StepFileKind").enummodule
       Trigger = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Trigger").enummodule
       FailureKind = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.FailureKind").enummodule
     end

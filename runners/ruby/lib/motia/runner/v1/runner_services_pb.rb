@@ -24,7 +24,8 @@
 #      file, and never has to send them): stream calls (Call.op 17-21) and the stream triggers
 #      TRIGGER_STREAM_ACCESS / TRIGGER_STREAM_AUTH. Also additive: Cancel.REASON_CLIENT_GONE (an
 #      unknown reason is any cancel to an older runner) and Welcome.ping_interval_ms > 0 (the core
-#      pings a quiet stream; runners already answer Ping).
+#      pings a quiet stream; runners already answer Ping). Also additive: StepFile.kind
+#      (STEP_FILE_KIND_PROJECT_CONFIG, sent to the Node runner only).
 
 require 'grpc'
 require 'motia/runner/v1/runner_pb'

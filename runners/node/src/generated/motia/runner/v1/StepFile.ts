@@ -1,5 +1,6 @@
 // Original file: ../../proto/motia/runner/v1/runner.proto
 
+import type { StepFileKind as _motia_runner_v1_StepFileKind, StepFileKind__Output as _motia_runner_v1_StepFileKind__Output } from '../../../motia/runner/v1/StepFileKind';
 
 export interface StepFile {
   /**
@@ -14,6 +15,10 @@ export interface StepFile {
    * posix path relative to the project root
    */
   'relativePath'?: (string);
+  /**
+   * how to read the file; runners that ignore it see only the default
+   */
+  'kind'?: (_motia_runner_v1_StepFileKind);
 }
 
 export interface StepFile__Output {
@@ -29,4 +34,8 @@ export interface StepFile__Output {
    * posix path relative to the project root
    */
   'relativePath': (string);
+  /**
+   * how to read the file; runners that ignore it see only the default
+   */
+  'kind': (_motia_runner_v1_StepFileKind__Output);
 }

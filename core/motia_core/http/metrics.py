@@ -1,0 +1,17 @@
+"""GET /metrics: the core's counters (motia_core.metrics) in Prometheus' text format.
+
+An admin route like /__motia/* (docs/security.md): loopback or --admin-token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from motia_core.http.guard import AdminGuard
+from motia_core.metrics import CONTENT_TYPE, REGISTRY, Metrics
+
+
+def add_metrics_route(app: web.Application, guard: AdminGuard, metrics: Metrics = REGISTRY) -> None:
+    async def scrape(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/metrics", guard.wrap(scrape))

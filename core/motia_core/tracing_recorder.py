@@ -1,0 +1,155 @@
+"""Copies the live trace store's changes to a shared TraceStorage, off the request path.
+
+Dispatch writes spans into the live TraceStore synchronously; this recorder is its listener. A change
+only puts the span (or a begun trace) into a pending map, keyed by id, so a span that starts and
+finishes between two flushes is sent once, finished. One task flushes the pending changes every
+`interval` seconds, or sooner when `batch` spans are pending, as one `TraceStorage.record` call (one
+Redis pipeline). A flush that fails (Redis down, too slow) drops its batch: the spans stay in the live
+store, the drop is counted and logged as a warning at most once per `LOG_EVERY` seconds. Nothing here
+ever makes a request wait or fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import orjson
+
+from motia_core.logs import Logger
+from motia_core.tracing import Span, SpanChange, Trace, TraceChange, TraceStorage, TraceStore
+
+FLUSH_INTERVAL = 0.1  # seconds between flushes
+FLUSH_SPANS = 256  # pending spans that trigger a flush before the interval ends
+FLUSH_TIMEOUT = 5.0  # seconds one flush may take before its batch is dropped
+MAX_PENDING = 20_000  # changed spans held while a flush is slow; past it new changes are dropped
+LOG_EVERY = 60.0  # seconds between two warnings about dropped changes
+
+
+class TraceRecorder:
+    def __init__(
+        self,
+        live: TraceStore,
+        storage: TraceStorage,
+        logger: Logger,
+        interval: float = FLUSH_INTERVAL,
+        batch: int = FLUSH_SPANS,
+    ) -> None:
+        self.live = live
+        self.storage = storage
+        self.interval = interval
+        self.batch = batch
+        self.dropped = 0  # span changes not recorded (a failed flush, or too many pending)
+        self.flushes = 0  # batches recorded
+        self._logger = logger
+        self._spans: dict[str, Span] = {}
+        self._begun: dict[str, Trace] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._unlogged = 0  # drops since the last warning
+        self._why = ""  # the reason of the latest drop
+        self._last_warning = -LOG_EVERY
+        live.listener = self
+
+    # -- the live store's listener: called on the request path, so it only takes note -------------
+
+    def trace_begun(self, trace: Trace) -> None:
+        self._begun[trace.trace_id] = trace
+
+    def span_changed(self, span: Span) -> None:
+        if len(self._spans) >= MAX_PENDING and span.span_id not in self._spans:
+            self._drop(1, f"more than {MAX_PENDING} span changes waiting for the storage")
+            return
+        self._spans[span.span_id] = span
+        if len(self._spans) >= self.batch:
+            self._wake.set()
+
+    # -- the flusher ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="trace-recorder")
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send what is pending as one batch (nothing when nothing changed)."""
+        if not self._spans and not self._begun:
+            return
+        spans, self._spans = self._spans, {}
+        begun, self._begun = self._begun, {}
+        changes = self._changes(spans, begun)
+        try:
+            await asyncio.wait_for(self.storage.record(changes), FLUSH_TIMEOUT)
+        except asyncio.CancelledError:
+            self._drop(len(spans), "the core stopped while they were being recorded")
+            raise
+        except Exception as exc:  # whatever the storage raised, the request path never sees it
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._drop(len(spans), f"the trace storage failed ({reason})")
+            return
+        self.flushes += 1
+        for span in spans.values():
+            span.recorded = True
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Let the flush under way end, send what is still pending, and stop; all within `timeout`
+        seconds (what is not sent by then is dropped and counted)."""
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._last_flush(), timeout)
+        except TimeoutError:
+            self._drop(len(self._spans), f"the last flush took longer than {timeout:g}s at shutdown")
+        self._task = None
+        self._flush_warning(force=True)
+        self.live.listener = None
+
+    async def _last_flush(self) -> None:
+        if self._task is not None:
+            await self._task  # it ends after the flush it is doing
+        await self.flush()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _changes(self, spans: dict[str, Span], begun: dict[str, Trace]) -> list[TraceChange]:
+        by_trace: dict[str, TraceChange] = {}
+        for t in begun.values():
+            by_trace[t.trace_id] = TraceChange(t.trace_id, t.entry, t.start, t.root)
+        for span in spans.values():
+            change = by_trace.get(span.trace_id)
+            if change is None:
+                trace = self.live.get(span.trace_id)
+                change = by_trace[span.trace_id] = (
+                    TraceChange(trace.trace_id, trace.entry, trace.start, trace.root)
+                    if trace is not None
+                    else TraceChange(span.trace_id, span.step, span.start, False)  # evicted here already
+                )
+            change.spans.append(SpanChange(span.span_id, span.start, orjson.dumps(span.as_json()), span.recorded))
+        return list(by_trace.values())
+
+    def _drop(self, count: int, why: str) -> None:
+        if count <= 0:
+            return
+        self.dropped += count
+        self._unlogged += count
+        self._why = why
+        self._flush_warning()
+
+    def _flush_warning(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._unlogged and (force or now - self._last_warning >= LOG_EVERY):
+            self._logger.warn(
+                f"{self._unlogged} trace span change(s) were not recorded in the shared trace storage: "
+                f"{self._why}; /__motia/traces misses them ({self.dropped} in all)",
+                dropped=self._unlogged,
+            )
+            self._unlogged = 0
+            self._last_warning = now

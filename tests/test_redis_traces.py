@@ -1,0 +1,244 @@
+"""Traces on Redis: one chain that crosses instances is one trace on every instance, and recording
+never makes a request wait or fail (tests/fixtures/tr_chain: a Python API step on /chain emits
+`chain.step`, a Python event step handles it and logs its pid; /ping touches no storage)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from motia_core.logs import Level, Logger
+from motia_core.redis_conn import connect
+from motia_core.tracing import SpanStatus, TraceStore
+from motia_core.tracing_recorder import FLUSH_TIMEOUT, TraceRecorder
+from motia_core.tracing_redis import RedisTraceStorage
+from tests.conftest import CoreProcess
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.timeout(180)
+
+FIXTURE = "tr_chain"
+
+
+@pytest.fixture
+async def redis_client(redis_server: RedisServer) -> AsyncIterator[Any]:
+    client = connect(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+def recorder_on(client: Any, url: str, **options: Any) -> tuple[TraceStore, TraceRecorder, io.StringIO]:
+    log = io.StringIO()
+    live = TraceStore()
+    storage = RedisTraceStorage(client, "tr", url)
+    return live, TraceRecorder(live, storage, Logger("json", Level.DEBUG, log), **options), log
+
+
+async def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{what} not seen within {timeout:g}s")
+
+
+# -- across instances ------------------------------------------------------------------------------
+
+
+async def test_a_chain_that_crosses_instances_is_one_trace_on_both(
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer
+) -> None:
+    a = start_core(FIXTURE, "--redis", redis_server.url)
+    b = start_core(FIXTURE, "--redis", redis_server.url)
+    calls = 20
+    async with aiohttp.ClientSession() as http:
+        trace_ids = []
+        for n in range(calls):  # every API call on A; both instances consume the events
+            async with http.post(f"{a.url}/chain", json={"n": n}) as resp:
+                assert resp.status == 200, await resp.text()
+                trace_ids.append(resp.headers["x-motia-trace-id"])
+
+        def handled_by() -> dict[str, str]:
+            seen = {d["traceId"]: name for name, core in (("A", a), ("B", b)) for d in core.find_logs(_handled)}
+            return seen if len(seen) == calls else {}
+
+        where = await wait_for(handled_by, 60, f"{calls} handled events")
+        crossed = [t for t in trace_ids if where[t] == "B"]
+        assert crossed, f"no event of the {calls} was handled on B: {where}"
+
+        async def trace_on(core: CoreProcess, trace_id: str) -> dict[str, Any]:
+            async with http.get(f"{core.url}/__motia/traces/{trace_id}") as resp:
+                return await resp.json() if resp.status == 200 else {}
+
+        stayed = [t for t in trace_ids if where[t] == "A"]  # handled where its API call ran
+        for trace_id in [crossed[0], *stayed[:1]]:
+            for core in (b, a):  # B never saw the API call of a trace it handled, A never saw B's span
+                doc: dict[str, Any] = {}
+                for _ in range(100):
+                    doc = await trace_on(core, trace_id)
+                    if doc and doc["status"] == "completed" and len(doc["spans"]) == 2:
+                        break
+                    await asyncio.sleep(0.1)
+                assert doc.get("name") == "StartChain", doc
+                assert doc["status"] == "completed", doc
+                steps = [(s["step"], s["type"], s["status"]) for s in doc["spans"]]
+                assert steps == [("StartChain", "api", "completed"), ("HandleChain", "event", "completed")], doc
+                assert doc["spans"][1]["topic"] == "chain.step"
+
+        # the listing on either instance has every trace, newest first, paged with `next`
+        for core in (a, b):
+            listed: list[str] = []
+            url = f"{core.url}/__motia/traces?limit=7"
+            while True:
+                async with http.get(url) as resp:
+                    assert resp.status == 200
+                    page = await resp.json()
+                listed += [t["id"] for t in page["traces"]]
+                if page["next"] is None:
+                    break
+                url = f"{core.url}/__motia/traces?limit=7&before={page['next']}"
+            assert listed == list(reversed(trace_ids)), core.url
+
+
+def _handled(d: dict[str, Any]) -> bool:
+    return d.get("msg") == "handled" and "traceId" in d
+
+
+@pytest.mark.chaos
+async def test_requests_are_served_while_redis_is_down_and_the_trace_listing_says_why(
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer
+) -> None:
+    core = start_core(FIXTURE, "--redis", redis_server.url)
+    async with aiohttp.ClientSession() as http:
+        redis_server.kill()
+        for _ in range(5):
+            started = time.monotonic()
+            async with http.get(f"{core.url}/ping") as resp:  # its span cannot be recorded: it is served anyway
+                assert (resp.status, await resp.json()) == (200, {"pong": True})
+            assert time.monotonic() - started < 5.0
+        async with http.get(f"{core.url}/__motia/traces") as resp:
+            assert resp.status == 503
+            body = await resp.json()
+        assert body["error"] == "Service unavailable"
+        assert f"Redis at {redis_server.url} failed a traces call" in body["message"]
+        warning = core.wait_for_log(lambda d: "were not recorded in the shared trace storage" in d.get("msg", ""))
+        assert warning["level"] == "warn" and warning["dropped"] >= 1
+        redis_server.start()  # same port and appendonly file: spans are recorded again
+        async with http.get(f"{core.url}/ping") as resp:
+            trace_id = resp.headers["x-motia-trace-id"]
+        for _ in range(100):
+            async with http.get(f"{core.url}/__motia/traces/{trace_id}") as resp:
+                if resp.status == 200 and (await resp.json())["status"] == "completed":
+                    break
+            await asyncio.sleep(0.1)
+        assert resp.status == 200
+
+
+# -- the recorder and the Redis layout -----------------------------------------------------------
+
+
+@pytest.mark.chaos
+async def test_a_redis_outage_drops_the_batch_with_a_counted_warning(
+    redis_server: RedisServer, redis_client: Any
+) -> None:
+    live, recorder, log = recorder_on(redis_client, redis_server.url)
+    live.begin("T", "Api")
+    first = live.start_span("T", "s1", "Api", "api", "python", 1, None)
+    redis_server.kill()
+    await recorder.flush()  # never raises
+    assert recorder.dropped == 1 and recorder.flushes == 0
+    second = live.start_span("T", "s2", "Api", "api", "python", 1, None)
+    await recorder.flush()
+    assert recorder.dropped == 2
+    warnings = [line for line in log.getvalue().splitlines() if "not recorded" in line]
+    assert len(warnings) == 1, warnings  # one warning a minute, however many batches fail
+    assert '"dropped":1' in warnings[0] and "failed a traces call" in warnings[0]
+    redis_server.start()
+    first.finish(SpanStatus.COMPLETED)  # its first version was lost: this one is recorded as new
+    second.finish(SpanStatus.COMPLETED)
+    await recorder.flush()
+    doc = await recorder.storage.get_trace("T")
+    assert doc is not None and [(s["id"], s["status"]) for s in doc["spans"]] == [
+        ("s1", "completed"),
+        ("s2", "completed"),
+    ]
+    await recorder.close()
+
+
+@pytest.mark.chaos
+async def test_a_redis_that_stops_answering_never_holds_a_flush_or_the_shutdown_past_its_timeout(
+    redis_server: RedisServer, redis_client: Any
+) -> None:
+    live, recorder, _ = recorder_on(redis_client, redis_server.url)
+    assert redis_server.proc is not None
+    live.begin("T", "Api")
+    live.start_span("T", "s1", "Api", "api", "python", 1, None)
+    os.kill(redis_server.proc.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        await recorder.flush()
+        assert time.monotonic() - started < FLUSH_TIMEOUT + 3.0
+        assert recorder.dropped == 1
+        live.start_span("T", "s2", "Api", "api", "python", 1, None)
+        started = time.monotonic()
+        await recorder.close(1.0)  # the shutdown flush is bounded too
+        assert time.monotonic() - started < 3.0
+        assert recorder.dropped == 2
+    finally:
+        os.kill(redis_server.proc.pid, signal.SIGCONT)
+
+
+async def test_close_flushes_what_is_pending(redis_server: RedisServer, redis_client: Any) -> None:
+    live, recorder, _ = recorder_on(redis_client, redis_server.url, interval=60.0)
+    recorder.start()
+    live.begin("T", "Api")
+    live.start_span("T", "s1", "Api", "api", "python", 1, None).finish(SpanStatus.COMPLETED)
+    await asyncio.sleep(0.2)
+    assert await recorder.storage.get_trace("T") is None  # the interval has not come
+    await recorder.close()
+    doc = await recorder.storage.get_trace("T")
+    assert doc is not None and doc["status"] == "completed"
+    assert live.listener is None
+
+
+async def test_enough_pending_spans_flush_before_the_interval(redis_server: RedisServer, redis_client: Any) -> None:
+    live, recorder, _ = recorder_on(redis_client, redis_server.url, interval=60.0, batch=10)
+    recorder.start()
+    live.begin("T", "Api")
+    for n in range(10):
+        live.start_span("T", f"s{n}", "Api", "api", "python", 1, None)
+    for _ in range(50):
+        if recorder.flushes:
+            break
+        await asyncio.sleep(0.1)
+    doc = await recorder.storage.get_trace("T")
+    assert doc is not None and len(doc["spans"]) == 10
+    await recorder.close()
+
+
+async def test_a_trace_keys_share_a_hash_tag_and_expire(redis_server: RedisServer, redis_client: Any) -> None:
+    storage = RedisTraceStorage(redis_client, "tr", redis_server.url, ttl=600)
+    live = TraceStore()
+    recorder = TraceRecorder(live, storage, Logger("json", Level.DEBUG, io.StringIO()))
+    live.begin("AB{C}-1", "Api")
+    live.start_span("AB{C}-1", "s1", "Api", "api", "python", 1, None)
+    await recorder.flush()
+    keys = sorted(k.decode() for k in await redis_client.keys("*"))
+    assert keys == ["{tr:trace:AB{C}-1}:h", "{tr:trace:AB{C}-1}:o", "{tr:traces}:ids"]
+    for key in keys[:2]:
+        assert 0 < await redis_client.ttl(key) <= 600, key
+    assert await redis_client.ttl("{tr:traces}:ids") == -1  # bounded by its capacity, not by time
+    await redis_client.delete(*keys[:2])  # as if the TTL ran out: the listing forgets it
+    assert await storage.list_traces(10) == []
+    assert await redis_client.zcard("{tr:traces}:ids") == 0
+    await recorder.close()
