@@ -10,6 +10,7 @@ the line of the emit call, /metrics counts it and the step's span shows an `emit
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import time
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from motia import Context
+from motia.testing import InMemorySink
+from motia.transport import CallRequest
 from motia_core.cli import build_parser
 from motia_core.lenient import MAX_SPAN_EVENTS, EmitDrops
 from motia_core.metrics import Metrics
@@ -208,6 +212,35 @@ async def test_deliberate_differences_are_announced_at_start(lenient_core: CoreP
             assert resp.status == 200 and await resp.json() == {"hello": "le"}
 
 
+async def test_an_event_step_subscribing_to_nothing_is_served_with_a_warning(lenient_core: CoreProcess) -> None:
+    lenient_core.wait_for_log(
+        lambda d: d.get("level") == "warn" and "config.subscribes is empty: LeIdle never runs" in d.get("msg", "")
+    )
+    steps = await get_json(lenient_core, "/__motia/steps")
+    assert "LeIdle" in {s["name"] for s in steps["steps"]}
+
+
+async def test_a_lease_shorter_than_the_handler_timeout_is_served_with_a_warning(lenient_core: CoreProcess) -> None:
+    """Motia leaves such a handler unsubscribed; motia-core delivers to it and says what can happen."""
+    lenient_core.wait_for_log(
+        lambda d: (
+            d.get("level") == "warn"
+            and "visibilityTimeout (10 s) is not above handler.timeout (30 s)" in d.get("msg", "")
+            and "steps/lease_step.py" in d.get("msg", "")
+        )
+    )
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{lenient_core.url}/emit", json={"topic": "le.lease", "data": {}}) as resp:
+            assert resp.status == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        doc = await get_json(lenient_core, "/__motia/state?groupId=le-seen")
+        if "lease" in {item["key"] for item in doc["items"]}:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("LeLease did not run")
+
+
 def test_strict_has_an_environment_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """MOTIA_STRICT=1 is `serve --strict`; the runners get MOTIA_STRICT from the core either way."""
     monkeypatch.setenv("MOTIA_STRICT", "1")
@@ -271,3 +304,47 @@ async def test_metrics_is_on_the_admin_surface(lenient_core: CoreProcess) -> Non
             assert resp.status == 403 and "Host header" in (await resp.json())["message"]
         async with session.get(f"{lenient_core.url}/metrics", headers={"X-Forwarded-For": "203.0.113.9"}) as resp:
             assert resp.status == 403
+
+
+async def test_python_sdk_drops_bad_shapes_with_the_callers_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTIA_STRICT", raising=False)
+    sink = InMemorySink()
+    ctx = Context(trace_id="T", flows=[], sink=sink)
+    line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+    assert await ctx.emit("t", {"a": 1}) is None
+    assert await ctx.emit(topic="t", data=1) is None
+    assert await ctx.emit({"topic": ""}) is None
+    assert await asyncio.to_thread(lambda: ctx.emit("t")) is None  # a def handler's thread: None at once
+    assert sink.emits == []
+    got = [(log.level, log.fields["reason"], log.fields["line"]) for log in sink.logs]
+    assert got == [("warn", "positional", line), ("warn", "not_object", line + 1), ("warn", "no_topic", line + 2)] + [
+        ("warn", "positional", line + 3)
+    ]
+    assert "keyword arguments" in sink.logs[1].message
+    assert all(log.fields["file"].endswith("test_lenient.py") for log in sink.logs)
+    monkeypatch.setenv("MOTIA_STRICT", "1")
+    with pytest.raises(TypeError, match=r"positional arguments.*test_lenient.py:\d+\); serve --strict refuses it"):
+        ctx.emit("t", {"a": 1})
+
+
+async def test_python_sdk_reports_a_dropped_reply_even_when_not_awaited() -> None:
+    reply = b'{"dropped":"undeclared_topic","message":"S emitted \'x\', which is not in its config.emits"}'
+
+    class DroppingSink(InMemorySink):
+        def call(self, request: CallRequest) -> asyncio.Future[bytes]:
+            future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+            future.set_result(reply)
+            return future
+
+    sink = DroppingSink()
+    ctx = Context(trace_id="T", flows=[], sink=sink)
+    line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+    ctx.emit({"topic": "x", "data": 1})  # fire and forget
+    await asyncio.sleep(0)
+    [log] = sink.logs
+    assert (log.level, log.fields["reason"], log.fields["topic"], log.fields["line"]) == (
+        "warn",
+        "undeclared_topic",
+        "x",
+        line,
+    )

@@ -133,6 +133,10 @@ async def test_requests_are_served_while_redis_is_down_and_the_trace_listing_say
         assert f"Redis at {redis_server.url} failed a traces call" in body["message"]
         warning = core.wait_for_log(lambda d: "were not recorded in the shared trace storage" in d.get("msg", ""))
         assert warning["level"] == "warn" and warning["dropped"] >= 1
+        async with http.get(f"{core.url}/metrics") as resp:
+            metrics = await resp.text()
+        counted = [line.split()[1] for line in metrics.splitlines() if line.startswith("motia_trace_spans_not_")]
+        assert counted and float(counted[0]) >= 1, metrics
         redis_server.start()  # same port and appendonly file: spans are recorded again
         async with http.get(f"{core.url}/ping") as resp:
             trace_id = resp.headers["x-motia-trace-id"]
@@ -241,4 +245,56 @@ async def test_a_trace_keys_share_a_hash_tag_and_expire(redis_server: RedisServe
     await redis_client.delete(*keys[:2])  # as if the TTL ran out: the listing forgets it
     assert await storage.list_traces(10) == []
     assert await redis_client.zcard("{tr:traces}:ids") == 0
+    await recorder.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+async def test_the_listing_pages_with_next_on_either_backend_and_refuses_a_bad_cursor(
+    start_core: Callable[..., CoreProcess], request: pytest.FixtureRequest, backend: str
+) -> None:
+    args = ["--redis", request.getfixturevalue("redis_server").url] if backend == "redis" else []
+    core = start_core(FIXTURE, *args)
+    async with aiohttp.ClientSession() as http:
+        made = []
+        for _ in range(5):
+            async with http.get(f"{core.url}/ping") as resp:
+                made.append(resp.headers["x-motia-trace-id"])
+
+        async def listing(query: str) -> dict[str, Any]:
+            async with http.get(f"{core.url}/__motia/traces?{query}") as resp:
+                assert resp.status == 200, await resp.text()
+                return dict(await resp.json())
+
+        newest = list(reversed(made))
+        for _ in range(100):
+            first = await listing("limit=2")
+            if [t["id"] for t in first["traces"]] == newest[:2]:
+                break
+            await asyncio.sleep(0.1)
+        assert ([t["id"] for t in first["traces"]], first["next"]) == (newest[:2], newest[1])
+        assert first["traces"][0]["spans"][0]["step"] == "Ping"
+        second = await listing(f"limit=2&before={first['next']}")
+        assert ([t["id"] for t in second["traces"]], second["next"]) == (newest[2:4], newest[3])
+        last = await listing(f"limit=2&before={second['next']}")
+        assert ([t["id"] for t in last["traces"]], last["next"]) == (newest[4:], None)
+        assert (await listing("limit=2&before=NOPE-1"))["traces"] == []
+        async with http.get(f"{core.url}/__motia/traces?before=" + "x" * 2000) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["error"] == "Invalid parameter"
+
+
+async def test_a_listing_skips_traces_whose_keys_expired_and_still_fills_the_page(
+    redis_server: RedisServer, redis_client: Any
+) -> None:
+    live, recorder, _ = recorder_on(redis_client, redis_server.url)
+    for n in range(7):
+        live.begin(f"T{n}", "Api")
+    await recorder.flush()
+    storage = recorder.storage
+    assert isinstance(storage, RedisTraceStorage)
+    for gone in ("T5", "T3", "T4"):  # as if their TTL ran out
+        await redis_client.delete(*storage._keys(gone))
+    assert [t["id"] for t in await storage.list_traces(3)] == ["T6", "T2", "T1"]
+    assert [t["id"] for t in await storage.list_traces(3, before="T1")] == ["T0"]
+    assert await redis_client.zcard("{tr:traces}:ids") == 4  # the expired ones left the index
     await recorder.close()

@@ -254,7 +254,7 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
             )
             + ". An idle Redis-backed instance polls its streams; BullMQ's workers block on Redis."
         )
-    profs = {n: p for n, p in (red.get("profile") or {}).items() if p.get("buckets")}
+    profs = {n: p for n, p in (red.get("profile") or {}).items() if isinstance(p, dict) and p.get("buckets")}
     if profs:
         w("\n### Where a single instance's core spends its time (py-spy, chain k16)\n")
         w(
@@ -279,15 +279,10 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
             incl_rows = p["inclusive"][:12]
             rows = []
             for i in range(max(len(self_rows), len(incl_rows))):
-                a = self_rows[i] if i < len(self_rows) else None
-                b = incl_rows[i] if i < len(incl_rows) else None
-                rows.append(
-                    [
-                        f"`{a['frame']}`" if a else "",
-                        f"{a['pct']:.1f} %" if a else "",
-                        f"`{b['frame']}`" if b else "",
-                        f"{b['pct']:.1f} %" if b else "",
-                    ]
-                )
+                row: list[str] = []
+                for frames in (self_rows, incl_rows):
+                    f = frames[i] if i < len(frames) else None
+                    row += [f"`{f['frame']}`", f"{f['pct']:.1f} %"] if f else ["", ""]
+                rows.append(row)
             w(table(["frame (self)", "self", "frame (inclusive)", "inclusive"], rows))
     w("")

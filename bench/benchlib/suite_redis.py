@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 from benchlib import profile, resources
 from benchlib.procs import Service, free_port
 from benchlib.redis_server import RedisServer
@@ -56,7 +57,7 @@ class RedisLayout:
         text = (
             f"each single-instance system (SQLite-1, Redis-1, BullMQ's node process) and Redis-2's first instance "
             f"on CPU {self.instance1}, each with its runners; Redis-2's second instance on CPU {self.instance2}; "
-            f"redis-server and the chain driver on CPU {self.shared}"
+            f"redis-server, the chain driver and the bench process itself (its samplers, py-spy) on CPU {self.shared}"
         )
         if not self.own_cpus:
             text += (
@@ -100,6 +101,8 @@ class RedisScenario(SuiteBase):
         out["redis_server"] = {"port": redis.port, "version": redis.info("server").get("redis_version", "?")}
         out["redis_server"]["persistence"] = "appendonly yes, appendfsync everysec, no RDB snapshots"
         units = self._redis_units(redis, lay)
+        # the bench itself (its samplers poll every 0.25 s, py-spy is its child) keeps off CPU 0 too
+        home = _pin_self(lay.shared)
         try:
             for r in range(self.d.redis_rounds):
                 for unit in units:
@@ -109,6 +112,7 @@ class RedisScenario(SuiteBase):
                 for svc in unit[0].services:
                     svc.stop()
             redis.stop()
+            _pin_self(",".join(str(c) for c in home) if home else None)
 
     def _redis_units(self, redis: RedisServer, lay: RedisLayout) -> list[list[System]]:
         """The systems, grouped by the processes they share (redis-2 and redis-2-k32: the same two
@@ -262,6 +266,17 @@ class RedisScenario(SuiteBase):
             + ", ".join(f"{b['bucket'].split(' (')[0]} {b['pct']:.0f} %" for b in prof["buckets"][:3]),
         )
         return prof
+
+
+def _pin_self(cpus: str | None) -> set[int]:
+    """Move every thread of this process to `cpus` (None: leave it); returns the previous CPUs."""
+    before = os.sched_getaffinity(0)
+    if cpus:
+        target = {int(c) for c in cpus.split(",")}
+        for t in psutil.Process().threads():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(t.id, target)
+    return before
 
 
 def _commands(redis: RedisServer) -> int:

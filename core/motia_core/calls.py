@@ -50,9 +50,10 @@ class CoreCalls:
             # Motia drops it and the handler carries on. The runner logs the warning with the file and
             # line of the emit call (only it knows them) when it reads this reply; a runner that does
             # not still gets a normal reply, and the drop is counted and traced here either way.
+            message = f"{dropped}; the event was dropped"
             self.drops.record(scope, UNDECLARED, topic)
-            self.logger.debug(dropped, step=scope.step_name, trace_id=scope.trace_id)
-            return orjson.dumps({"dropped": UNDECLARED, "message": dropped})
+            self.logger.debug(message, step=scope.step_name, trace_id=scope.trace_id)
+            return orjson.dumps({"dropped": UNDECLARED, "message": message})
         await self.bus.emit(
             topic, data_json or NULL, scope.trace_id, group_id, source=scope.step_name, allowed=scope.emits
         )

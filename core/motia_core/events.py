@@ -72,13 +72,13 @@ class EventBus:
         if not topic:
             raise CallFailed("CODE_INVALID_ARGUMENT", "emit needs a topic")
         check_value(data_json, f"event data for topic {topic!r}")  # too big or too deep for a runner
-        message = undeclared_emit(topic, allowed, source)
-        if message is not None:
+        undeclared = undeclared_emit(topic, allowed, source)
+        if undeclared is not None:
             # Motia 0.x drops an emit its step did not declare, with a warning; so do we. (A step's
             # own emits are checked earlier, in CoreCalls.emit, which also counts and traces them.)
-            self._logger.warn(message, step=source, trace_id=trace_id)
             if self.strict:
-                raise CallFailed("CODE_REJECTED", message)
+                raise CallFailed("CODE_REJECTED", f"{undeclared}; serve --strict refuses it")
+            self._logger.warn(f"{undeclared}; the event was dropped", step=source, trace_id=trace_id)
             return 0
         subscribers = self._subscribers.get(topic, [])
         if not subscribers:
@@ -250,7 +250,7 @@ def undeclared_emit(topic: str, allowed: tuple[str, ...], source: str | None) ->
     if not allowed or topic in allowed:
         return None
     declared = ", ".join(repr(t) for t in allowed)
-    return f"{source} emitted {topic!r}, which is not in its config.emits ({declared}); the event was dropped"
+    return f"{source} emitted {topic!r}, which is not in its config.emits ({declared})"
 
 
 def subscription_key(topic: str, step: Step) -> str:

@@ -92,6 +92,24 @@ class EmitDrops:
         return None
 
 
+def config_warnings(step: Step) -> list[str]:
+    """Configs Motia accepts, that motia-core serves as Motia does, but that are likely mistakes."""
+    where = step.file.relative_path
+    out: list[str] = []
+    if step.type is StepType.EVENT and not step.subscribes:
+        out.append(f"{where}: config.subscribes is empty: {step.name} never runs")
+    timeout, lease = step.handler_timeout, step.queue.visibility_timeout
+    if step.type is StepType.EVENT and timeout and lease <= timeout:
+        # Motia's infrastructure validator refuses this and leaves the handler unsubscribed (logged);
+        # dropping a user's subscription is worse than serving it with the risk spelled out
+        out.append(
+            f"{where}: infrastructure.queue.visibilityTimeout ({lease:g} s) is not above handler.timeout "
+            f"({timeout:g} s): an event may be delivered again while its handler still runs (Motia 0.x does not "
+            "subscribe such a handler; motia-core does)"
+        )
+    return out
+
+
 def deviation_notices(steps: Sequence[Step]) -> list[str]:
     """One start-up line per deliberate difference from Motia 0.x that this project's steps meet, so
     a migrated project never changes behaviour without a word (docs/compatibility.md)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from motia_core.errors import ConfigIssue
+from motia_core.lenient import config_warnings
 from motia_core.project import FileKind, StepFile
 from motia_core.runners.transport import Manifest, ManifestEntry
 from motia_core.schema import CompiledSchema, compile_schema
@@ -71,6 +72,7 @@ class Registry:
                 continue
             if not self._routable(step) or self._conflicts(step) or not self._compile(step):
                 continue
+            self.warnings.extend(config_warnings(step))  # configs Motia accepts or refuses quietly (lenient.py)
             self.steps.append(step)
         for file in files:
             if file.step_id not in seen:

@@ -118,7 +118,7 @@ class ApiConfig(_Common):
 
 class EventConfig(_Common):
     type: Literal["event"]
-    subscribes: list[str] = Field(min_length=1)
+    subscribes: list[str]  # may be empty, as in Motia: the registry warns that the step never runs
     emits: list[Emit] = Field(default_factory=list)
     input: JsonSchema = None
     infrastructure: Infrastructure | None = None

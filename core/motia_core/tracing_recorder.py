@@ -18,6 +18,7 @@ import time
 import orjson
 
 from motia_core.logs import Logger
+from motia_core.metrics import REGISTRY
 from motia_core.tracing import Span, SpanChange, Trace, TraceChange, TraceStorage, TraceStore
 
 FLUSH_INTERVAL = 0.1  # seconds between flushes
@@ -25,6 +26,11 @@ FLUSH_SPANS = 256  # pending spans that trigger a flush before the interval ends
 FLUSH_TIMEOUT = 5.0  # seconds one flush may take before its batch is dropped
 MAX_PENDING = 20_000  # changed spans held while a flush is slow; past it new changes are dropped
 LOG_EVERY = 60.0  # seconds between two warnings about dropped changes
+
+SPANS_NOT_RECORDED = REGISTRY.counter(
+    "motia_trace_spans_not_recorded_total",
+    "Span changes the shared trace storage did not get (it failed or was too slow): /__motia/traces misses them",
+)
 
 
 class TraceRecorder:
@@ -56,7 +62,8 @@ class TraceRecorder:
     # -- the live store's listener: called on the request path, so it only takes note -------------
 
     def trace_begun(self, trace: Trace) -> None:
-        self._begun[trace.trace_id] = trace
+        if len(self._begun) < MAX_PENDING:  # past it, the trace's spans still carry its name and start
+            self._begun[trace.trace_id] = trace
 
     def span_changed(self, span: Span) -> None:
         if len(self._spans) >= MAX_PENDING and span.span_id not in self._spans:
@@ -139,6 +146,7 @@ class TraceRecorder:
         if count <= 0:
             return
         self.dropped += count
+        SPANS_NOT_RECORDED.inc(amount=count)
         self._unlogged += count
         self._why = why
         self._flush_warning()

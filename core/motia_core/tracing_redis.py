@@ -189,10 +189,12 @@ class RedisTraceStorage:
                 expired = [i for i, d in zip(ids, docs, strict=True) if d is None]
                 if expired:  # its keys' TTL ran out: forget the index entry too
                     await self._r.zrem(self._index, *expired)
-                found += [d for d in docs if d is not None]
+                held = [(i, d) for i, d in zip(ids, docs, strict=True) if d is not None]
+                found += [d for _, d in held]
                 if len(found) >= limit or len(ids) < limit:
                     break
-                cursor = ids[-1]
+                # the next page starts after the last one still held (the expired ones left the index)
+                cursor = held[-1][0] if held else cursor
         return found[:limit]
 
     async def get_trace(self, trace_id: str) -> TraceDoc | None:

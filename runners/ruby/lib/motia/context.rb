@@ -269,10 +269,13 @@ module Motia
       problem = Emit.shape_problem(event, rest, topic)
       return drop_shape(*problem) unless problem.nil?
 
-      site = Emit.call_site
       group = pick(event, "messageGroupId") || pick(event, "message_group_id")
       dropped = Emit.dropped_reply(@sink.emit(topic.to_s, pick(event, "data"), group.nil? ? "" : group.to_s))
-      @sink.log(:warn, "#{dropped[1]}#{Emit.where(site)}", Emit.fields(dropped[0], topic.to_s, site)) unless dropped.nil?
+      return nil if dropped.nil?
+
+      # the call blocked for the reply, so the caller is still on the stack: no stack taken per emit
+      site = Emit.call_site
+      @sink.log(:warn, "#{dropped[1]}#{Emit.where(site)}", Emit.fields(dropped[0], topic.to_s, site))
       nil
     end
 
