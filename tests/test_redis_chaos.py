@@ -345,7 +345,9 @@ async def test_a_redis_outage_longer_than_the_liveness_ttl_moves_no_live_instanc
         await asyncio.sleep(0.5)  # both instances are mid-handler on their first leases
         assert {h.instance for h in _handlings(out)} == {"A", "B"}
         redis_server.kill()
-        await asyncio.sleep(12.0)
+        # just past the TTL: the keys are gone, and the pumps' backoff (0.1 s doubling to 5 s, plus
+        # redis-py's own retries) brings their next try close after Redis is back
+        await asyncio.sleep(10.5)
         redis_server.start()
     expected = {(n, lang) for n in range(total) for lang in LANGS}
     missing = await _wait_handled(out, expected, timeout=60)

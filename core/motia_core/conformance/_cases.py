@@ -37,6 +37,11 @@ EXPECTED_STEPS: dict[str, dict[str, Any]] = {
     "ConformanceBig": {"type": "api", "method": "POST", "path": "/conformance/big"},
     "ConformanceSlow": {"type": "event", "subscribes": ("conformance.slow",)},
     "ConformanceNoop": {"type": "noop"},
+    "ConformanceLenient": {
+        "type": "event",
+        "subscribes": ("conformance.lenient",),
+        "emits": ("conformance.lenient.ok",),
+    },
 }
 
 

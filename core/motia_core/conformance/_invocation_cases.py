@@ -111,6 +111,33 @@ async def cron_invocation(ctx: CaseContext) -> str:
     return "empty payload, emit carries the trace id"
 
 
+async def lenient_emit(ctx: CaseContext) -> str:
+    """Motia's lenient emits (docs/compatibility.md): a positional emit is not sent, an emit the core
+    answers with "dropped" is not an error; both leave the handler running and log one WARN line
+    with {motia: "emit_dropped", reason, file, line} naming the handler's own file."""
+    runner = await ctx.shared()
+    step = runner.step("ConformanceLenient")
+    file_name = PurePosixPath(step).name
+    for kind, reason, sent in (("positional", "positional", []), ("undeclared", "undeclared_topic", ["emit"])):
+        inv = runner.connected.start(step, pb.TRIGGER_EVENT, {"kind": kind}, topic="conformance.lenient")
+        completed_empty(await ctx.wait(runner, inv.result, f"the lenient step's result ({kind})"), f"lenient {kind}")
+        ops = [c.op for c in inv.calls if c.op != "log"]
+        if ops != sent:
+            raise CaseFailed(f"the {kind} emit made calls {ops}, expected {sent}")
+        drops = [c.args for c in inv.calls if c.op == "log" and (c.args["fields"] or {}).get("motia") == "emit_dropped"]
+        if len(drops) != 1:
+            raise CaseFailed(f"the {kind} emit must log one line with fields.motia 'emit_dropped', got {len(drops)}")
+        fields, level = drops[0]["fields"], drops[0]["level"]
+        if level != pb.Log.LEVEL_WARN or fields.get("reason") != reason:
+            raise CaseFailed(
+                f"the {kind} emit's log: level {level}, reason {fields.get('reason')!r}; want WARN, {reason!r}"
+            )
+        line = fields.get("line")
+        if not str(fields.get("file", "")).endswith(file_name) or not isinstance(line, int) or line < 1:
+            raise CaseFailed(f"the {kind} emit's log must name {file_name} and a line, got {short(str(fields), 120)}")
+    return "positional emit not sent, dropped reply not raised; each one WARN with file and line"
+
+
 async def concurrent_interleaved(ctx: CaseContext) -> str:
     runner = await ctx.shared()
     stream = runner.connected

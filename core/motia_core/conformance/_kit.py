@@ -113,7 +113,11 @@ class Kit:
         broken = self.project / self.language.broken_file
         broken.write_text(self.language.broken_source, encoding="utf-8")
         await self.server.start(os.path.join(self._workdir, "core.sock"))
-        self._spawn_env = {"MOTIA_PROJECT_DIR": str(self.project), "MOTIA_RUNNER_SLOTS": str(RUNNER_SLOTS)}
+        self._spawn_env = {
+            "MOTIA_PROJECT_DIR": str(self.project),
+            "MOTIA_RUNNER_SLOTS": str(RUNNER_SLOTS),
+            "MOTIA_STRICT": "0",  # as `serve` without --strict: the lenient_emit case checks Motia's lenient edges
+        }
         if self.language.code == "py":
             from motia_core.app import _python_env  # how the core points its Python runner at grpc
 

@@ -35,6 +35,15 @@ from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
 # instead of breaking the stream.
 RECEIVE_LIMIT = 64 * 1024 * 1024
 KIT_PROTOCOL = 1
+# An emit to this topic gets the core's reply to an undeclared topic (docs/protocol.md, `emit`).
+UNDECLARED_TOPIC = "conformance.undeclared"
+UNDECLARED_REPLY = orjson.dumps(
+    {
+        "dropped": "undeclared_topic",
+        "message": f"ConformanceLenient emitted {UNDECLARED_TOPIC!r}, which is not in its config.emits "
+        "('conformance.lenient.ok'); the event was dropped",
+    }
+)
 
 CallArgs = dict[str, Any]
 
@@ -428,7 +437,10 @@ class RunnerStream:
             if not e.topic:
                 raise ValueError("emit without a topic")
             data = _json(e.data_json, "data_json")
-            return {"topic": e.topic, "data": data, "message_group_id": e.message_group_id}, b"null"
+            args: CallArgs = {"topic": e.topic, "data": data, "message_group_id": e.message_group_id}
+            if e.topic == UNDECLARED_TOPIC:  # answered as the core answers a topic not in the step's emits
+                return args, UNDECLARED_REPLY
+            return args, b"null"
         if op == "log":
             log = call.log
             fields = _json(log.fields_json, "fields_json") if log.fields_json else None

@@ -30,6 +30,7 @@ CASES: dict[str, Case] = {
     "event_invocation": invocations.event_invocation,
     "calls_correlated": invocations.calls_correlated,
     "cron_invocation": invocations.cron_invocation,
+    "lenient_emit": invocations.lenient_emit,
     "concurrent_interleaved": invocations.concurrent_interleaved,
     "handler_failure": invocations.handler_failure,
     "unknown_step": basic.unknown_step,
