@@ -1,5 +1,6 @@
 # motia-core: every target installs what it needs first.
-#   make install   .venv (Python deps + motia-core editable) and node_modules for sdk-node, runners/node
+#   make install   .venv (Python deps + motia-core editable), node_modules for sdk-node, runners/node, and the
+#                  Workbench bundle (core/workbench-ui -> core/motia_core/workbench/static/)
 #   make serve     serve $(EXAMPLE) on port $(PORT) with the embedded default (SQLite under .motia/)
 #   make test      the whole suite (real core, real runners)
 #   make lint      ruff, mypy --strict, tsc --strict, generated code freshness
@@ -17,13 +18,15 @@ NODE_RUNNER_STAMP := runners/node/node_modules/.installed
 SDK_NODE_STAMP := sdk-node/node_modules/.installed
 STREAM_CLIENT_STAMP := tests/stream_client/node_modules/.installed
 NODE_BUILD := runners/node/dist/runner.cjs
+WORKBENCH_STAMP := core/workbench-ui/node_modules/.installed
+WORKBENCH_BUILD := core/motia_core/workbench/static/index.html
 
 .PHONY: install serve test lint proto system-deps codegen-deps clean
 
-install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD) $(STREAM_CLIENT_STAMP)
+install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD) $(STREAM_CLIENT_STAMP) $(WORKBENCH_BUILD)
 
 # System packages, installed with apt-get when running as root, else we print the exact command.
-SYSTEM_PACKAGES := ruby ruby-grpc redis-server
+SYSTEM_PACKAGES := ruby ruby-grpc redis-server chromium
 CODEGEN_PACKAGES := protobuf-compiler ruby-grpc-tools
 define apt_install
 	@missing=""; \
@@ -71,6 +74,18 @@ $(NODE_BUILD): $(NODE_RUNNER_STAMP) $(shell find runners/node/src sdk-node/src -
 	@cd runners/node && npm run --silent build
 	@touch $@
 
+# The Workbench (docs/workbench.md): React + @xyflow/react bundled by esbuild into static files the core
+# serves at /__workbench; no CDN, no dev server.
+$(WORKBENCH_STAMP): core/workbench-ui/package.json core/workbench-ui/package-lock.json
+	@echo ">> npm ci (core/workbench-ui)"
+	@cd core/workbench-ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WORKBENCH_BUILD): $(WORKBENCH_STAMP) $(shell find core/workbench-ui/src core/workbench-ui/scripts -type f 2>/dev/null)
+	@echo ">> building the Workbench"
+	@cd core/workbench-ui && npm run --silent build
+	@touch $@
+
 serve: install
 	$(VENV)/bin/motia-core serve --dir $(EXAMPLE) --port $(PORT)
 
@@ -83,6 +98,7 @@ lint: install codegen-deps
 	$(VENV)/bin/mypy core/motia_core sdk-python/motia runners/python/motia_runner
 	cd runners/node && npm run --silent typecheck && npm run --silent check-generated
 	cd sdk-node && npm run --silent typecheck
+	cd core/workbench-ui && npm run --silent typecheck
 	@tmp=$$(mktemp -d); PYTHON=$(PY) scripts/gen_proto.sh $$tmp >/dev/null; \
 	if ! diff -r -q -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto >/dev/null; then \
 	  diff -r -x __pycache__ $$tmp/core/motia_core/_proto core/motia_core/_proto | head -20; rm -rf $$tmp; \
@@ -98,7 +114,8 @@ proto: $(PY_STAMP) $(NODE_RUNNER_STAMP) codegen-deps
 	runners/ruby/scripts/gen_proto.sh
 
 clean:
-	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules tests/stream_client/node_modules
+	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules tests/stream_client/node_modules \
+	  core/workbench-ui/node_modules core/motia_core/workbench/static
 
 # -- benchmark suite (bench/README.md) -------------------------------------------------------------
 #   make bench         full suite, <= 10 min: bench/results/<timestamp>/ and bench/LATEST.md

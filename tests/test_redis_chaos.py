@@ -16,9 +16,10 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -36,6 +37,13 @@ LANGS = ("python", "typescript")
 VISIBILITY_TIMEOUT = 6.0  # infrastructure.queue.visibilityTimeout of both steps in the fixture
 CONCURRENCY = 8  # infrastructure.queue.concurrency of both steps: one instance's leases per subscription
 TAG = "{rc_cluster}"  # the default prefix: the project folder's name
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A plain client to look at the queue's keys from outside the cores."""
+    with redis.Redis.from_url(redis_server.url) as c:
+        yield c
 
 
 @dataclass
@@ -89,7 +97,8 @@ def _leases_of(client: redis.Redis, consumer: str) -> dict[str, set[int]]:
         for p in client.xpending_range(stream, "motia", "-", "+", 10_000, consumername=consumer):
             entry = client.xrange(stream, p["message_id"], p["message_id"])
             assert entry, f"pending entry {p['message_id']!r} of {stream} is gone from the stream"
-            event_id = entry[0][1][b"id"].decode()
+            fields: Any = entry[0][1]
+            event_id = fields[b"id"].decode()
             data = client.hget(f"{TAG}:q:e:{event_id}", "data")
             assert data is not None, f"event {event_id} leased to {consumer} has no body in Redis"
             leased[lang].add(int(orjson.loads(data)["n"]))
@@ -110,7 +119,10 @@ def _kill_instance(core: CoreProcess) -> set[int]:
     """SIGKILL the core and every process it started (runners live in their own process groups,
     and a runner may have children of its own): the whole instance dies at once. Their pids."""
     tree = psutil.Process(core.proc.pid).children(recursive=True)
-    groups = {os.getpgid(p.pid) for p in tree}
+    groups = set()
+    for p in tree:
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(p.pid))
     os.kill(core.proc.pid, signal.SIGKILL)
     for group in groups - {os.getpgid(0)}:
         os.killpg(group, signal.SIGKILL)
@@ -166,13 +178,12 @@ async def _post(http: aiohttp.ClientSession, core: CoreProcess, n: int, posts: P
 
 @pytest.mark.timeout(120)
 async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
-    start_core: Callable[..., CoreProcess], redis_server: RedisServer, tmp_path: Path
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer, client: redis.Redis, tmp_path: Path
 ) -> None:
     out = tmp_path / "handled"
     out.mkdir()
     a = _start(start_core, redis_server, out, "A")
     b = _start(start_core, redis_server, out, "B")
-    client = redis.Redis.from_url(redis_server.url)
     total, kill_after = 400, 200
     posts = Posts()
     live = [a, b]
@@ -195,10 +206,10 @@ async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
                     half_in.set()
 
         async def killer() -> None:
+            nonlocal killed_at, dead, leased_on_a, live
             await half_in.wait()
             assert [h for h in _handlings(out) if h.instance == "A"], "instance A handled nothing yet"
             consumer = _consumer_of(client, a.proc.pid)
-            nonlocal killed_at, dead, leased_on_a, live
             killed_at = time.time()
             dead = _kill_instance(a)
             leased_on_a = _leases_of(client, consumer)  # A's in-flight events at its death
@@ -220,6 +231,7 @@ async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
     assert len(_processes_of(out, "B")) >= 3, "the scan finds the live instance's core and two runners"
 
     expected = {(n, lang) for n in posts.acked for lang in LANGS}
+    expected |= {(n, lang) for lang in LANGS for n in leased_on_a[lang]}  # stored, whatever its POST got
     missing = await _wait_handled(out, expected, timeout=60)
     assert missing == set(), f"lost {len(missing)}: {sorted(missing)[:10]}"
     # a duplicate could still come from a reclaim: wait out one more visibility timeout
@@ -330,28 +342,35 @@ async def test_a_redis_outage_longer_than_the_liveness_ttl_moves_no_live_instanc
     start_core: Callable[..., CoreProcess], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Redis away for longer than an instance's liveness key lives (10 s): when it is back, every
-    instance's key has expired, yet both instances are alive and still hold their leases (handled,
-    their acks waiting for Redis). Neither may take the other's leases for a dead instance's."""
+    instance's key has expired, yet both instances are alive and hold leases (handled, their acks
+    waiting for Redis). The first instance to get Redis back must not take the other's leases as a
+    dead instance's. Which one comes back first is a race of heartbeats and backoffs; the test
+    decides it by freezing B's core (SIGSTOP) from just before Redis returns until 4 s after."""
     out = tmp_path / "handled"
     out.mkdir()
     slow = {"RC_SLEEP": "1", "RC_VT": "900"}  # leases held for a second; no visibility-timeout reclaim
     a = _start(start_core, redis_server, out, "A", **slow)
-    b = _start(start_core, redis_server, out, "B", **slow)
+    # B's runners must not be judged unresponsive for the seconds its core is frozen
+    b = _start(start_core, redis_server, out, "B", MOTIA_HEARTBEAT_TIMEOUT="60", **slow)
     total = 8  # fewer than the slots: each pump keeps trying to lease all through the outage
     posts = Posts()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         await asyncio.gather(*(_post(http, (a, b)[n % 2], n, posts) for n in range(total)))
         assert posts.acked == set(range(total)), (posts.failed[:3], posts.refused[:3])
-        await asyncio.sleep(0.5)  # both instances are mid-handler on their first leases
-        assert {h.instance for h in _handlings(out)} == {"A", "B"}
-        redis_server.kill()
-        # just past the TTL: the keys are gone, and the pumps' backoff (0.1 s doubling to 5 s, plus
-        # redis-py's own retries) brings their next try close after Redis is back
-        await asyncio.sleep(10.5)
+    await asyncio.sleep(0.5)  # both instances are mid-handler on their leases
+    assert {h.instance for h in _handlings(out)} == {"A", "B"}
+    redis_server.kill()
+    await asyncio.sleep(10.5)  # past the liveness TTL: every key is gone
+    os.kill(b.proc.pid, signal.SIGSTOP)
+    try:
         redis_server.start()
+        await asyncio.sleep(4.0)  # A is back, its pumps lease; B's key is still missing
+    finally:
+        os.kill(b.proc.pid, signal.SIGCONT)
     expected = {(n, lang) for n in range(total) for lang in LANGS}
     missing = await _wait_handled(out, expected, timeout=60)
     assert missing == set(), f"lost {len(missing)}: {sorted(missing)[:10]}"
     await asyncio.sleep(3.0)  # a late takeover would show up now
     twice = {key: [h.instance for h in hs] for key, hs in _by_event(_handlings(out)).items() if len(hs) > 1}
     assert twice == {}, f"{len(twice)} events handled twice: {sorted(twice.items())[:8]}"
+    a.wait_for_log(lambda d: "Redis is back after" in d.get("msg", ""))

@@ -130,11 +130,26 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 def projection(s: dict[str, dict[str, Any]]) -> float | None:
     """What 2 instances would reach over 1 if each had a whole CPU and nothing else limited them:
-    2 × (instance CPU per chain with 1 instance) / (with 2). It only reads what the second instance
-    costs in coordination (shared streams, more consumers); it is not a measurement."""
+    2 × (instance CPU per chain with 1 instance) / (with 2). It reads what a chain costs more with two
+    instances (coordination, and smaller batches per Redis call when the same k is split over two);
+    it is not a measurement."""
     one = s.get("redis-1", {}).get("cpu_us_per_chain")
     two = s.get("redis-2", {}).get("cpu_us_per_chain")
     return 2 * one / two if one and two else None
+
+
+def _rounds_text(rounds: int) -> str:
+    how = (
+        "every system in turn is started, warmed up, measured and stopped, so nothing else of the scenario "
+        "runs beside it"
+    )
+    if rounds <= 1:
+        return f"One round: {how}."
+    median = "of two: the slower" if rounds == 2 else f"of {rounds}"
+    return (
+        f"In each of {rounds} rounds {how}; a system's figures are its median run ({median}), a ratio is the "
+        "median of the per-round ratios."
+    )
 
 
 def render_redis(res: dict[str, Any], w: Any) -> None:
@@ -155,10 +170,7 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
         + " (bench/bullmq/chain.mjs, one Node process: an HTTP entry that adds job 1 to queue A and answers 202, "
         "workers A→B→C, C reports to the same UDP sink; classic Motia's adapter job options; worker concurrency "
         f"{k}), driven by the same driver. One redis-server {srv.get('version', '')} started by the bench on a free "
-        f"loopback port ({srv.get('persistence', '')}) serves every Redis run. In each of {red.get('rounds', 1)} "
-        "round(s) every system in turn is started, warmed up, measured and stopped, so nothing else of the scenario "
-        "runs beside it; a system's figures are its median run (of two: the slower), a ratio is the median of "
-        "the per-round ratios.\n"
+        f"loopback port ({srv.get('persistence', '')}) serves every Redis run. {_rounds_text(red.get('rounds', 1))}\n"
     )
     w(f"Layout: {red.get('layout', '?')}.\n")
     rows = []
@@ -232,7 +244,9 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
             f"\nCPU per chain of the motia-core instances: {ms(one['cpu_us_per_chain'])} with 1 instance, "
             f"{ms(two['cpu_us_per_chain'])} with 2. If each instance had a whole CPU and Redis and the driver had "
             f"their own, 2 instances would reach about {ratio(proj)} one instance's chains/s (2 × the ratio of CPU "
-            "per chain): a projection, not a measurement; it holds only while Redis and the driver keep up."
+            "per chain): a projection, not a measurement; it holds only while Redis and the driver keep up. CPU "
+            "per chain grows when an instance has fewer chains in flight (each Redis call carries fewer events): "
+            "compare the k32 row."
         )
     by_role = {n: s[n]["cpu_us_per_chain_by_role"] for n in ("sqlite-1", "redis-1") if n in s}
     if by_role:
@@ -273,6 +287,27 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
                 [[b, *[f"{buckets[n].get(b, 0.0):.1f} %" for n in names]] for b in order],
             )
         )
+        groups = {n: p.get("inclusive_groups") or {} for n, p in profs.items()}
+        if any(groups.values()):
+            w(
+                "\nThe buckets above file a sample under its innermost frame, so redis-py's socket I/O lands in "
+                "*asyncio / uvloop*. Share of the samples whose stack passes through each part, whatever the "
+                "innermost frame:\n"
+            )
+            names_g = list(next(g for g in groups.values() if g))
+            w(
+                table(
+                    ["stack passes through", *[NAMES[n] for n in names]],
+                    [[g, *[f"{groups[n].get(g, 0.0):.1f} %" for n in names]] for g in names_g],
+                )
+            )
+        for n, p in profs.items():
+            callers = p.get("redis_callers")
+            if callers:
+                w(
+                    f"\nTime in redis-py by the motia_core function that called it ({NAMES[n]}, share of the "
+                    "samples): " + "; ".join(f"`{c}` {v:.1f} %" for c, v in callers.items()) + "."
+                )
         for n, p in profs.items():
             w(f"\nTop frames of the {NAMES[n]} core, self time / inclusive:\n")
             self_rows = p["self"][:12]

@@ -17,7 +17,9 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -253,6 +255,9 @@ class RedisScenario(SuiteBase):
             with resources.Sampler(core.pid) as sampler:
                 prof = profile.record(core.pid, seconds, self.out / f"profile-core-{sys_.name}-chain.txt")
             prof["cpu_during"] = sampler.result()
+            raw = self.out / f"profile-core-{sys_.name}-chain.txt"
+            prof["inclusive_groups"] = inclusive_groups(raw)
+            prof["redis_callers"] = redis_callers(raw)
         except (RuntimeError, OSError) as exc:  # a missing py-spy costs the profile, not the scenario
             self.fail(f"redis: profile of the {sys_.name} core", str(exc))
             return {}
@@ -266,6 +271,44 @@ class RedisScenario(SuiteBase):
             + ", ".join(f"{b['bucket'].split(' (')[0]} {b['pct']:.0f} %" for b in prof["buckets"][:3]),
         )
         return prof
+
+
+# what a stack passes through, whatever its innermost frame: redis-py's socket I/O ends in asyncio
+# frames, so the innermost-frame buckets of profile.py file it under the event loop
+INCLUSIVE_GROUPS = (  # needles match py-spy's frame text, "func (package/module.py:line)"
+    ("redis-py client (commands, scripts, pipelines, pool)", " (redis/"),
+    ("SQLite (motia_core/sqlite.py)", " (motia_core/sqlite.py"),
+    ("gRPC writes to the runners (runners/frames.py)", " (motia_core/runners/frames.py"),
+    ("traces (motia_core/tracing*.py)", " (motia_core/tracing"),
+    ("HTTP (aiohttp)", " (aiohttp/"),
+)
+
+
+def inclusive_groups(raw: Path) -> dict[str, float]:
+    """Share (%) of the main thread's samples whose stack has a frame of each group."""
+    stacks = [(st[1:], n) for st, n in profile._parse(raw) if st and "MainThread" in st[0]]
+    total = sum(n for _, n in stacks)
+    if not total:
+        return {}
+    return {
+        name: 100.0 * sum(n for frames, n in stacks if any(needle in f for f in frames)) / total
+        for name, needle in INCLUSIVE_GROUPS
+    }
+
+
+def redis_callers(raw: Path, top: int = 6) -> dict[str, float]:
+    """Share (%) of the main thread's samples spent in redis-py, by the motia_core function that called
+    it (the innermost motia_core frame outside redis-py): which of the core's Redis calls cost most."""
+    stacks = [(st[1:], n) for st, n in profile._parse(raw) if st and "MainThread" in st[0]]
+    total = sum(n for _, n in stacks)
+    callers: Counter[str] = Counter()
+    for frames, n in stacks:
+        first = next((i for i, f in enumerate(frames) if " (redis/" in f), None)
+        if first is None:
+            continue
+        caller = next((frames[j] for j in range(first - 1, -1, -1) if " (motia_core/" in frames[j]), "?")
+        callers[caller.split(":")[0].rstrip(")") + ")"] += n
+    return {c: 100.0 * n / total for c, n in callers.most_common(top)} if total else {}
 
 
 def _pin_self(cpus: str | None) -> set[int]:

@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -23,9 +23,10 @@ from motia_core.calls import CoreCalls
 from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
-from motia_core.events import EventBus
+from motia_core.events import EventBus, subscription_key
 from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
+from motia_core.metrics import CoreMetrics, MeteredQueue, RunnerSample, Subscription
 from motia_core.project import Discovery, FileKind, Runtime, discover, load_dotenv
 from motia_core.registry import Registry
 from motia_core.runners.grpc_server import GrpcRunnerServer
@@ -39,9 +40,14 @@ from motia_core.streams.ws import StreamSocketServer
 from motia_core.tracing import MemoryTraceStorage, TraceStorage, TraceStore
 from motia_core.tracing_recorder import TraceRecorder
 
+if TYPE_CHECKING:
+    from motia_core.otel import OtelExport
+
+OTEL_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")  # see otel.py
 HTTP_DRAIN_SHARE = 0.3  # of --shutdown-timeout, for API calls in flight; the runners get the rest
 CLOSE_MARGIN = 1.0  # seconds of --shutdown-timeout kept for the final kill and closing the stores
 TRACE_FLUSH_WAIT = 0.5  # of CLOSE_MARGIN: the last spans' flush to a shared trace storage
+OTEL_FLUSH_WAIT = 0.4  # of CLOSE_MARGIN: the last spans' export to an OpenTelemetry collector
 
 
 @dataclass
@@ -99,7 +105,11 @@ class MotiaCore:
         runner_invoke = RunnerInvoke(
             self, self.options.ready_timeout, self.options.admission_timeout, self.options.api_timeout
         )
-        self.invoke: Invoke = compose([failure_log_layer(logger), tracing_layer(self.traces)], runner_invoke)
+        # GET /metrics: this core's own registry (metrics.py); OTLP export only when configured (otel.py)
+        self.metrics = CoreMetrics()
+        self._otel = _otel_export(self.project_dir)
+        observe = [self.metrics.layer(), *([self._otel.layer()] if self._otel is not None else [])]
+        self.invoke: Invoke = compose([*observe, failure_log_layer(logger), tracing_layer(self.traces)], runner_invoke)
         # stream auth and canAccess checks go straight to the runner: no trace per join (access.py logs)
         self._access_invoke: Invoke = runner_invoke
         self.sockets: StreamSocketServer | None = None
@@ -154,13 +164,14 @@ class MotiaCore:
         await self.load()
         self._bus = EventBus(
             self.registry,
-            self.queue,
+            MeteredQueue(self.queue, self.metrics),  # retries and dead letters, as the bus decides them
             self.invoke,
             self.logger,
             strict=self.options.strict,
             retry_base_delay=self.options.retry_base_delay,
         )
         self.calls.bus = self._bus
+        self._watch_metrics()
         if self._trace_recorder is not None:
             self._trace_recorder.start()
         await self.queue.start()
@@ -223,6 +234,9 @@ class MotiaCore:
                 await self._bus.idle(0.5)  # deliveries failed by the kills write their fate first
             if self._trace_recorder is not None:  # the last runs' spans, within a bounded wait
                 await self._trace_recorder.close(TRACE_FLUSH_WAIT)
+            if self._otel is not None:  # the SDK's flush blocks: in a thread, bounded by its own timeout
+                if not await asyncio.to_thread(self._otel.close, OTEL_FLUSH_WAIT):
+                    self.logger.warn(f"the OpenTelemetry collector did not take the last spans in {OTEL_FLUSH_WAIT}s")
             await self.queue.close()
             await self._server.stop(0)
             if self.backends.stream_bus is not None:
@@ -291,6 +305,22 @@ class MotiaCore:
         return out
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _watch_metrics(self) -> None:
+        """/metrics reads the queue depth per subscription and the runners at scrape time."""
+        subs = [
+            Subscription(subscription_key(topic, step), topic, step.name)
+            for topic, steps in sorted(self.registry.subscribers().items())
+            for step in steps
+        ]
+
+        def runners() -> list[RunnerSample]:
+            return [
+                RunnerSample(rt.value, p.state.value, p.restarts, p.session.in_flight if p.session else 0)
+                for rt, p in self._runners.items()
+            ]
+
+        self.metrics.watch(self.queue, subs, runners)
 
     def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
         if first:
@@ -365,6 +395,15 @@ class MotiaCore:
             if candidate.exists():
                 return str(candidate)
         return sys.executable
+
+
+def _otel_export(project_dir: Path) -> OtelExport | None:
+    """The OTLP exporter when an endpoint is configured; otherwise opentelemetry is never imported."""
+    if not any(os.environ.get(name, "").strip() for name in OTEL_ENDPOINT_VARIABLES):
+        return None
+    from motia_core import otel
+
+    return otel.OtelExport(project_dir) if otel.enabled() else None
 
 
 def _python_bootstrap() -> str:

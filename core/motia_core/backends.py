@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from motia_core.errors import ProjectError
 from motia_core.logs import Logger
+from motia_core.logstore import LogRetention, LogStorage
 from motia_core.queue.base import EventQueue
 from motia_core.state.base import StateStore
 from motia_core.streams.hub import StreamBus
@@ -43,6 +44,7 @@ class BackendOptions:
     logger: Logger
     url: str | None = None
     prefix: str | None = None
+    log_retention: LogRetention = field(default_factory=LogRetention)  # --log-retention-lines/-days
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Backends:
     stream_bus: StreamBus | None = None
     cron_lock: CronLock | None = None
     traces: TraceStorage | None = None
+    # where GET /__motia/logs reads (logstore.py); None: the core keeps them in .motia/logs.db
+    logs: LogStorage | None = None
     # run once before the core uses the stores (e.g. check the server answers), and once after
     # queue, state and stream store are closed (e.g. close a connection pool they share)
     on_open: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -147,6 +151,7 @@ def redis(options: BackendOptions) -> Backends:
     """Queue, state, stream items, stream fan-out, cron locks and traces on one Redis (docs/adapters.md#redis)."""
     from motia_core import redis_conn
     from motia_core.cron_lock import RedisCronLock
+    from motia_core.logstore_redis import RedisLogStorage
     from motia_core.queue.redis import RedisQueue
     from motia_core.state.redis import RedisStateStore
     from motia_core.streams.redis_bus import RedisStreamBus
@@ -171,6 +176,7 @@ def redis(options: BackendOptions) -> Backends:
         stream_bus=RedisStreamBus(client, prefix, logger),
         cron_lock=RedisCronLock(client, prefix),
         traces=RedisTraceStorage(client, prefix, url),
+        logs=RedisLogStorage(client, prefix, url, options.log_retention),
     )
 
     async def check() -> None:

@@ -79,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOTIA_SHUTDOWN_TIMEOUT", "10"),
         help="seconds SIGTERM may take in all; runners still busy then are killed (10)",
     )
+    serve.add_argument(
+        "--log-retention-lines",
+        type=_positive_int,
+        default=os.environ.get("MOTIA_LOG_RETENTION_LINES", "100000"),
+        help="log lines /__motia/logs keeps, newest first (env MOTIA_LOG_RETENTION_LINES; 100000)",
+    )
+    serve.add_argument(
+        "--log-retention-days",
+        type=_positive_float,
+        default=os.environ.get("MOTIA_LOG_RETENTION_DAYS", "7"),
+        help="days a kept log line lives (env MOTIA_LOG_RETENTION_DAYS; 7)",
+    )
+    serve.add_argument(
+        "--no-record",
+        action="store_true",
+        default=os.environ.get("MOTIA_NO_RECORD", "").strip().lower() not in ("", "0", "false", "no"),
+        help="keep no log lines and no span events for /__motia/* and the Workbench (env MOTIA_NO_RECORD)",
+    )
     _storage_args(serve)
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
@@ -219,6 +237,7 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from motia_core.app import CoreOptions, MotiaCore
+    from motia_core.logstore import LogRetention
 
     options = CoreOptions(
         host=args.host,
@@ -235,6 +254,8 @@ def _serve(args: argparse.Namespace) -> int:
         backend=args.backend,
         redis_url=args.redis,
         redis_prefix=args.redis_prefix,
+        record=not args.no_record,
+        log_retention=LogRetention(args.log_retention_lines, args.log_retention_days * 86400),
     )
     logger = _logger(args)
     capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr

@@ -36,6 +36,8 @@ class InvokeRequest:
     topic: str = ""
     attempt: int = 1
     invocation_id: str = field(default_factory=new_invocation_id)
+    parent_id: str = ""  # the span that emitted the event this invocation handles (its span's parent)
+    traceparent: str = ""  # an API request's W3C traceparent header: OpenTelemetry joins the caller's trace
 
 
 Invoke = Callable[[InvokeRequest], Awaitable[Outcome]]
@@ -115,6 +117,7 @@ def tracing_layer(traces: TraceStore) -> Layer:
                 step.language.value,
                 req.attempt,
                 req.topic or None,
+                req.parent_id or None,
             )
             try:
                 outcome = await inner(req)

@@ -67,8 +67,10 @@ class EventBus:
         group_id: str = "",
         source: str | None = None,
         allowed: tuple[str, ...] = (),
+        parent: str = "",
     ) -> int:
-        """Enqueue one copy per subscriber; return how many. Raises CallFailed when rejected."""
+        """Enqueue one copy per subscriber; return how many. Raises CallFailed when rejected. `parent`:
+        the emitting invocation's span id, the parent of the spans that handle the copies."""
         if not topic:
             raise CallFailed("CODE_INVALID_ARGUMENT", "emit needs a topic")
         check_value(data_json, f"event data for topic {topic!r}")  # too big or too deep for a runner
@@ -89,7 +91,9 @@ class EventBus:
         copies = [
             (
                 subscription_key(topic, step),
-                QueuedEvent(topic=topic, data_json=data_json, trace_id=trace_id, message_group_id=group_id),
+                QueuedEvent(
+                    topic=topic, data_json=data_json, trace_id=trace_id, message_group_id=group_id, parent_id=parent
+                ),
                 step.queue.delay_seconds,
             )
             for step in subscribers
@@ -136,7 +140,9 @@ class EventBus:
                     self._idle.set()
 
         async def deliver(event: QueuedEvent) -> Delivery:
-            req = InvokeRequest(step, Trigger.EVENT, event.data_json, event.trace_id, event.topic, event.attempts)
+            req = InvokeRequest(
+                step, Trigger.EVENT, event.data_json, event.trace_id, event.topic, event.attempts, parent_id=event.parent_id
+            )
             now = time.time()
             try:
                 outcome = await self._invoke(req)

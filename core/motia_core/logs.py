@@ -68,6 +68,8 @@ class Logger:
         self.stream = stream or sys.stdout
         self._color = fmt == "pretty" and _isatty(self.stream) and "NO_COLOR" not in os.environ
         self._out = _output_for(self.stream, self._drop_notice)
+        # called with every record emitted (e.g. logstore.LogRecorder): each must only take note, never block
+        self.sinks: list[Callable[[LogRecord], None]] = []
 
     def enabled(self, level: Level) -> bool:
         return level >= self.level
@@ -77,6 +79,8 @@ class Logger:
             return
         line = self._json(record) if self.format == "json" else self._pretty(record)
         self._out.write(line + "\n")
+        for sink in self.sinks:
+            sink(record)
 
     @property
     def dropped(self) -> int:

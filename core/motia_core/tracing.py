@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ123456789"
 MAX_SPANS = 500  # spans one trace keeps
+MAX_SPAN_EVENTS = 200  # events one span lists (emits, state and stream ops, logs); later ones are counted
 SPAN_HEAD = 100  # of which the first ones (the rest are the newest)
 
 TraceDoc = dict[str, Any]  # one trace as GET /__motia/traces/{id} answers it
@@ -81,6 +82,8 @@ class Span:
     error: dict[str, str] | None = None
     topic: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    parent_id: str | None = None  # the span whose emit queued the event this span handles
+    events_dropped: int = 0  # events past MAX_SPAN_EVENTS, counted only
     # set by the live store when a recorder copies it to a shared storage
     listener: TraceListener | None = field(default=None, repr=False, compare=False)
     recorded: bool = field(default=False, repr=False, compare=False)  # the storage holds a version of it
@@ -89,6 +92,15 @@ class Span:
         self.end = time.time()
         self.status = status
         self.error = error
+        self.changed()
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """Append one event (in the order the core handled the runner's calls) and publish the new
+        version; past MAX_SPAN_EVENTS only counted, so a handler looping over state stays bounded."""
+        if len(self.events) < MAX_SPAN_EVENTS:
+            self.events.append(event)
+        else:
+            self.events_dropped += 1
         self.changed()
 
     def changed(self) -> None:
@@ -109,12 +121,15 @@ class Span:
             "startTime": int(self.start * 1000),
             "endTime": int(self.end * 1000) if self.end else None,
         }
+        doc["parentId"] = self.parent_id
         if self.topic:
             doc["topic"] = self.topic
         if self.error:
             doc["error"] = self.error
         if self.events:
             doc["events"] = self.events
+        if self.events_dropped:
+            doc["droppedEvents"] = self.events_dropped
         return doc
 
 
@@ -144,7 +159,9 @@ def trace_json(trace_id: str, name: str, start_ms: int, spans: Sequence[dict[str
         if SpanStatus.FAILED.value in statuses or dropped.failed
         else SpanStatus.COMPLETED
     )
-    doc: TraceDoc = {"id": trace_id, "name": name, "startTime": start_ms, "status": status.value, "spans": list(spans)}
+    doc: TraceDoc = {"id": trace_id, "name": name, "startTime": start_ms, "status": status.value}
+    doc.update(_summary(start_ms, status, spans, dropped))
+    doc["spans"] = list(spans)
     if dropped.count:
         doc["droppedSpans"] = {
             "count": dropped.count,
@@ -153,6 +170,40 @@ def trace_json(trace_id: str, name: str, start_ms: int, spans: Sequence[dict[str
             "note": f"a trace keeps its first {SPAN_HEAD} and newest {MAX_SPANS - SPAN_HEAD} spans",
         }
     return doc
+
+
+def _summary(start_ms: int, status: SpanStatus, spans: Sequence[dict[str, Any]], dropped: Dropped) -> dict[str, Any]:
+    """endTime and durationMs once nothing runs; steps: step runs (spans) by outcome, dropped ones included."""
+    running = sum(1 for s in spans if s.get("status") == SpanStatus.RUNNING.value)
+    failed = sum(1 for s in spans if s.get("status") == SpanStatus.FAILED.value) + dropped.failed
+    done = len(spans) + dropped.count - running - failed
+    out: dict[str, Any] = {"steps": {"done": done, "running": running, "failed": failed}}
+    if status is not SpanStatus.RUNNING:
+        ends = [s["endTime"] for s in spans if isinstance(s.get("endTime"), int)]
+        end = max(ends, default=start_ms)
+        out["endTime"] = end
+        out["durationMs"] = max(0, end - start_ms)
+    return out
+
+
+def trace_summary(doc: TraceDoc) -> TraceDoc:
+    """A trace without its spans: what the live socket sends when a trace changes."""
+    return {k: v for k, v in doc.items() if k != "spans" and k != "droppedSpans"}
+
+
+class TraceListeners:
+    """Several listeners of one live store (the shared-storage recorder and the live socket)."""
+
+    def __init__(self, *listeners: TraceListener) -> None:
+        self.listeners = list(listeners)
+
+    def trace_begun(self, trace: Trace) -> None:
+        for listener in self.listeners:
+            listener.trace_begun(trace)
+
+    def span_changed(self, span: Span) -> None:
+        for listener in self.listeners:
+            listener.span_changed(span)
 
 
 @dataclass
@@ -204,6 +255,7 @@ class TraceStore:
         self.listener: TraceListener | None = None
         self._traces: OrderedDict[str, Trace] = OrderedDict()
         self._held = 0  # spans held by all traces
+        self._spans: dict[str, Span] = {}  # span id -> every span held: the runner's calls find theirs
 
     def begin(self, trace_id: str, entry: str) -> Trace:
         """A trace starts here (API call, cron tick, POST /emit): `entry` names it."""
@@ -223,12 +275,29 @@ class TraceStore:
     def _evict_oldest(self) -> None:
         _, old = self._traces.popitem(last=False)
         self._held -= len(old.head) + len(old.tail)
+        for span in old.spans:
+            self._spans.pop(span.span_id, None)
 
     def start_span(
-        self, trace_id: str, span_id: str, step: str, step_type: str, language: str, attempt: int, topic: str | None
+        self,
+        trace_id: str,
+        span_id: str,
+        step: str,
+        step_type: str,
+        language: str,
+        attempt: int,
+        topic: str | None,
+        parent_id: str | None = None,
     ) -> Span:
         trace = self._traces.get(trace_id) or self._open(trace_id, step, root=False)
-        span = Span(span_id, trace_id, step, step_type, language, attempt, topic=topic, listener=self.listener)
+        span = Span(
+            span_id, trace_id, step, step_type, language, attempt, topic=topic, listener=self.listener, parent_id=parent_id
+        )
+        tail = trace.tail
+        evicted = tail[0] if tail.maxlen is not None and len(tail) == tail.maxlen else None
+        self._spans[span_id] = span
+        if evicted is not None:
+            self._spans.pop(evicted.span_id, None)
         if trace.add(span):
             self._held += 1
             while self._held > self.max_spans and len(self._traces) > 1:
@@ -238,6 +307,10 @@ class TraceStore:
 
     def get(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
+
+    def span(self, span_id: str) -> Span | None:
+        """A span still held, by id (an invocation's id is its span's)."""
+        return self._spans.get(span_id)
 
     def recent(self, limit: int = 100, before: str | None = None) -> list[Trace]:
         """Newest first; with `before`, the traces begun before that one (empty when it is not held:

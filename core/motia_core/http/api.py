@@ -78,7 +78,9 @@ def api_handler(
                 413, {"error": "Payload too large", "message": size_message("the request", len(payload))}
             )
         try:
-            outcome = await invoke(InvokeRequest(step, Trigger.API, payload, trace_id))
+            # traceparent: OpenTelemetry's span of this run joins the caller's trace (otel.py)
+            traceparent = request.headers.get("traceparent", "")
+            outcome = await invoke(InvokeRequest(step, Trigger.API, payload, trace_id, traceparent=traceparent))
         except RunnerError as exc:
             return json_response(503, {"error": "Service unavailable", "message": str(exc)}, trace_id)
         if outcome.failure is not None:

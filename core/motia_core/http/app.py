@@ -70,7 +70,7 @@ def build_app(core: MotiaCore) -> web.Application:
     cors = CorsPolicy(core.options.cors_origins)
     add_system_routes(app, core, guard)
     add_login_routes(app, guard)
-    add_metrics_route(app, guard)
+    add_metrics_route(app, guard, core.metrics)
     if sockets is not None:
         add_stream_routes(app, core, sockets, guard)
         sockets.allowed_origins = None if cors.any else cors.origins

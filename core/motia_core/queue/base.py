@@ -25,6 +25,7 @@ class QueuedEvent:
     attempts: int = 0  # deliveries made so far
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     enqueued_at: float = field(default_factory=time.time)
+    parent_id: str = ""  # span id of the invocation that emitted it (traces: the parent of its spans)
 
 
 class Fate(enum.Enum):
@@ -98,6 +99,22 @@ class DeadLetter:
         return doc
 
 
+@dataclass(frozen=True)
+class SubscriptionStats:
+    """One subscription's events not yet acked or buried (`depth`), of which `in_flight` are leased
+    to a handler now and `scheduled` wait for a delay or a retry's backoff."""
+
+    depth: int = 0
+    in_flight: int = 0
+    scheduled: int = 0
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    subscriptions: dict[str, SubscriptionStats]  # every subscribed subscription (zeros when idle)
+    dead_letters: int
+
+
 Consumer = Callable[[QueuedEvent], Awaitable[Delivery]]
 
 
@@ -133,6 +150,11 @@ class EventQueue(Protocol):
     async def close(self) -> None: ...
 
     def depth(self, subscription: str) -> int: ...
+
+    async def stats(self) -> QueueStats:
+        """Depth, in flight and scheduled per subscription, and the dead letters' count (GET
+        /__motia/queue). Shared backends count every instance's events."""
+        ...
 
     async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]: ...
 

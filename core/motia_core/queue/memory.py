@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 
-from motia_core.queue.base import Consumer, DeadLetter, Fate, QueuedEvent
+from motia_core.queue.base import Consumer, DeadLetter, Fate, QueuedEvent, QueueStats, SubscriptionStats
 
 
 class MemoryQueue:
@@ -19,6 +19,8 @@ class MemoryQueue:
         self._started = False
         self._dead: dict[str, DeadLetter] = {}
         self._failures: dict[str, list[dict[str, object]]] = {}
+        self._in_flight: dict[str, int] = {}  # subscription -> events handed to its consumer now
+        self._scheduled: dict[str, int] = {}  # subscription -> events waiting for a delay or a retry
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
 
@@ -45,8 +47,9 @@ class MemoryQueue:
         queue = self._queues.setdefault(subscription, asyncio.Queue())
         if delay > 0:
             loop = asyncio.get_running_loop()
-            handle = loop.call_later(delay, self._deliver_later, queue, event)
+            handle = loop.call_later(delay, self._deliver_later, queue, event, subscription)
             self._timers.add(handle)
+            self._scheduled[subscription] = self._scheduled.get(subscription, 0) + 1
         else:
             queue.put_nowait(event)
 
@@ -54,7 +57,8 @@ class MemoryQueue:
         for subscription, event, delay in items:  # no await in between: nothing can interleave
             await self.enqueue(subscription, event, delay)
 
-    def _deliver_later(self, queue: asyncio.Queue[QueuedEvent], event: QueuedEvent) -> None:
+    def _deliver_later(self, queue: asyncio.Queue[QueuedEvent], event: QueuedEvent, subscription: str) -> None:
+        self._scheduled[subscription] -= 1
         self._timers = {t for t in self._timers if not t.cancelled() and t.when() > asyncio.get_running_loop().time()}
         queue.put_nowait(event)
 
@@ -74,7 +78,11 @@ class MemoryQueue:
             event = await queue.get()
             await self._leasing.wait()  # after get: a worker idle in get() when pause() came holds on
             event.attempts += 1
-            delivery = await consumer(event)
+            self._in_flight[subscription] = self._in_flight.get(subscription, 0) + 1
+            try:
+                delivery = await consumer(event)
+            finally:
+                self._in_flight[subscription] -= 1
             chain = self._failures.setdefault(event.id, [])
             if delivery.failure is not None:
                 chain.append(delivery.failure.as_json())
@@ -122,6 +130,13 @@ class MemoryQueue:
     def depth(self, subscription: str) -> int:
         q = self._queues.get(subscription)
         return q.qsize() if q else 0
+
+    async def stats(self) -> QueueStats:
+        subs: dict[str, SubscriptionStats] = {}
+        for name in self._consumers:
+            in_flight, scheduled = self._in_flight.get(name, 0), self._scheduled.get(name, 0)
+            subs[name] = SubscriptionStats(self.depth(name) + in_flight + scheduled, in_flight, scheduled)
+        return QueueStats(subs, len(self._dead))
 
     async def close(self) -> None:
         for t in self._timers:

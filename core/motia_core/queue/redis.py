@@ -31,7 +31,16 @@ import redis.exceptions as rex
 from motia_core.errors import StorageUnavailable
 from motia_core.logs import Logger
 from motia_core.queue import redis_scripts as lua
-from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
+from motia_core.queue.base import (
+    AttemptFailure,
+    Consumer,
+    DeadLetter,
+    Delivery,
+    Fate,
+    QueuedEvent,
+    QueueStats,
+    SubscriptionStats,
+)
 from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, describe, forget_call, letter, text
 
 _LEASE_BATCH = 64  # events leased per script call at most
@@ -370,6 +379,30 @@ class RedisQueue:
 
     async def purge(self, letter_id: str | None = None) -> int:
         return int(await self._scripts["PURGE"](keys=[self._key("dead")], args=[self._base, letter_id or ""]))
+
+    async def stats(self) -> QueueStats:
+        """Read from Redis, so every instance's events count: depth is the `n:` counter, in flight the
+        consumer group's pending entries, scheduled the delay set. One pipeline."""
+        names = list(self._subs)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(self._key("n:", name))
+                    pipe.xpending(self._key("s:", name), lua.GROUP)
+                    pipe.zcard(self._key("d:", name))
+                pipe.zcard(self._key("dead"))
+                replies = await pipe.execute(raise_on_error=False)
+        except UNREACHABLE as exc:
+            raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)})") from exc
+        subs: dict[str, SubscriptionStats] = {}
+        for i, name in enumerate(names):
+            depth, pending, scheduled = replies[3 * i : 3 * i + 3]
+            in_flight = pending.get("pending", 0) if isinstance(pending, dict) else 0  # no group yet: none
+            subs[name] = SubscriptionStats(int(depth or 0), int(in_flight), int(scheduled or 0))
+        dead = replies[-1]
+        if isinstance(dead, Exception):
+            raise dead
+        return QueueStats(subs, int(dead))
 
     def depth(self, subscription: str) -> int:
         """Events of the subscription not yet acked or buried, as of this instance's last exchange with

@@ -21,7 +21,16 @@ import orjson
 
 from motia_core.errors import StorageUnavailable
 from motia_core.logs import Logger
-from motia_core.queue.base import AttemptFailure, Consumer, DeadLetter, Delivery, Fate, QueuedEvent
+from motia_core.queue.base import (
+    AttemptFailure,
+    Consumer,
+    DeadLetter,
+    Delivery,
+    Fate,
+    QueuedEvent,
+    QueueStats,
+    SubscriptionStats,
+)
 from motia_core.sqlite import open_db
 
 _SCHEMA = """
@@ -72,6 +81,9 @@ class _Subscription:
 class SqliteQueue:
     def __init__(self, path: Path, logger: Logger | None = None) -> None:
         self._db = open_db(path, _SCHEMA, contents="your events", refusing="new events", logger=logger)
+        columns = {r[1] for r in self._db.rows("PRAGMA table_info(queue)")}
+        if "parent_id" not in columns:  # a queue.db from before traces knew the emitting span
+            self._db.execute("ALTER TABLE queue ADD COLUMN parent_id TEXT NOT NULL DEFAULT ''")
         self._subs: dict[str, _Subscription] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -174,7 +186,7 @@ class SqliteQueue:
             "  SELECT id FROM queue INDEXED BY queue_order WHERE subscription = :s"
             "  AND (leased_until IS NULL OR leased_until <= :now)"
             f"  AND visible_at <= :now {group_clause} ORDER BY created_at LIMIT :limit"
-            ") RETURNING id, topic, data, trace_id, group_id, attempts, created_at",
+            ") RETURNING id, topic, data, trace_id, group_id, attempts, created_at, parent_id",
             {"s": sub.name, "now": now, "until": now + sub.visibility_timeout, "limit": limit},
         )
         events = [
@@ -186,6 +198,7 @@ class SqliteQueue:
                 message_group_id=r[4],
                 attempts=r[5],
                 enqueued_at=r[6],
+                parent_id=r[7],
             )
             for r in rows
         ]
@@ -290,6 +303,18 @@ class SqliteQueue:
         row = self._db.execute("SELECT COUNT(*) FROM queue WHERE subscription = ?", (subscription,)).fetchone()
         return int(row[0]) if row else 0
 
+    async def stats(self) -> QueueStats:
+        now = time.time()
+        rows = self._db.rows(
+            "SELECT subscription, COUNT(*), SUM(leased_until > :now), "
+            "SUM((leased_until IS NULL OR leased_until <= :now) AND visible_at > :now) FROM queue GROUP BY subscription",
+            {"now": now},
+        )
+        found = {r[0]: SubscriptionStats(int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+        subs = {name: found.get(name, SubscriptionStats()) for name in self._subs}
+        dead = self._db.rows("SELECT COUNT(*) FROM dead_letters")
+        return QueueStats(subs, int(dead[0][0]) if dead else 0)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -301,8 +326,8 @@ class SqliteQueue:
 
 
 _INSERT = (
-    "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, created_at, "
+    "parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -317,6 +342,7 @@ def _row(subscription: str, event: QueuedEvent, visible_at: float) -> tuple[obje
         event.attempts,
         visible_at,
         event.enqueued_at,
+        event.parent_id,
     )
 
 

@@ -1,0 +1,329 @@
+"""Logs kept and queryable: every line the Logger emits (the core's, every runner's stderr, every
+handler's ctx.logger) goes to a LogStorage that GET /__motia/logs reads (docs/observability.md).
+
+- ``LogStorage`` is the interface: ``append`` a batch, ``query`` newest first with filters and a
+  cursor, ``close``. The embedded default is ``SqliteLogStorage`` (.motia/logs.db, 0600); the Redis
+  backend keeps a capped stream (logstore_redis.py), so every instance serves every instance's logs.
+- ``LogRecorder`` is the Logger's sink. On the emitting side it only appends the record to a bounded
+  buffer (no I/O, no await); one task writes the buffer every ``interval`` seconds (or sooner when
+  ``batch`` lines wait) as one ``append``. A full buffer drops the new line and counts it; a failed
+  write drops its batch and counts it; either is logged at most once per ``LOG_EVERY`` seconds.
+- Retention: ``LogRetention`` (lines and age), enforced by each storage as it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from motia_core.logs import Level, Logger, LogRecord
+from motia_core.metrics import REGISTRY
+from motia_core.sqlite import Database, open_db
+
+LogDoc = dict[str, Any]  # one line as GET /__motia/logs answers it
+
+FLUSH_INTERVAL = 0.1  # seconds between two writes of the buffer
+FLUSH_LINES = 500  # buffered lines that trigger a write before the interval ends
+MAX_PENDING = 20_000  # lines held while a write is slow; past it new lines are dropped and counted
+FLUSH_TIMEOUT = 5.0  # seconds one write may take before its batch is counted as lost
+LOG_EVERY = 60.0  # seconds between two warnings about lines not recorded
+PRUNE_EVERY = 2_000  # lines written between two retention sweeps (and at least once a minute)
+
+LINES_NOT_RECORDED = REGISTRY.counter(
+    "motia_log_lines_not_recorded_total",
+    "Log lines the log store did not get (its buffer was full, or a write failed): /__motia/logs misses them",
+)
+
+
+@dataclass(frozen=True)
+class LogRetention:
+    """How much a log store keeps: at most `max_lines` lines, none older than `max_age` seconds."""
+
+    max_lines: int = 100_000
+    max_age: float = 7 * 24 * 3600.0
+
+    def __post_init__(self) -> None:
+        if self.max_lines < 1:
+            raise ValueError(f"log retention: max_lines must be at least 1, got {self.max_lines}")
+        if self.max_age <= 0:
+            raise ValueError(f"log retention: max_age must be positive, got {self.max_age}")
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The filters of GET /__motia/logs. `level` is a minimum (warn: warn and error); `text` a
+    case-insensitive substring of the message; `since`/`until` Unix ms, inclusive; `before` the
+    cursor of the previous page (`next`)."""
+
+    limit: int = 100
+    level: Level | None = None
+    step: str | None = None
+    trace_id: str | None = None
+    text: str | None = None
+    since: int | None = None
+    until: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    logs: list[LogDoc]
+    next: str | None  # pass as `before` for the next (older) page; None: nothing older matches
+
+
+class LogStorage(Protocol):
+    async def append(self, records: Sequence[LogRecord]) -> list[LogDoc]:
+        """Store the batch, oldest first; return each line as queries answer it (with its id). Raise
+        StorageUnavailable (or any error) when it cannot: the recorder counts the batch as lost."""
+        ...
+
+    async def query(self, query: LogQuery) -> LogPage: ...
+
+    async def close(self) -> None: ...
+
+
+def log_doc(log_id: str, r: LogRecord) -> LogDoc:
+    doc: LogDoc = {"id": log_id, "time": int(r.time * 1000), "level": r.level.name.lower(), "message": r.message}
+    if r.step:
+        doc["step"] = r.step
+    if r.trace_id:
+        doc["traceId"] = r.trace_id
+    if r.language:
+        doc["language"] = r.language
+    doc["source"] = r.source
+    if r.fields:
+        doc["fields"] = r.fields
+    return doc
+
+
+def fields_json(r: LogRecord) -> bytes | None:
+    return orjson.dumps(r.fields, default=str) if r.fields else None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    id        INTEGER PRIMARY KEY,
+    time      INTEGER NOT NULL,
+    level     INTEGER NOT NULL,
+    message   TEXT NOT NULL,
+    step      TEXT,
+    trace_id  TEXT,
+    language  TEXT,
+    source    TEXT NOT NULL,
+    fields    BLOB
+);
+CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS logs_time ON logs (time);
+"""
+_COLUMNS = "id, time, level, message, step, trace_id, language, source, fields"
+
+
+class SqliteLogStorage:
+    """.motia/logs.db: writes on a worker thread with their own connection (WAL: queries on the
+    event loop's connection never wait for them). Ids are assigned here, one writer per file, so
+    they are dense and retention by count is `id <= newest - max_lines`."""
+
+    def __init__(self, path: Path, logger: Logger, retention: LogRetention | None = None) -> None:
+        self.retention = retention or LogRetention()
+        self._writer = open_db(path, _SCHEMA, contents="the kept log lines", refusing="log lines", logger=logger)
+        self._reader: Database = open_db(path, _SCHEMA, contents="the kept log lines", logger=logger)
+        row = self._writer.execute("SELECT MAX(id) FROM logs").fetchone()
+        self._next_id = int(row[0] or 0) + 1
+        self._since_prune = 0
+        self._pruned_at = 0.0
+        self._prune()
+
+    async def append(self, records: Sequence[LogRecord]) -> list[LogDoc]:
+        first = self._next_id
+        self._next_id += len(records)
+        rows = [
+            (first + i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language, r.source,
+             fields_json(r))
+            for i, r in enumerate(records)
+        ]  # fmt: skip
+        await asyncio.to_thread(self._write, rows)
+        return [log_doc(str(first + i), r) for i, r in enumerate(records)]
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+        db = self._writer
+        db.ensure_present()
+        db.execute("BEGIN")
+        try:
+            for row in rows:
+                db.execute(f"INSERT INTO logs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                db.execute("ROLLBACK")
+            raise
+        self._since_prune += len(rows)
+        if self._since_prune >= PRUNE_EVERY or time.monotonic() - self._pruned_at >= 60.0:
+            self._prune()
+
+    def _prune(self) -> None:
+        self._since_prune = 0
+        self._pruned_at = time.monotonic()
+        oldest = int((time.time() - self.retention.max_age) * 1000)
+        self._writer.execute(
+            "DELETE FROM logs WHERE id <= ? OR time < ?", (self._next_id - 1 - self.retention.max_lines, oldest)
+        )
+
+    async def query(self, query: LogQuery) -> LogPage:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.before is not None:
+            where.append("id < ?")
+            args.append(int(query.before.partition("-")[0]))  # a cursor is a number here
+        if query.level is not None:
+            where.append("level >= ?")
+            args.append(int(query.level))
+        for column, value in (("step", query.step), ("trace_id", query.trace_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.text:
+            escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("message LIKE ? ESCAPE '\\'")  # LIKE is case-insensitive for ASCII
+            args.append(f"%{escaped}%")
+        if query.since is not None:
+            where.append("time >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("time <= ?")
+            args.append(query.until)
+        sql = f"SELECT {_COLUMNS} FROM logs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        rows = self._reader.rows(sql, (*args, query.limit + 1))
+        docs = [_row_doc(r) for r in rows[: query.limit]]
+        return LogPage(docs, docs[-1]["id"] if len(rows) > query.limit else None)
+
+    async def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
+
+
+def _row_doc(row: Any) -> LogDoc:
+    log_id, ms, level, message, step, trace_id, language, source, fields = row
+    record = LogRecord(Level(level), message, step, trace_id, language, source, orjson.loads(fields) if fields else {})
+    doc = log_doc(str(log_id), record)
+    doc["time"] = ms
+    return doc
+
+
+LogListener = Callable[[list[LogDoc]], None]
+
+
+class LogRecorder:
+    """The Logger's sink (see the module docstring). `listeners` get each batch once it is stored
+    (the live socket)."""
+
+    def __init__(
+        self,
+        storage: LogStorage,
+        logger: Logger,
+        interval: float = FLUSH_INTERVAL,
+        batch: int = FLUSH_LINES,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        self.storage = storage
+        self.interval = interval
+        self.batch = batch
+        self.max_pending = max_pending
+        self.listeners: list[LogListener] = []
+        self.dropped = 0  # lines not recorded, in all
+        self.recorded = 0
+        self._logger = logger
+        self._pending: deque[LogRecord] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._unlogged = 0
+        self._why = ""
+        self._last_warning = -LOG_EVERY
+
+    def __call__(self, record: LogRecord) -> None:
+        """Called by Logger.emit on the caller's path: an append, nothing else."""
+        if len(self._pending) >= self.max_pending:
+            self._drop(1, f"more than {self.max_pending} lines waiting for the log store")
+            return
+        self._pending.append(record)
+        if len(self._pending) >= self.batch:
+            self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="log-recorder")
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch = [self._pending.popleft() for _ in range(min(len(self._pending), self.max_pending))]
+        try:
+            docs = await asyncio.wait_for(self.storage.append(batch), FLUSH_TIMEOUT)
+        except asyncio.CancelledError:
+            self._drop(len(batch), "the core stopped while they were being written")
+            raise
+        except Exception as exc:  # never the emitter's problem
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._drop(len(batch), f"the log store failed ({reason})")
+            return
+        self.recorded += len(docs)
+        for listener in list(self.listeners):
+            listener(docs)
+
+    async def close(self, timeout: float = 1.0) -> None:
+        """Write what is buffered (within `timeout` seconds) and stop."""
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._last_flush(), timeout)
+        except TimeoutError:
+            self._drop(len(self._pending), f"the last write took longer than {timeout:g}s at shutdown")
+        self._task = None
+        self._warn(force=True)
+
+    async def _last_flush(self) -> None:
+        if self._task is not None:
+            await self._task
+        while self._pending:
+            before = len(self._pending)
+            await self.flush()
+            if len(self._pending) >= before:
+                break
+
+    def _drop(self, count: int, why: str) -> None:
+        if count <= 0:
+            return
+        self.dropped += count
+        LINES_NOT_RECORDED.inc(amount=count)
+        self._unlogged += count
+        self._why = why
+        self._warn()
+
+    def _warn(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._unlogged and (force or now - self._last_warning >= LOG_EVERY):
+            unlogged, self._unlogged = self._unlogged, 0  # first: this warning comes back through the sink
+            self._last_warning = now
+            self._logger.warn(
+                f"{unlogged} log line(s) were not recorded in the log store: {self._why}; "
+                f"/__motia/logs misses them ({self.dropped} in all)",
+                dropped=unlogged,
+            )
