@@ -235,6 +235,47 @@ async def test_depth_counts_queued_delayed_and_leased_events(backend: Backend) -
     await queue.close()
 
 
+async def test_stats_count_depth_in_flight_scheduled_and_dead_letters(backend: Backend) -> None:
+    """GET /__motia/queue's numbers (docs/observability.md#queue): depth is every event not yet acked
+    or buried, of which in flight are with a handler and scheduled wait for a delay."""
+    queue = backend.make()
+    release = asyncio.Event()
+    parents: list[str] = []
+
+    async def hold(event: QueuedEvent) -> Delivery:
+        parents.append(event.parent_id)
+        if _n(event) == 9:
+            return _fail(event, Fate.DEAD_LETTER)
+        await release.wait()
+        return Delivery(Fate.ACK)
+
+    queue.subscribe(SUB, hold, concurrency=2)
+    queue.subscribe("t::idle", hold, concurrency=1)
+    for n in range(4):
+        await queue.enqueue(SUB, QueuedEvent("t", b'{"n":%d}' % n, f"T{n}", parent_id=f"span{n}"))
+    await queue.enqueue(SUB, _event(7), delay=30.0)
+    stats = await queue.stats()
+    assert stats.subscriptions[SUB].depth == 5 and stats.subscriptions[SUB].scheduled == 1
+    assert stats.subscriptions[SUB].in_flight == 0
+    assert stats.subscriptions["t::idle"].depth == 0 and stats.dead_letters == 0
+    await queue.start()
+    await _until(lambda: len(parents) == 2)
+    await asyncio.sleep(0.3)  # Redis: the lease is in the consumer group's pending list by now
+    stats = await queue.stats()
+    assert (stats.subscriptions[SUB].depth, stats.subscriptions[SUB].in_flight) == (5, 2)
+    assert stats.subscriptions[SUB].scheduled == 1
+    assert sorted(parents) == ["span0", "span1"]  # the emitting span travels with the event
+    await queue.enqueue("t::idle", _event(9))
+    await _until(lambda: len(parents) == 3)
+    release.set()
+    deadline = asyncio.get_running_loop().time() + 5
+    while (stats := await queue.stats()).dead_letters != 1 or stats.subscriptions[SUB].depth != 1:
+        assert asyncio.get_running_loop().time() < deadline, stats  # only the delayed one is left
+        await asyncio.sleep(0.05)
+    assert (stats.subscriptions[SUB].in_flight, stats.subscriptions[SUB].scheduled) == (0, 1)
+    await queue.close()
+
+
 async def test_delayed_enqueue_is_not_delivered_before_its_delay(backend: Backend) -> None:
     queue = backend.make()
     seen: list[int] = []

@@ -10,7 +10,7 @@ import shutil
 import site
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,12 @@ from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
 from motia_core.events import EventBus, subscription_key
+from motia_core.http.admin_cron import CronHistory
+from motia_core.http.admin_live import LiveFeed
 from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
-from motia_core.metrics import CoreMetrics, MeteredQueue, RunnerSample, Subscription
+from motia_core.logstore import LogRecorder, LogRetention, LogStorage, SqliteLogStorage
+from motia_core.metrics import CoreMetrics, RunnerSample, Subscription
 from motia_core.project import Discovery, FileKind, Runtime, discover, load_dotenv
 from motia_core.registry import Registry
 from motia_core.runners.grpc_server import GrpcRunnerServer
@@ -37,13 +40,13 @@ from motia_core.steps import StepType
 from motia_core.streams.access import StreamAccess
 from motia_core.streams.hub import StreamHub
 from motia_core.streams.ws import StreamSocketServer
-from motia_core.tracing import MemoryTraceStorage, TraceStorage, TraceStore
+from motia_core.tracing import MemoryTraceStorage, TraceListeners, TraceStorage, TraceStore
 from motia_core.tracing_recorder import TraceRecorder
 
 if TYPE_CHECKING:
     from motia_core.otel import OtelExport
 
-OTEL_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")  # see otel.py
+OTEL_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")  # otel.py exports
 HTTP_DRAIN_SHARE = 0.3  # of --shutdown-timeout, for API calls in flight; the runners get the rest
 CLOSE_MARGIN = 1.0  # seconds of --shutdown-timeout kept for the final kill and closing the stores
 TRACE_FLUSH_WAIT = 0.5  # of CLOSE_MARGIN: the last spans' flush to a shared trace storage
@@ -65,10 +68,14 @@ class CoreOptions:
     max_body: int = 16 * 1024 * 1024  # bytes; larger request bodies get 413 before any runner sees them
     api_timeout: float = 30.0  # seconds; default handler timeout of API steps (504 after it)
     shutdown_timeout: float = 10.0  # seconds SIGTERM may take in all, whatever the runners do
+    workbench_path: str | None = "/__workbench"  # where the Workbench is served; None: --no-workbench
     # storage (docs/adapters.md): the embedded SQLite under .motia/ unless a Redis URL or a backend is named
     backend: str | None = None  # a name from motia_core.backends (sqlite, redis, or an entry point's)
     redis_url: str | None = None  # --redis / MOTIA_REDIS_URL: queue, state, streams and cron on Redis
     redis_prefix: str | None = None  # --redis-prefix: namespace of every key (default: the folder's name)
+    # observability (docs/observability.md): log lines kept for /__motia/logs, span events; --no-record: neither
+    record: bool = True
+    log_retention: LogRetention = field(default_factory=LogRetention)
 
 
 class MotiaCore:
@@ -91,17 +98,25 @@ class MotiaCore:
         # and its databases at 0600 (docs/delivery.md#storage-faults)
         self.backends = build_backends(
             backend_name(redis_url, opts.backend),
-            BackendOptions(self.project_dir, logger, redis_url, opts.redis_prefix),
+            BackendOptions(self.project_dir, logger, redis_url, opts.redis_prefix, opts.log_retention),
         )
         self.state = self.backends.state
         self.streams = StreamHub(self.backends.stream_store, self.backends.stream_bus, logger)
-        self.calls = CoreCalls(self.state, logger, self.streams, self.traces)  # traces: dropped emits
+        # traces: dropped emits, and each call's event on its span (unless --no-record)
+        self.calls = CoreCalls(self.state, logger, self.streams, self.traces, record_events=opts.record)
         self.queue = self.backends.queue
         # /__motia/traces reads trace_storage: the live store itself, or a shared one (Redis) that the
         # recorder fills from the live store in batches, off the request path (tracing_recorder.py)
         shared_traces = self.backends.traces
         self.trace_storage: TraceStorage = MemoryTraceStorage(self.traces) if shared_traces is None else shared_traces
         self._trace_recorder = TraceRecorder(self.traces, shared_traces, logger) if shared_traces is not None else None
+        # WS /__motia/live watches the live store next to the recorder (http/admin_live.py)
+        self.live = LiveFeed(self.traces, lambda: self.queue.stats(), logger)
+        recorder = self._trace_recorder
+        self.traces.listener = self.live if recorder is None else TraceListeners(recorder, self.live)
+        self.cron_history = CronHistory()  # last outcome of each cron step (GET /__motia/cron)
+        self.log_storage: LogStorage | None = None  # opened by start(): `steps` and `dlq` keep no logs
+        self._log_recorder: LogRecorder | None = None
         runner_invoke = RunnerInvoke(
             self, self.options.ready_timeout, self.options.admission_timeout, self.options.api_timeout
         )
@@ -161,10 +176,11 @@ class MotiaCore:
         return self.registry
 
     async def start(self) -> None:
+        self._open_logs()  # first: the start-up lines are kept too
         await self.load()
         self._bus = EventBus(
             self.registry,
-            MeteredQueue(self.queue, self.metrics),  # retries and dead letters, as the bus decides them
+            self.metrics.metered(self.queue),  # retries and dead letters, as the bus decides them
             self.invoke,
             self.logger,
             strict=self.options.strict,
@@ -178,9 +194,14 @@ class MotiaCore:
         if self.backends.stream_bus is not None:
             self.backends.stream_bus.start()
         self._cron = CronScheduler(
-            self.registry.by_type(StepType.CRON), self.invoke, self.traces, self.logger, lock=self.backends.cron_lock
+            self.registry.by_type(StepType.CRON),
+            self.cron_history.layer(self.invoke),
+            self.traces,
+            self.logger,
+            lock=self.backends.cron_lock,
         )
         self._cron.start()
+        self.live.start()
         from motia_core.http.app import build_app  # late: http imports app for typing only
         from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
 
@@ -234,6 +255,9 @@ class MotiaCore:
                 await self._bus.idle(0.5)  # deliveries failed by the kills write their fate first
             if self._trace_recorder is not None:  # the last runs' spans, within a bounded wait
                 await self._trace_recorder.close(TRACE_FLUSH_WAIT)
+            await self.cron_history.close()
+            await self.live.close()
+            await self._close_logs()
             if self._otel is not None:  # the SDK's flush blocks: in a thread, bounded by its own timeout
                 if not await asyncio.to_thread(self._otel.close, OTEL_FLUSH_WAIT):
                     self.logger.warn(f"the OpenTelemetry collector did not take the last spans in {OTEL_FLUSH_WAIT}s")
@@ -245,6 +269,37 @@ class MotiaCore:
             await self.streams.store.close()
             await self.trace_storage.close()
             await self.backends.close()  # e.g. the Redis connection pool the stores shared
+
+    def _open_logs(self) -> None:
+        from motia_core.project import motia_dir
+
+        storage = self.backends.logs
+        if storage is None:  # the embedded default, and a third-party backend that keeps none
+            path = motia_dir(self.project_dir, self.logger) / "logs.db"
+            storage = SqliteLogStorage(path, self.logger, self.options.log_retention)
+        self.log_storage = storage
+        if self.options.record:
+            recorder = self._log_recorder = LogRecorder(storage, self.logger)
+            recorder.listeners.append(self.live.logs_recorded)
+            self.logger.sinks.append(recorder)
+            recorder.start()
+
+    async def _close_logs(self) -> None:
+        recorder, self._log_recorder = self._log_recorder, None
+        if recorder is not None:
+            await recorder.close(TRACE_FLUSH_WAIT)  # the last lines, within a bounded wait
+            with contextlib.suppress(ValueError):
+                self.logger.sinks.remove(recorder)
+        if self.log_storage is not None:
+            await self.log_storage.close()
+
+    def subscriptions(self) -> dict[str, tuple[str, str]]:
+        """Each queue subscription's (topic, step name): GET /__motia/queue."""
+        return {
+            subscription_key(topic, step): (topic, step.name)
+            for topic, steps in self.registry.subscribers().items()
+            for step in steps
+        }
 
     async def _drain(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -300,6 +355,9 @@ class MotiaCore:
                     "runtimeVersion": info.runtime_version if info else None,
                     "slots": info.slots if info else None,
                     "steps": len(proc.files),
+                    "language": info.language if info else runtime.value,
+                    "startedAt": int(proc.started_at * 1000) if proc.started_at else None,
+                    "uptimeMs": int((time.time() - proc.started_at) * 1000) if proc.started_at else None,
                 }
             )
         return out
@@ -320,7 +378,10 @@ class MotiaCore:
                 for rt, p in self._runners.items()
             ]
 
-        self.metrics.watch(self.queue, subs, runners)
+        from motia_core.http.api import aiohttp_path  # late, as build_app: http/ stays out of the import
+
+        routes = {(s.method, aiohttp_path(s.path)): s.name for s in self.registry.by_type(StepType.API)}
+        self.metrics.watch(self.queue, subs, runners, routes)
 
     def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
         if first:
@@ -331,6 +392,7 @@ class MotiaCore:
                 self.registry.issues.append(ConfigIssue(failure.step_id, "", f"cannot load the file: {detail}"))
             steps = [f for f in files if f.kind is not FileKind.PROJECT_CONFIG]
             self.registry.add_manifest(steps, manifest)
+            self.live.flows_changed()
 
     def _report_config(self, storage_lines: list[str]) -> None:
         config = self.project_config
@@ -398,12 +460,15 @@ class MotiaCore:
 
 
 def _otel_export(project_dir: Path) -> OtelExport | None:
-    """The OTLP exporter when an endpoint is configured; otherwise opentelemetry is never imported."""
+    """The OTLP exporter when an endpoint is configured and the SDK not switched off (OTEL_SDK_DISABLED);
+    otherwise opentelemetry is never imported."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
     if not any(os.environ.get(name, "").strip() for name in OTEL_ENDPOINT_VARIABLES):
         return None
-    from motia_core import otel
+    from motia_core.otel import OtelExport
 
-    return otel.OtelExport(project_dir) if otel.enabled() else None
+    return OtelExport(project_dir)
 
 
 def _python_bootstrap() -> str:

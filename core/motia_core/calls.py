@@ -216,7 +216,9 @@ class CoreCalls:
             record.fields.setdefault("flows", list(scope.flows))
         span = self._span(scope)
         if span is not None:
-            span.add_event({"type": "log", "level": lvl.name.lower(), "message": message, "time": int(record.time * 1000)})
+            span.add_event(
+                {"type": "log", "level": lvl.name.lower(), "message": message, "time": int(record.time * 1000)}
+            )
         self.logger.emit(record)
 
 

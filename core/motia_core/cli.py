@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOTIA_NO_RECORD", "").strip().lower() not in ("", "0", "false", "no"),
         help="keep no log lines and no span events for /__motia/* and the Workbench (env MOTIA_NO_RECORD)",
     )
+    serve.add_argument(
+        "--workbench-path",
+        type=_workbench_path,
+        default=os.environ.get("MOTIA_WORKBENCH_PATH", "/__workbench"),
+        help="where the Workbench (the browser UI) is served, behind the admin guard (env MOTIA_WORKBENCH_PATH; "
+        "/__workbench)",
+    )
+    serve.add_argument("--no-workbench", action="store_true", help="do not serve the Workbench")
     _storage_args(serve)
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
@@ -189,6 +197,15 @@ def _logger(args: argparse.Namespace, stream: object = None) -> Logger:
     return Logger(args.log_format, level, stream=stream)  # type: ignore[arg-type]
 
 
+def _workbench_path(text: str) -> str:
+    from motia_core.workbench import workbench_path_problem
+
+    problem = workbench_path_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -251,6 +268,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         api_timeout=args.api_timeout,
         shutdown_timeout=args.shutdown_timeout,
+        workbench_path=None if args.no_workbench else args.workbench_path,
         backend=args.backend,
         redis_url=args.redis,
         redis_prefix=args.redis_prefix,

@@ -141,7 +141,13 @@ class EventBus:
 
         async def deliver(event: QueuedEvent) -> Delivery:
             req = InvokeRequest(
-                step, Trigger.EVENT, event.data_json, event.trace_id, event.topic, event.attempts, parent_id=event.parent_id
+                step,
+                Trigger.EVENT,
+                event.data_json,
+                event.trace_id,
+                event.topic,
+                event.attempts,
+                parent_id=event.parent_id,
             )
             now = time.time()
             try:

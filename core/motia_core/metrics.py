@@ -7,39 +7,55 @@ test process starts many cores, and two cores must not add up each other's runs)
   trigger and status, a latency histogram per step and trigger, runs in flight;
 - `MeteredQueue`, around the queue the EventBus consumes: the fate of every delivery (retries
   scheduled, dead letters) as the bus decided it, so the retry policy lives in one place (events.py);
-- collectors that read the queue depth per subscription and the runners' restarts and load at
-  scrape time, within `SCRAPE_BUDGET` seconds, so nothing on the request path keeps them up to date.
+- collectors (both in metrics_sources.py) that read the queue (`EventQueue.stats`: depth, in flight and scheduled per
+  subscription, dead letters held; every instance's on a shared backend) and the runners' restarts
+  and load at scrape time, so nothing on the request path keeps them up to date. The queue gets
+  `SCRAPE_BUDGET` seconds: a scrape never hangs on a slow storage, it reports
+  `motia_queue_stats_ok 0` instead.
 
 The small hand-written `Metrics` registry below predates prometheus-client here: the emits Motia drops
 (lenient.py) and the span changes a shared trace storage missed (tracing_recorder.py) are counted in
-its process-wide `REGISTRY`, which every core's registry re-exports under the same names.
+its process-wide `REGISTRY`, which every scrape appends as it always rendered it (prometheus-client
+would sort its labels, and scrapers' queries and tests read `{step=..,reason=..}` as it was).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics
 from prometheus_client import Counter as PromCounter
 from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+
+from motia_core.errors import RunnerError
+from motia_core.metrics_sources import (
+    SCRAPE_BUDGET,
+    MeteredQueue,
+    QueueCollector,
+    RunnerCollector,
+    RunnerSample,
+    Subscription,
+)
 
 if TYPE_CHECKING:
     from motia_core.dispatch import Invoke, InvokeRequest, Layer
-    from motia_core.queue.base import Consumer, DeadLetter, Delivery, EventQueue, QueuedEvent, QueueStats
+    from motia_core.queue.base import EventQueue
     from motia_core.runners.transport import Outcome
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-SCRAPE_BUDGET = 0.5  # seconds the queue-depth collector may spend per scrape; the rest is skipped
 # seconds: from a cached answer (~1 ms) to the default API timeout and a slow event handler
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
+_RUNNER_ERRORS = {  # a run the core could not complete with a runner: the status it is counted under
+    "RunnerUnavailable": "unavailable",
+    "AdmissionTimeout": "admission_timeout",
+    "RunnerLost": "runner_lost",
+}
 # `_created` series double every counter for nothing a dashboard reads
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def _escape(value: str) -> str:
@@ -100,23 +116,6 @@ EMITS_DROPPED = REGISTRY.counter(
 )
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """One queue subscription as /metrics labels it."""
-
-    key: str  # the queue's name for it (events.subscription_key)
-    topic: str
-    step: str
-
-
-@dataclass(frozen=True)
-class RunnerSample:
-    language: str
-    state: str
-    restarts: int
-    in_flight: int
-
-
 @dataclass
 class _Series:
     """The children of one (step, trigger): looked up once, not per run."""
@@ -134,8 +133,9 @@ class CoreMetrics:
         r = self.registry
         self.step_runs = PromCounter(
             "motia_step_runs",
-            "Step runs by step, trigger (api, event, cron) and status: ok, or why it failed (handler_error, "
-            "timeout, bad_result, ...; unavailable: no runner took it; cancelled: the caller went away)",
+            "Step runs by step, trigger (api, event, cron) and status: ok, or why it failed (the runner's "
+            "handler_error, timeout, bad_result, ...; the core's unavailable, admission_timeout, runner_lost; "
+            "cancelled: the caller went away)",
             ("step", "trigger", "status"),
             registry=r,
         )
@@ -167,29 +167,46 @@ class CoreMetrics:
             ("step", "topic"),
             registry=r,
         )
+        self.http_requests = PromCounter(
+            "motia_http_requests",
+            "Requests to API steps by step, method and HTTP status code (those refused before any runner "
+            "ran, e.g. 400 for a body that fails bodySchema or 413, included)",
+            ("step", "method", "code"),
+            registry=r,
+        )
         self._series: dict[tuple[str, str], _Series] = {}
+        self._api_routes: dict[tuple[str, str], str] = {}  # (route method, route path) -> step name
+        self._http: dict[tuple[str, str, int], Any] = {}
         self._by_subscription: dict[str, Subscription] = {}
-        r.register(_LegacyCollector(legacy))
+        self._legacy = legacy
+        self._queue: QueueCollector | None = None
 
     def watch(
         self,
         queue: EventQueue,
         subscriptions: Sequence[Subscription],
         runners: Callable[[], Iterable[RunnerSample]],
+        api_routes: dict[tuple[str, str], str] | None = None,
     ) -> None:
-        """Read the queue's depth and the runners' state at every scrape (they are read, not pushed)."""
+        """Read the queue's depth and the runners' state at every scrape (they are read, not pushed).
+        `api_routes`: (method, aiohttp route path) -> the API step serving it, for count_response."""
+        self._api_routes = dict(api_routes or {})
         self._by_subscription = {s.key: s for s in subscriptions}
-        self.registry.register(_QueueCollector(queue, list(subscriptions)))
-        self.registry.register(_RunnerCollector(runners))
+        self._queue = QueueCollector(queue, list(subscriptions))
+        self.registry.register(self._queue)
+        self.registry.register(RunnerCollector(runners))
+
+    async def refresh(self) -> None:
+        """Read what the collectors cannot read synchronously (the queue's stats); before render."""
+        if self._queue is not None:
+            await self._queue.refresh()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + self._legacy.render().encode()
 
     # -- the dispatch layer: every step run -------------------------------------------------------
 
     def layer(self) -> Layer:
-        from motia_core.errors import RunnerError  # late: errors is light, but dispatch imports us
-
         series_of = self._series_of
 
         def wrap(inner: Invoke) -> Invoke:
@@ -203,8 +220,8 @@ class CoreMetrics:
                     failure = outcome.failure
                     status = "ok" if failure is None else failure.kind.name.lower()
                     return outcome
-                except RunnerError:
-                    status = "unavailable"
+                except RunnerError as exc:
+                    status = _RUNNER_ERRORS.get(type(exc).__name__, "runner_error")
                     raise
                 finally:
                     series.in_flight.dec()
@@ -226,7 +243,22 @@ class CoreMetrics:
             )
         return series
 
+    def count_response(self, route_method: str, route_path: str, status: int) -> None:
+        """One response of the HTTP server; counted when its route is an API step's."""
+        key = (route_path, route_method, status)
+        child = self._http.get(key)
+        if child is None:
+            step = self._api_routes.get((route_method, route_path))
+            if step is None:
+                return  # not an API step's route (admin, streams, the 404 fallback)
+            child = self._http[key] = self.http_requests.labels(step, route_method, str(status))
+        child.inc()
+
     # -- the queue's fates --------------------------------------------------------------------------
+
+    def metered(self, queue: EventQueue) -> MeteredQueue:
+        """`queue` as the EventBus should see it: each delivery's fate counted here."""
+        return MeteredQueue(queue, self.count_fate)
 
     def count_fate(self, subscription: str, fate: str, counted: bool) -> None:
         sub = self._by_subscription.get(subscription)
@@ -237,122 +269,4 @@ class CoreMetrics:
             self.dead_letters.labels(*labels).inc()
 
 
-class MeteredQueue:
-    """The queue as the EventBus sees it: every consumer's Delivery is counted on its way back to the
-    queue. Everything else goes straight through."""
-
-    def __init__(self, queue: EventQueue, metrics: CoreMetrics) -> None:
-        self.inner = queue
-        self._metrics = metrics
-
-    def subscribe(
-        self,
-        subscription: str,
-        consumer: Consumer,
-        concurrency: int,
-        fifo: bool = False,
-        visibility_timeout: float = 900.0,
-    ) -> None:
-        count = self._metrics.count_fate
-
-        async def consume(event: QueuedEvent) -> Delivery:
-            delivery = await consumer(event)
-            count(subscription, delivery.fate.value, delivery.counted)
-            return delivery
-
-        self.inner.subscribe(subscription, consume, concurrency, fifo=fifo, visibility_timeout=visibility_timeout)
-
-    async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:
-        await self.inner.enqueue(subscription, event, delay)
-
-    async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
-        await self.inner.enqueue_many(items)
-
-    async def start(self) -> None:
-        await self.inner.start()
-
-    def pause(self) -> None:
-        self.inner.pause()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    def depth(self, subscription: str) -> int:
-        return self.inner.depth(subscription)
-
-    async def stats(self) -> QueueStats:
-        return await self.inner.stats()
-
-    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
-        return await self.inner.dead_letters(subscription)
-
-    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
-        return await self.inner.dead_letter(letter_id)
-
-    async def replay(self, letter_id: str) -> bool:
-        return await self.inner.replay(letter_id)
-
-    async def purge(self, letter_id: str | None = None) -> int:
-        return await self.inner.purge(letter_id)
-
-
-# -- collectors: read at scrape time --------------------------------------------------------------
-
-
-class _LegacyCollector(Collector):
-    def __init__(self, legacy: Metrics) -> None:
-        self._legacy = legacy
-
-    def collect(self) -> Iterator[Metric]:
-        for counter in self._legacy.counters():
-            family = CounterMetricFamily(counter.name, counter.help, labels=list(counter.labels))
-            for key, value in sorted(counter.values.items()):
-                family.add_metric(list(key), value)
-            yield family
-
-
-class _QueueCollector(Collector):
-    def __init__(self, queue: EventQueue, subscriptions: list[Subscription]) -> None:
-        self._queue = queue
-        self._subscriptions = subscriptions
-
-    def collect(self) -> Iterator[Metric]:
-        depth = GaugeMetricFamily(
-            "motia_queue_depth",
-            "Events of a subscription not yet acked or dead-lettered (waiting, in flight or scheduled to retry)",
-            labels=["step", "topic"],
-        )
-        skipped = 0
-        deadline = time.monotonic() + SCRAPE_BUDGET
-        for sub in self._subscriptions:
-            if time.monotonic() > deadline:  # a huge SQLite queue: the scrape answers anyway
-                skipped += 1
-                continue
-            depth.add_metric([sub.step, sub.topic], float(self._queue.depth(sub.key)))
-        yield depth
-        yield GaugeMetricFamily(
-            "motia_queue_depth_skipped",
-            f"Subscriptions whose depth this scrape left out to stay within {SCRAPE_BUDGET:g}s",
-            value=float(skipped),
-        )
-
-
-class _RunnerCollector(Collector):
-    def __init__(self, runners: Callable[[], Iterable[RunnerSample]]) -> None:
-        self._runners = runners
-
-    def collect(self) -> Iterator[Metric]:
-        restarts = CounterMetricFamily(
-            "motia_runner_restarts", "Times a language runner was replaced after it exited", labels=["language"]
-        )
-        in_flight = GaugeMetricFamily(
-            "motia_runner_in_flight", "Invocations a language runner holds now", labels=["language"]
-        )
-        up = GaugeMetricFamily("motia_runner_up", "1 when the language runner is ready", labels=["language"])
-        for sample in self._runners():
-            restarts.add_metric([sample.language], float(sample.restarts))
-            in_flight.add_metric([sample.language], float(sample.in_flight))
-            up.add_metric([sample.language], 1.0 if sample.state == "ready" else 0.0)
-        yield restarts
-        yield in_flight
-        yield up
+__all__ = ["SCRAPE_BUDGET", "CoreMetrics", "Counter", "Metrics", "RunnerSample", "Subscription"]

@@ -1,8 +1,9 @@
 """OpenTelemetry: every step run exported as a span over OTLP/HTTP (docs/observability.md).
 
-Imported only when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: the
-SDK and its exporter cost tens of ms at start, which a core that exports nothing does not pay
-(app.py checks `enabled()` first, and this module is the only one that imports opentelemetry).
+Imported only when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and
+OTEL_SDK_DISABLED is not `true`: the SDK and its exporter cost tens of ms at start, which a core that
+exports nothing does not pay (app.py's `_otel_export` decides; this is the only module that imports
+opentelemetry).
 
 One span per step run, made by a dispatch layer: the export itself is the SDK's BatchSpanProcessor,
 which queues finished spans and sends them from its own thread, so a run never waits for the
@@ -31,6 +32,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -38,19 +40,10 @@ from motia_core.dispatch import Invoke, InvokeRequest, Layer
 from motia_core.errors import RunnerError
 from motia_core.runners.transport import Outcome, Trigger
 
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 JOINED_TRACES = 10_000  # Motia trace id -> the caller's OTel trace id, newest kept
 SCOPE = "motia-core"
 _KINDS = {Trigger.API: SpanKind.SERVER, Trigger.EVENT: SpanKind.CONSUMER}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-
-
-def enabled(environ: dict[str, str] | None = None) -> bool:
-    """Export when an OTLP endpoint is configured, unless the SDK is switched off (OTEL_SDK_DISABLED)."""
-    env = os.environ if environ is None else environ
-    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return False
-    return any(env.get(name, "").strip() for name in ENDPOINT_VARIABLES)
 
 
 def span_id_of(invocation_id: str) -> int:
@@ -87,7 +80,7 @@ class OtelExport:
         # endpoint, headers, timeout and compression come from the OTEL_EXPORTER_OTLP_* variables
         self._provider.add_span_processor(BatchSpanProcessor(exporter or OTLPSpanExporter()))
         self._tracer = self._provider.get_tracer(SCOPE)
-        self._joined: OrderedDict[str, int] = OrderedDict()
+        self._joined: OrderedDict[str, SpanContext] = OrderedDict()  # Motia trace id -> the caller's span
         self._propagator = TraceContextTextMapPropagator()
 
     def layer(self) -> Layer:
@@ -121,16 +114,14 @@ class OtelExport:
         step = req.step
         self._ids.span_id = span_id_of(req.invocation_id)
         self._ids.trace_id = trace_id_of(req.trace_id)  # used only when there is no parent
-        parent = self._parent(req)  # after: a joined trace's root run replaces the trace id
+        parent = self._parent(req)
         attributes: dict[str, str | int | list[str]] = {
             "motia.trace_id": req.trace_id,
             "motia.span_id": req.invocation_id,
             "motia.step": step.name,
-            "motia.step.type": step.type.value,
             "motia.language": step.language.value,
             "motia.attempt": req.attempt,
-            "code.filepath": step.file.relative_path,
-        }
+        }  # few: the SDK spends several us per attribute per span encoding it; the span kind tells the type
         if req.topic:
             attributes["messaging.destination.name"] = req.topic
         if step.flows:
@@ -147,19 +138,30 @@ class OtelExport:
             ctx = self._propagator.extract({"traceparent": req.traceparent})
             caller = trace.get_current_span(ctx).get_span_context()
             if caller.is_valid:
-                self._remember(req.trace_id, caller.trace_id)
+                self._remember(req.trace_id, caller)
                 return ctx
-        if req.parent_id:  # an event's run: the emitting run's span, in the trace that run belongs to
-            trace_id = self._joined.get(req.trace_id) or trace_id_of(req.trace_id)
-            emitter = SpanContext(trace_id, span_id_of(req.parent_id), is_remote=True, trace_flags=_SAMPLED)
-            return trace.set_span_in_context(NonRecordingSpan(emitter), Context())
         joined = self._joined.get(req.trace_id)
-        if joined is not None:  # a later run of a joined trace with no emitter known (e.g. POST /emit)
-            self._ids.trace_id = joined
+        if req.parent_id:  # an event's run: the emitting run's span, in the trace that run belongs to
+            # a joined trace keeps the caller's trace id and sampling decision (an unsampled caller
+            # gets no spans from the events its request set off either); our own trace gets the
+            # decision its root got, which a sampler makes from the trace id alone
+            if joined is not None:
+                trace_id, flags = joined.trace_id, joined.trace_flags
+            else:
+                trace_id = trace_id_of(req.trace_id)
+                flags = self._root_flags(trace_id)
+            emitter = SpanContext(trace_id, span_id_of(req.parent_id), is_remote=True, trace_flags=flags)
+            return trace.set_span_in_context(NonRecordingSpan(emitter), Context())
+        if joined is not None:  # a later run of a joined trace with no emitter known: under the caller
+            return trace.set_span_in_context(NonRecordingSpan(joined), Context())
         return Context()  # a root span: never whatever context happens to be current
 
-    def _remember(self, motia_trace_id: str, otel_trace_id: int) -> None:
-        self._joined[motia_trace_id] = otel_trace_id
+    def _root_flags(self, trace_id: int) -> TraceFlags:
+        decision = self._provider.sampler.should_sample(Context(), trace_id, "root")
+        return _SAMPLED if decision.decision is Decision.RECORD_AND_SAMPLE else TraceFlags(TraceFlags.DEFAULT)
+
+    def _remember(self, motia_trace_id: str, caller: SpanContext) -> None:
+        self._joined[motia_trace_id] = caller
         self._joined.move_to_end(motia_trace_id)
         while len(self._joined) > JOINED_TRACES:
             self._joined.popitem(last=False)

@@ -147,7 +147,7 @@ class NoopConfig(_Common):
 # Paths motia-core serves itself (or will: /metrics, the Workbench under /__motia): an API step may
 # not take them or anything below them. Built-in routes are added first, so a step there would be
 # silently unreachable; rejecting it at load says so. http/guard.py (admin surface) uses the same list.
-RESERVED_PATH_PREFIXES = ("/__motia", "/emit", "/metrics")
+RESERVED_PATH_PREFIXES = ("/__motia", "/emit", "/metrics", "/__workbench")  # the last: the Workbench default
 
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Characters that cannot appear literally in a route: URL delimiters, aiohttp's own pattern syntax

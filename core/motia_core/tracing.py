@@ -291,7 +291,15 @@ class TraceStore:
     ) -> Span:
         trace = self._traces.get(trace_id) or self._open(trace_id, step, root=False)
         span = Span(
-            span_id, trace_id, step, step_type, language, attempt, topic=topic, listener=self.listener, parent_id=parent_id
+            span_id,
+            trace_id,
+            step,
+            step_type,
+            language,
+            attempt,
+            topic=topic,
+            listener=self.listener,
+            parent_id=parent_id,
         )
         tail = trace.tail
         evicted = tail[0] if tail.maxlen is not None and len(tail) == tail.maxlen else None

@@ -26,8 +26,8 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from motia_core.http.guard import AdminGuard
-from motia_core.logs import Level, Logger
-from motia_core.logstore import LogDoc
+from motia_core.logs import Level, Logger, LogRecord
+from motia_core.logstore import LogDoc, log_doc
 from motia_core.queue.base import QueueStats
 from motia_core.tracing import Span, Trace, TraceStore, trace_summary
 
@@ -89,7 +89,10 @@ class LiveFeed:
 
     # -- listeners: called where things happen, so they only take note ---------------------------
 
-    def logs_recorded(self, docs: list[LogDoc]) -> None:
+    def logs_recorded(self, ids: list[str], records: list[LogRecord]) -> None:
+        if not self.clients:
+            return
+        docs = [log_doc(i, r) for i, r in zip(ids, records, strict=False)]
         for client in self.clients:
             for doc in docs:
                 if client.wants(doc):
@@ -121,6 +124,11 @@ class LiveFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.close_clients()
+
+    async def close_clients(self) -> None:
+        """Say goodbye to every live socket (on the HTTP server's shutdown: an open socket would
+        otherwise hold the drain until its timeout)."""
         for client in list(self.clients):
             with contextlib.suppress(Exception):
                 await client.ws.close(code=1001, message=b"server shutting down")
@@ -187,10 +195,13 @@ class LiveFeed:
         while True:
             message = await client.buffer.get()
             if client.dropped > client.told:
-                await client.ws.send_bytes(orjson.dumps({"type": "dropped", "count": client.dropped - client.told}))
+                await client.ws.send_str(
+                    orjson.dumps({"type": "dropped", "count": client.dropped - client.told}).decode()
+                )
                 client.told = client.dropped
             await client.ws.send_str(message.decode())
 
 
 def add_live_route(app: web.Application, guard: AdminGuard, feed: LiveFeed) -> None:
     app.router.add_get("/__motia/live", guard.wrap(feed.handle))
+    app.on_shutdown.append(lambda _: feed.close_clients())

@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 
+from motia_core.http.admin_cron import add_cron_routes
+from motia_core.http.admin_live import add_live_route
+from motia_core.http.admin_logs import add_log_routes
+from motia_core.http.admin_queue import add_queue_routes
+from motia_core.http.admin_state import add_state_routes
 from motia_core.http.api import aiohttp_path, api_handler
 from motia_core.http.common import CorsPolicy, Handler, admin_json_response, json_response
 from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
 from motia_core.http.metrics import add_metrics_route
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
+from motia_core.http.workbench import add_workbench
 from motia_core.steps import StepType
 from motia_core.streams.ws import StreamSocketServer
 
@@ -69,12 +75,21 @@ def build_app(core: MotiaCore) -> web.Application:
     guard = AdminGuard(core.options.admin_token, core.logger)
     cors = CorsPolicy(core.options.cors_origins)
     add_system_routes(app, core, guard)
+    # observability (docs/observability.md): each module gets only the pieces it reads
+    if core.log_storage is not None:
+        add_log_routes(app, guard, core.log_storage)
+    add_live_route(app, guard, core.live)
+    add_queue_routes(app, guard, core.queue, core.subscriptions)
+    add_cron_routes(app, guard, core.registry.by_type(StepType.CRON), core.cron_history, core.invoke, core.traces)
+    add_state_routes(app, guard, core.state)
     add_login_routes(app, guard)
     add_metrics_route(app, guard, core.metrics)
     if sockets is not None:
         add_stream_routes(app, core, sockets, guard)
         sockets.allowed_origins = None if cors.any else cors.origins
         app.on_shutdown.append(lambda _: sockets.close_all())
+    if core.options.workbench_path is not None:  # before the API steps: add_workbench refuses overlaps
+        add_workbench(app, guard, core.options.workbench_path, core.registry.by_type(StepType.API), core.logger)
     for step in core.registry.by_type(StepType.API):
         handler = api_handler(step, core.registry.body_validators.get(step.id), core.invoke, core.traces, core.logger)
         if not cors.any:  # the default '*' costs nothing per request

@@ -31,6 +31,7 @@ import redis.exceptions as rex
 from motia_core.errors import StorageUnavailable
 from motia_core.logs import Logger
 from motia_core.queue import redis_scripts as lua
+from motia_core.queue import redis_support as support
 from motia_core.queue.base import (
     AttemptFailure,
     Consumer,
@@ -41,14 +42,13 @@ from motia_core.queue.base import (
     QueueStats,
     SubscriptionStats,
 )
-from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, describe, forget_call, letter, text
+from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, Outage, describe, forget_call, letter, text
 
 _LEASE_BATCH = 64  # events leased per script call at most
 _BLOCK_MS = 250  # longest blocking read: bounds how late a delayed event or a reclaim is noticed
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis cannot be reached
 _FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage; after that the lease runs out instead
 _CONSUMER_ERROR_DELAY = 1.0
-_LOG_EVERY = 60.0  # the same outage is logged at most this often
 # An instance renews its liveness key every _ALIVE_EVERY seconds; once the key has been gone
 # _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
 _ALIVE_TTL = 10.0
@@ -84,9 +84,9 @@ class RedisQueue:
         self._started = False
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
-        self._last_logged = 0.0
-        self._down_since: float | None = None  # when a call first failed to reach Redis; None: it answers
-        self._takeover_from = 0.0  # before this (monotonic), take over no other consumer's leases
+        # after an outage longer than the liveness TTL every key has expired, the live instances' too:
+        # take nobody's leases for one TTL, time for each live instance to renew its key
+        self._outage = Outage(logger, takeover_grace=_ALIVE_TTL)
         self._calls: set[asyncio.Future[Any]] = set()
         self._scripts = {
             name: client.register_script(getattr(lua, name))
@@ -132,7 +132,7 @@ class RedisQueue:
         args: list[bytes | str | int] = [self._base]
         for sub, e, delay in items:
             args += [sub, e.id, e.topic, e.data_json, e.trace_id, e.message_group_id, e.attempts]
-            args += [repr(e.enqueued_at), int(max(0.0, delay) * 1000)]
+            args += [repr(e.enqueued_at), int(max(0.0, delay) * 1000), e.parent_id]
         await self._register_fifo({sub for sub, _, _ in items})
         try:
             depths = await self._scripts["ENQUEUE"](keys=[self._key("fifo")], args=args)
@@ -188,10 +188,10 @@ class RedisQueue:
                         await self._prepare(sub)
                         ready = True
                     events = await self._detached(self._lease(sub, free))
-                    self._back()
+                    self._outage.ended()
                     pause = _BACKOFF_FIRST
                 except UNREACHABLE as exc:
-                    self._outage(f"leasing {sub.name}", exc, pause)
+                    self._outage.failed(f"leasing {sub.name}", exc, pause)
                     await asyncio.sleep(pause)
                     pause = min(_BACKOFF_MAX, pause * 2)
                 except rex.ResponseError as exc:
@@ -220,10 +220,9 @@ class RedisQueue:
             await asyncio.sleep(_ALIVE_EVERY)
             try:
                 await self._detached(self._heartbeat_once())
-                self._back()
+                self._outage.ended()
             except UNREACHABLE as exc:  # the pumps log the outage; leases may be taken over meanwhile
-                if self._down_since is None:
-                    self._down_since = time.monotonic()
+                self._outage.noticed()
                 self._logger.debug(f"could not renew the queue's liveness key: {describe(exc)}")
 
     async def _detached(self, call: Coroutine[Any, Any, _T]) -> _T:
@@ -247,7 +246,7 @@ class RedisQueue:
         if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
             claim_ms = int(sub.visibility_timeout * 1000)
             sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
-        takeover = 1 if now >= self._takeover_from else 0
+        takeover = 1 if self._outage.takeover_allowed() else 0
         args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor, takeover]
         reply = await self._scripts["LEASE"](keys=[sub.stream], args=args)
         events = self._unpack(sub, reply)
@@ -274,19 +273,7 @@ class RedisQueue:
     def _unpack(self, sub: _Sub, reply: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
         sub.cursor = text(reply[0]) or "0-0"
         self._depth[sub.name] = int(reply[1])
-        events = []
-        for entry, event_id, lease, topic, data, trace, group, attempts, created in reply[3]:
-            event = QueuedEvent(
-                topic=text(topic),
-                data_json=bytes(data),
-                trace_id=text(trace),
-                message_group_id=text(group),
-                attempts=int(attempts),
-                id=text(event_id),
-                enqueued_at=float(created),
-            )
-            events.append((event, text(entry), int(lease)))
-        return events
+        return support.leased_events(reply[3])
 
     async def _deliver(self, sub: _Sub, event: QueuedEvent, slots: asyncio.Semaphore, release: bool) -> None:
         try:
@@ -319,7 +306,7 @@ class RedisQueue:
         while True:
             try:
                 status, depth = await self._fates.write(sub.stream, args)
-                self._back()
+                self._outage.ended()
                 self._depth[sub.name] = int(depth)
                 if int(status) < 0:
                     self._logger.warn(
@@ -336,27 +323,9 @@ class RedisQueue:
                         trace_id=event.trace_id,
                     )
                     return
-                self._outage(f"recording the outcome of an event on {sub.name}", exc, pause)
+                self._outage.failed(f"recording the outcome of an event on {sub.name}", exc, pause)
                 await asyncio.sleep(pause)
                 pause = min(_BACKOFF_MAX, pause * 2)
-
-    def _outage(self, doing: str, exc: BaseException, pause: float) -> None:
-        now = time.monotonic()
-        if self._down_since is None:
-            self._down_since = now
-        if now - self._last_logged >= _LOG_EVERY:
-            self._last_logged = now
-            self._logger.error(f"Redis cannot be reached while {doing} ({describe(exc)}); retrying in {pause:g}s")
-
-    def _back(self) -> None:
-        """Whichever call (lease, fate, heartbeat) first reaches Redis after an outage says so, once:
-        the pumps of a busy instance may be waiting for slots and never see the outage end."""
-        if self._down_since is not None:
-            down, self._down_since = time.monotonic() - self._down_since, None
-            # an outage longer than the liveness TTL let every instance's key expire, the live ones'
-            # too: take nobody's leases until each live instance has had time to renew its key
-            self._takeover_from = time.monotonic() + _ALIVE_TTL
-            self._logger.info(f"Redis is back after {down:.1f}s without it; the queue is delivering again")
 
     # -- dead letters ------------------------------------------------------------------------------
 

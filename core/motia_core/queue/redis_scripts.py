@@ -86,21 +86,22 @@ local function append_failure(key, failure)
 end
 """
 
-# KEYS[1] = B fifo. ARGV[1] = B, then 8 fields per event:
-# sub, id, topic, data, trace, group, attempts, created, delay_ms.  Returns the depth of each sub.
+# KEYS[1] = B fifo. ARGV[1] = B, then 10 fields per event:
+# sub, id, topic, data, trace, group, attempts, created, delay_ms, parent (the emitting span).
+# Returns the depth of each sub.
 ENQUEUE = (
     _COMMON
     + """
 local now = now_ms()
 local depths = {}
-for i = 2, #ARGV, 9 do
+for i = 2, #ARGV, 10 do
   local sub, id, grp = ARGV[i], ARGV[i + 1], ARGV[i + 5]
   local visible = now + tonumber(ARGV[i + 8])
   local key = B .. 'e:' .. id
   if redis.call('EXISTS', key) == 0 then  -- a client's retry of a call that did run stores nothing twice
     redis.call('HSET', key, 'sub', sub, 'topic', ARGV[i + 2], 'data', ARGV[i + 3],
       'trace', ARGV[i + 4], 'group', grp, 'attempts', ARGV[i + 6], 'lease', 0, 'created', ARGV[i + 7],
-      'visible', visible, 'failures', '[]')
+      'visible', visible, 'failures', '[]', 'parent', ARGV[i + 9])
     redis.call('INCR', B .. 'n:' .. sub)
     route(sub, id, grp, visible, now)
   end
@@ -121,8 +122,8 @@ local function materialize(stream, entries, out)
     if key and redis.call('EXISTS', key) == 1 then
       redis.call('HINCRBY', key, 'attempts', 1)
       local lease = redis.call('HINCRBY', key, 'lease', 1)
-      local v = redis.call('HMGET', key, 'topic', 'data', 'trace', 'group', 'attempts', 'created')
-      out[#out + 1] = {eid, id, lease, v[1], v[2], v[3], v[4], v[5], v[6]}
+      local v = redis.call('HMGET', key, 'topic', 'data', 'trace', 'group', 'attempts', 'created', 'parent')
+      out[#out + 1] = {eid, id, lease, v[1], v[2], v[3], v[4], v[5], v[6], v[7] or ''}
     else
       redis.call('XACK', stream, 'motia', eid)
       redis.call('XDEL', stream, eid)

@@ -1,9 +1,10 @@
 """Pieces of the Redis queue (queue/redis.py) that are not the queue itself: batching of fates,
-decoding of replies and dead letters."""
+outage bookkeeping, decoding of replies and dead letters."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ import redis.asyncio as aioredis
 import redis.commands.core
 import redis.exceptions as rex
 
-from motia_core.queue.base import DeadLetter
+from motia_core.logs import Logger
+from motia_core.queue.base import DeadLetter, QueuedEvent
 
 # what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
 UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
@@ -74,6 +76,45 @@ class FateBatcher:
                 future.set_result(result)
 
 
+class Outage:
+    """One queue's view of Redis going away and coming back: the outage is logged at most once a
+    minute with its backoff, its end once, by whichever call (lease, fate, heartbeat) first gets an
+    answer, since the pumps of a busy instance may wait for slots and never see the outage end. For
+    `takeover_grace` seconds after an outage the queue takes over no other consumer's leases."""
+
+    LOG_EVERY = 60.0
+
+    def __init__(self, logger: Logger, takeover_grace: float) -> None:
+        self._logger = logger
+        self._grace = takeover_grace
+        self._since: float | None = None  # when a call first failed to reach Redis; None: it answers
+        self._last_logged: float | None = None
+        self._takeover_from = 0.0  # monotonic
+
+    def noticed(self) -> None:
+        """A call failed to reach Redis; someone else logs it."""
+        if self._since is None:
+            self._since = time.monotonic()
+
+    def failed(self, doing: str, exc: BaseException, pause: float) -> None:
+        self.noticed()
+        now = time.monotonic()
+        if self._last_logged is None or now - self._last_logged >= self.LOG_EVERY:
+            self._last_logged = now
+            self._logger.error(f"Redis cannot be reached while {doing} ({describe(exc)}); retrying in {pause:g}s")
+
+    def ended(self) -> None:
+        """A call got an answer."""
+        if self._since is not None:
+            now = time.monotonic()
+            down, self._since = now - self._since, None
+            self._takeover_from = now + self._grace
+            self._logger.info(f"Redis is back after {down:.1f}s without it; the queue is delivering again")
+
+    def takeover_allowed(self) -> bool:
+        return time.monotonic() >= self._takeover_from
+
+
 def forget_call(calls: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
     def done(task: asyncio.Future[Any]) -> None:
         calls.discard(task)
@@ -89,6 +130,24 @@ def text(value: Any) -> str:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def leased_events(rows: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
+    """The events of a LEASE or CLAIMED reply, each with its stream entry id and lease token."""
+    events = []
+    for entry, event_id, lease, topic, data, trace, group, attempts, created, parent in rows:
+        event = QueuedEvent(
+            topic=text(topic),
+            data_json=bytes(data),
+            trace_id=text(trace),
+            message_group_id=text(group),
+            attempts=int(attempts),
+            id=text(event_id),
+            enqueued_at=float(created),
+            parent_id=text(parent or b""),
+        )
+        events.append((event, text(entry), int(lease)))
+    return events
 
 
 def letter(letter_id: str, row: Any) -> DeadLetter:

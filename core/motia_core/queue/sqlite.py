@@ -307,7 +307,8 @@ class SqliteQueue:
         now = time.time()
         rows = self._db.rows(
             "SELECT subscription, COUNT(*), SUM(leased_until > :now), "
-            "SUM((leased_until IS NULL OR leased_until <= :now) AND visible_at > :now) FROM queue GROUP BY subscription",
+            "SUM((leased_until IS NULL OR leased_until <= :now) AND visible_at > :now) "
+            "FROM queue GROUP BY subscription",
             {"now": now},
         )
         found = {r[0]: SubscriptionStats(int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}

@@ -72,6 +72,7 @@ class RunnerProcess:
         self.session: GrpcSession | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
+        self.started_at: float | None = None  # when the running process was spawned (GET /__motia/runners)
         self._ready = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -208,6 +209,7 @@ class RunnerProcess:
                 env=env,
                 start_new_session=True,
             )
+            self.started_at = time.time()
             self._live = {p for p in self._live if p.returncode is None}
             self._live.add(proc)
         except OSError as exc:

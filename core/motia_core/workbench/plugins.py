@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -51,8 +50,8 @@ def discover_plugins(logger: Logger) -> list[PluginPanel]:
             continue
         try:
             loaded: object = ep.load()
-            if callable(loaded):
-                loaded = (loaded if isinstance(loaded, Callable) else None)()  # type: ignore[misc]
+            if callable(loaded):  # a function computing the path (e.g. from importlib.resources)
+                loaded = loaded()
         except Exception as exc:  # a third party's import: any error is its own, not the core's
             logger.warn(f"{where} skipped: loading it failed: {exc!r}")
             continue

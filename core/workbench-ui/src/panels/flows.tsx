@@ -2,8 +2,19 @@
 // an edge per topic from emitter to subscriber; clicking a node opens its config, file and schemas.
 // Refetches on the live "flows" message (steps added, changed or removed by the watcher).
 import dagre from '@dagrejs/dagre'
-import { Background, Controls, Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react'
-import React, { useMemo } from 'react'
+import {
+  Background,
+  Controls,
+  Handle,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  useStore,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from '@xyflow/react'
+import React, { useEffect, useMemo } from 'react'
 import { useApi } from '../api'
 import { ErrorLine, Json, LanguageBadge } from '../components/common'
 import { useLive } from '../live'
@@ -40,10 +51,24 @@ function StepNodeView({ data }: NodeProps<StepNode>): React.JSX.Element {
 
 const nodeTypes = { step: StepNodeView }
 
+/** Re-fit when the pane changes size (the side panel opened or closed, the window was resized):
+ *  React Flow's own fitView runs once, on the first size. */
+function FitOnResize(): null {
+  const flow = useReactFlow()
+  const width = useStore((state) => state.width)
+  const height = useStore((state) => state.height)
+  useEffect(() => {
+    if (width > 0 && height > 0) void flow.fitView({ duration: 150, maxZoom: 1 })
+  }, [flow, width, height])
+  return null
+}
+
 /** Positions from dagre: ranks follow the event direction, so a chain reads left to right. */
 export function layoutFlow(flow: Flow, selectedId: string | undefined): { nodes: StepNode[]; edges: Edge[] } {
   const graph = new dagre.graphlib.Graph()
-  graph.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: 90 })
+  // ranks far enough apart for the longest topic label between them (~7 px a character at 12 px)
+  const longestTopic = Math.max(0, ...flow.edges.map((e) => e.data.topic.length))
+  graph.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: Math.max(90, longestTopic * 7 + 48) })
   graph.setDefaultEdgeLabel(() => ({}))
   for (const step of flow.steps) graph.setNode(step.id, { width: NODE_WIDTH, height: NODE_HEIGHT })
   for (const edge of flow.edges) graph.setEdge(edge.source, edge.target)
@@ -162,6 +187,7 @@ function FlowsPanel({ route }: PanelProps): React.JSX.Element {
               edges={graph.edges}
               nodeTypes={nodeTypes}
               fitView
+              fitViewOptions={{ maxZoom: 1 }}
               nodesConnectable={false}
               onNodeClick={(_, node) =>
                 (window.location.hash = node.id === selected?.id ? href('flows', flow.name) : href('flows', flow.name, node.id))
@@ -170,6 +196,7 @@ function FlowsPanel({ route }: PanelProps): React.JSX.Element {
             >
               <Background />
               <Controls showInteractive={false} />
+              <FitOnResize />
             </ReactFlow>
           </div>
           {selected && <StepDetails step={selected} />}

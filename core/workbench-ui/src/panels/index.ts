@@ -4,5 +4,11 @@ import type { Panel } from '../panel'
 import endpoints from './endpoints'
 import flows from './flows'
 import traces from './traces'
+import logs from './logs'
+import state from './state'
+import streams from './streams'
+import queue from './queue'
+import cron from './cron'
+import runners from './runners'
 
-export const builtinPanels: readonly Panel[] = [flows, endpoints, traces]
+export const builtinPanels: readonly Panel[] = [flows, endpoints, traces, logs, state, streams, queue, cron, runners]

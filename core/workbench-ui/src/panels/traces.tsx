@@ -2,13 +2,14 @@
 // as a timeline: one bar per span (attempts included) coloured by language, indented under the span
 // that emitted its event (parentId), with the span's events, error and attempt in a side panel.
 import React, { useMemo, useState } from 'react'
-import { useApi } from '../api'
+import { getJson, useApi } from '../api'
 import { ErrorLine, Json, LanguageBadge, formatDuration, formatTime } from '../components/common'
 import { useLive, type LiveMessage } from '../live'
 import { href, type Panel, type PanelProps } from '../panel'
 import type { Span, SpanEvent, TraceDetail, TraceSummary } from '../types'
 
 const LIST_LIMIT = 100
+const LIVE_KEEP = 500
 
 function durationOf(trace: TraceSummary): number | null {
   if (typeof trace.durationMs === 'number') return trace.durationMs
@@ -22,15 +23,33 @@ function TraceList({ selectedId }: { selectedId: string | undefined }): React.JS
   useLive('trace', (message: LiveMessage) => {
     const trace = message['trace'] as TraceSummary | undefined
     if (!trace || typeof trace.id !== 'string') return
-    setLive((prev) => new Map(prev).set(trace.id, trace))
+    setLive((prev) => {
+      const next = new Map(prev).set(trace.id, trace)
+      if (next.size <= LIVE_KEEP) return next
+      // a tab left open for hours keeps the newest ones only; older ones are a page fetch away
+      const newest = [...next.values()].sort((a, b) => b.startTime - a.startTime).slice(0, LIVE_KEEP)
+      return new Map(newest.map((t) => [t.id, t]))
+    })
   })
   useLive('reconnected', page.reload)
+  // older pages, fetched on demand with the `next` cursor of the page before
+  const [older, setOlder] = useState<{ traces: TraceSummary[]; next: string | null } | null>(null)
+  const [olderError, setOlderError] = useState<string | undefined>()
+  const cursor = older ? older.next : (page.data?.next ?? null)
+  const loadOlder = (): void => {
+    if (!cursor) return
+    getJson<{ traces: TraceSummary[]; next: string | null }>('/__motia/traces', { limit: LIST_LIMIT, before: cursor }).then(
+      (doc) => setOlder((prev) => ({ traces: [...(prev?.traces ?? []), ...doc.traces], next: doc.next })),
+      (err: unknown) => setOlderError(err instanceof Error ? err.message : String(err)),
+    )
+  }
   const rows = useMemo(() => {
     const byId = new Map<string, TraceSummary>()
+    for (const trace of older?.traces ?? []) byId.set(trace.id, trace)
     for (const trace of page.data?.traces ?? []) byId.set(trace.id, trace)
     for (const [id, trace] of live) byId.set(id, { ...byId.get(id), ...trace })
-    return [...byId.values()].sort((a, b) => b.startTime - a.startTime).slice(0, LIST_LIMIT * 2)
-  }, [page.data, live])
+    return [...byId.values()].sort((a, b) => b.startTime - a.startTime)
+  }, [page.data, older, live])
   return (
     <div className="main" style={{ overflow: 'auto' }}>
       <ErrorLine error={page.error} />
@@ -69,6 +88,12 @@ function TraceList({ selectedId }: { selectedId: string | undefined }): React.JS
           ))}
         </tbody>
       </table>
+      <ErrorLine error={olderError} />
+      {cursor && (
+        <div className="toolbar" style={{ marginTop: 8 }}>
+          <button onClick={loadOlder}>Load older traces</button>
+        </div>
+      )}
     </div>
   )
 }
@@ -197,6 +222,14 @@ function TraceView({ id }: { id: string }): React.JSX.Element {
       {doc.dropped && <p className="empty">{doc.dropped.note} ({doc.dropped.count} dropped)</p>}
       <div className="split">
         <div className="main timeline" data-testid="timeline">
+          <div className="timeline-axis">
+            <span>{rows.length} spans</span>
+            <span className="ticks">
+              {[0, 0.25, 0.5, 0.75, 1].map((f) => (
+                <span key={f}>{f === 0 ? '0' : formatDuration((end - start) * f)}</span>
+              ))}
+            </span>
+          </div>
           {rows.map(({ span, depth }) => (
             <div
               key={span.id}
@@ -220,6 +253,16 @@ function TraceView({ id }: { id: string }): React.JSX.Element {
                   }}
                   title={`${span.step}: ${formatDuration((span.endTime ?? now) - span.startTime)}`}
                 />
+                {(span.events ?? []).map((event, index) =>
+                  typeof event.time === 'number' ? (
+                    <div
+                      key={index}
+                      className={`timeline-mark mark-${event.type}`}
+                      style={{ left: `${scale(event.time)}%` }}
+                      title={`${event.type}: ${eventText(event)}`}
+                    />
+                  ) : null,
+                )}
               </div>
             </div>
           ))}
