@@ -25,6 +25,7 @@ from motia_core.dispatch import InvokeRequest, compose
 from motia_core.metrics import SCRAPE_BUDGET, CoreMetrics, Subscription
 from motia_core.runners.transport import Failure, FailureKind, Outcome, Trigger
 from tests.conftest import CoreProcess, copy_fixture
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -288,3 +289,20 @@ async def test_a_queue_that_does_not_answer_does_not_hang_the_scrape() -> None:
     families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
     assert families["motia_queue_stats_ok"].samples[0].value == 0
     assert "motia_queue_depth" not in families
+
+
+async def test_on_redis_the_queue_series_are_read_from_redis(
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer
+) -> None:
+    """Two cores on one Redis: the events one queued show in the other's scrape (EventQueue.stats reads Redis)."""
+    env = {"MOTIA_RETRY_BASE_DELAY": "0.05"}
+    a = start_core("ot_chain", "--redis", redis_server.url, env=env)
+    b = start_core("ot_chain", "--redis", redis_server.url, env=env)
+    labels = {"step": "SlowWork", "topic": "slow.work"}
+    assert await get(a, "/ping?slow=4") == 200
+
+    async def seen_by_b() -> bool:
+        now = await scrape(b)
+        return value(now, "motia_queue_stats_ok") == 1 and value(now, "motia_queue_depth", **labels) >= 2
+
+    await until(seen_by_b)

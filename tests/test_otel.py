@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -275,6 +276,33 @@ def test_the_service_name_comes_from_otel_service_name(
         motia_trace = resp.headers["x-motia-trace-id"]
     (span,) = receiver.wait_for(lambda: receiver.of_trace(motia_trace), 1)
     assert span.service == "orders-api"
+
+
+@pytest.mark.chaos
+def test_a_collector_that_hangs_does_not_hold_the_shutdown(start_core: Callable[..., CoreProcess]) -> None:
+    """The export's last flush is bounded: the core warns and exits on time, the spans are dropped."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)  # accepts connections (the kernel does) and never answers
+    try:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{hung.getsockname()[1]}",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "30",  # the exporter alone would wait 30 s
+        }
+        core = start_core("ot_chain", "--shutdown-timeout", "3", env=env)
+        import urllib.request
+
+        for _ in range(3):
+            with urllib.request.urlopen(f"{core.url}/ping", timeout=10) as resp:
+                assert resp.status == 200
+        time.sleep(0.5)  # the first batch is stuck in the exporter now
+        started = time.monotonic()
+        assert core.stop() == 0
+        assert time.monotonic() - started < 8, "the core waited for the collector"
+        assert core.find_logs(lambda d: "did not take the last spans" in d.get("msg", ""))
+    finally:
+        hung.close()
 
 
 def test_nothing_of_opentelemetry_is_imported_without_an_endpoint(tmp_path: Path) -> None:

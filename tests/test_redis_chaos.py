@@ -374,3 +374,40 @@ async def test_a_redis_outage_longer_than_the_liveness_ttl_moves_no_live_instanc
     twice = {key: [h.instance for h in hs] for key, hs in _by_event(_handlings(out)).items() if len(hs) > 1}
     assert twice == {}, f"{len(twice)} events handled twice: {sorted(twice.items())[:8]}"
     a.wait_for_log(lambda d: "Redis is back after" in d.get("msg", ""))
+
+
+def _unsettled(client: redis.Redis) -> int:
+    """Deliveries leased and not yet acked, over every subscription stream (from Redis itself)."""
+    return sum(int(client.xpending(s, "motia")["pending"]) for s in client.scan_iter(match=f"{TAG}:q:s:*"))
+
+
+@pytest.mark.timeout(120)
+async def test_acks_held_through_a_long_redis_outage_land_when_it_returns(
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer, client: redis.Redis, tmp_path: Path
+) -> None:
+    """Handlers that finish while Redis is away keep their acks until it answers again, however long
+    that takes within the visibility timeout: their events are settled at once when Redis is back,
+    not re-run when their leases run out (900 s here)."""
+    out = tmp_path / "handled"
+    out.mkdir()
+    slow = {"RC_SLEEP": "1", "RC_VT": "900"}
+    a = _start(start_core, redis_server, out, "A", **slow)
+    b = _start(start_core, redis_server, out, "B", **slow)
+    total = 8
+    posts = Posts()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        await asyncio.gather(*(_post(http, (a, b)[n % 2], n, posts) for n in range(total)))
+    assert posts.acked == set(range(total)), (posts.failed[:3], posts.refused[:3])
+    await asyncio.sleep(0.5)  # every delivery is leased and mid-handler
+    assert _unsettled(client) == 2 * total
+    redis_server.kill()
+    await asyncio.sleep(35.0)  # longer than any fixed patience of 30 s
+    redis_server.start()
+    for _ in range(100):  # up to 20 s: the acks waiting in both cores land
+        if _unsettled(client) == 0:
+            break
+        await asyncio.sleep(0.2)
+    assert _unsettled(client) == 0, "acks were dropped during the outage: their events wait for the 900 s lease"
+    grouped = _by_event(_handlings(out))
+    assert set(grouped) == {(n, lang) for n in range(total) for lang in LANGS}
+    assert all(len(hs) == 1 for hs in grouped.values())

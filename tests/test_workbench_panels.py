@@ -36,7 +36,8 @@ def call(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        with exc:  # an unclosed error response is a ResourceWarning at exit
+            return exc.code, json.loads(exc.read() or b"null")
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
@@ -77,12 +78,22 @@ def assert_not_reloaded(page: Page) -> None:
 
 
 def test_every_operations_panel_is_in_the_nav(wp_core: CoreProcess, page: Page) -> None:
+    assert call("POST", f"{wp_core.url}/wp/greet", {"name": unique("nav")})[0] == 200  # some state and logs
+    loaded = {  # what each panel shows once its endpoints answered
+        "logs": "tr.log-row",
+        "state": '[data-testid="state-groups"] button[data-group="wp-greetings"]',
+        "streams": '[data-testid="stream-names"] button[data-stream="wpBoard"]',
+        "queue": '[data-testid="queue-subscriptions"] tr[data-topic="wp.poison"]',
+        "cron": '[data-testid="cron-jobs"] tr[data-step="Nightly"]',
+        "runners": '[data-testid="runner-table"] tr[data-runtime]',
+    }
     open_panel(page, wp_core, "")
-    for panel in ("logs", "state", "streams", "queue", "cron", "runners"):
+    for panel, content in loaded.items():
         link = page.locator(f'nav.nav a[data-panel="{panel}"]')
         expect(link).to_be_visible()
         link.click()
         expect(page.locator("main.panel")).to_have_attribute("data-current-panel", panel)
+        expect(page.locator(content).first).to_be_visible()
         expect(page.locator("main.panel [role=alert]")).to_have_count(0)  # no endpoint answered an error
 
 
@@ -101,6 +112,14 @@ def test_logs_panel_shows_a_python_log_line_live_with_a_working_trace_link(
     expect(row.locator(".badge")).to_have_attribute("data-language", "python")
     expect(row).to_contain_text("Greet")
     page.screenshot(path=str(artifact("panels-logs")), full_page=True)
+    # paused, new lines wait (counted) and show on resume
+    page.get_by_test_id("log-pause").click()
+    held = unique("held")
+    assert call("POST", f"{wp_core.url}/wp/greet", {"name": held})[0] == 200
+    expect(page.get_by_test_id("log-resume")).to_have_text(re.compile(r"^Resume live \([1-9]\d* waiting\)$"))
+    expect(page.locator("tr.log-row", has_text=f"wp-greet hello {held}")).to_have_count(0)
+    page.get_by_test_id("log-resume").click()
+    expect(page.locator("tr.log-row", has_text=f"wp-greet hello {held}")).to_have_count(1)
     # the trace link opens that trace in the Traces panel
     link = row.get_by_test_id("log-trace-link")
     expect(link).to_have_text(answer["traceId"])
@@ -229,7 +248,9 @@ def test_queue_panel_replays_a_failing_steps_dead_letter(
     for pill in (kept, purged):
         assert call("POST", f"{wp_core.url}/emit", {"topic": "wp.poison", "data": {"pill": pill}})[0] == 200
     try:
-        eventually(lambda: len(poison_letters(wp_core)) >= 2, "both pills are dead letters (1 try + 1 retry each)")
+        eventually(
+            lambda: len(poison_letters(wp_core)) >= 2, "both pills are dead letters (1 try + 1 retry each)", timeout=45
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; core output:\n{wp_core.output()}") from None
     letters = [d["id"] for d in poison_letters(wp_core)]

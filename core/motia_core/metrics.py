@@ -1,20 +1,25 @@
 """What GET /metrics serves, in Prometheus' text format (version 0.0.4), through prometheus-client.
 
-Each core has its own `CoreMetrics` and `CollectorRegistry` (never prometheus-client's global one: a
-test process starts many cores, and two cores must not add up each other's runs). Three sources:
+Each core has its own `CoreMetrics` (never prometheus-client's global registry: a test process
+starts many cores, and two cores must not add up each other's runs). Three sources:
 
 - `CoreMetrics.layer`, a dispatch layer around every step run (dispatch.compose): runs by step,
-  trigger and status, a latency histogram per step and trigger, runs in flight;
+  trigger and status, a latency histogram per step and trigger, runs in flight; and
+  `count_response`, a hook on every HTTP response (http/metrics.py): API requests by status code;
 - `MeteredQueue`, around the queue the EventBus consumes: the fate of every delivery (retries
   scheduled, dead letters) as the bus decided it, so the retry policy lives in one place (events.py);
-- collectors (both in metrics_sources.py) that read the queue (`EventQueue.stats`: depth, in flight and scheduled per
-  subscription, dead letters held; every instance's on a shared backend) and the runners' restarts
-  and load at scrape time, so nothing on the request path keeps them up to date. The queue gets
-  `SCRAPE_BUDGET` seconds: a scrape never hangs on a slow storage, it reports
-  `motia_queue_stats_ok 0` instead.
+- what is read at scrape time (metrics_sources.py): the queue's stats (`EventQueue.stats`: depth, in
+  flight and scheduled per subscription, dead letters held; every instance's on a shared backend),
+  within `SCRAPE_BUDGET` seconds (past it the scrape says `motia_queue_stats_ok 0`), and the
+  runners' restarts and load.
+
+On the request path a run only bumps plain ints and floats here (about a microsecond, no lock: the
+core runs on one event loop). prometheus-client is imported at the first scrape
+(metrics_render.py), which turns these numbers into its metric families: a core nobody scrapes never
+pays its import (its package pulls in http.server and wsgiref).
 
 The small hand-written `Metrics` registry below predates prometheus-client here: the emits Motia drops
-(lenient.py) and the span changes a shared trace storage missed (tracing_recorder.py) are counted in
+(lenient.py) and the changes the recorders could not store (tracing_recorder.py, logs) are counted in
 its process-wide `REGISTRY`, which every scrape appends as it always rendered it (prometheus-client
 would sort its labels, and scrapers' queries and tests read `{step=..,reason=..}` as it was).
 """
@@ -22,40 +27,27 @@ would sort its labels, and scrapers' queries and tests read `{step=..,reason=..}
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics
-from prometheus_client import Counter as PromCounter
-from prometheus_client.exposition import generate_latest
-
 from motia_core.errors import RunnerError
-from motia_core.metrics_sources import (
-    SCRAPE_BUDGET,
-    MeteredQueue,
-    QueueCollector,
-    RunnerCollector,
-    RunnerSample,
-    Subscription,
-)
+from motia_core.metrics_sources import SCRAPE_BUDGET, MeteredQueue, RunnerSample, Subscription, read_stats
 
 if TYPE_CHECKING:
     from motia_core.dispatch import Invoke, InvokeRequest, Layer
-    from motia_core.queue.base import EventQueue
+    from motia_core.queue.base import EventQueue, QueueStats
     from motia_core.runners.transport import Outcome
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # seconds: from a cached answer (~1 ms) to the default API timeout and a slow event handler
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
 _RUNNER_ERRORS = {  # a run the core could not complete with a runner: the status it is counted under
     "RunnerUnavailable": "unavailable",
     "AdmissionTimeout": "admission_timeout",
     "RunnerLost": "runner_lost",
 }
-# `_created` series double every counter for nothing a dashboard reads
-disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def _escape(value: str) -> str:
@@ -116,70 +108,40 @@ EMITS_DROPPED = REGISTRY.counter(
 )
 
 
-@dataclass
-class _Series:
-    """The children of one (step, trigger): looked up once, not per run."""
+@dataclass(slots=True)
+class RunSeries:
+    """One (step, trigger): its runs by status and its latency histogram (per-bucket counts, not yet
+    cumulative; the last one is +Inf)."""
 
     step: str
     trigger: str
-    duration: Any
-    in_flight: Any
-    runs: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    total: float = 0.0  # seconds, all runs
+    count: int = 0
+
+    def observe(self, seconds: float, status: str) -> None:
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # le is inclusive, as Prometheus says
+        self.total += seconds
+        self.count += 1
+        self.runs[status] = self.runs.get(status, 0) + 1
 
 
 class CoreMetrics:
     def __init__(self, legacy: Metrics = REGISTRY) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.step_runs = PromCounter(
-            "motia_step_runs",
-            "Step runs by step, trigger (api, event, cron) and status: ok, or why it failed (the runner's "
-            "handler_error, timeout, bad_result, ...; the core's unavailable, admission_timeout, runner_lost; "
-            "cancelled: the caller went away)",
-            ("step", "trigger", "status"),
-            registry=r,
-        )
-        self.step_duration = Histogram(
-            "motia_step_duration_seconds",
-            "Time from handing a run to its runner to its outcome, by step and trigger",
-            ("step", "trigger"),
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.in_flight = Gauge(
-            "motia_step_runs_in_flight", "Step runs started and not finished, by step", ("step",), registry=r
-        )
-        self.retries = PromCounter(
-            "motia_event_retries",
-            "Failed event deliveries scheduled for another attempt (each counted against maxRetries)",
-            ("step", "topic"),
-            registry=r,
-        )
-        self.requeued = PromCounter(
-            "motia_event_requeued",
-            "Event deliveries put back without using an attempt (runner lost or absent, core stopping)",
-            ("step", "topic"),
-            registry=r,
-        )
-        self.dead_letters = PromCounter(
-            "motia_dead_letters",
-            "Events given up on and kept as dead letters (retries exhausted or not retryable)",
-            ("step", "topic"),
-            registry=r,
-        )
-        self.http_requests = PromCounter(
-            "motia_http_requests",
-            "Requests to API steps by step, method and HTTP status code (those refused before any runner "
-            "ran, e.g. 400 for a body that fails bodySchema or 413, included)",
-            ("step", "method", "code"),
-            registry=r,
-        )
-        self._series: dict[tuple[str, str], _Series] = {}
+        self.legacy = legacy
+        self.series: dict[tuple[str, str], RunSeries] = {}
+        self.in_flight: dict[str, int] = {}  # step -> runs started and not finished
+        # (step, topic) -> deliveries, by what the bus decided: "retry", "requeued", "dead_letter"
+        self.fates: dict[str, dict[tuple[str, str], int]] = {"retry": {}, "requeued": {}, "dead_letter": {}}
+        self.http: dict[tuple[str, str, str], int] = {}  # (step, method, status code) -> responses
+        self.subscriptions: list[Subscription] = []
+        self.runners: Callable[[], Iterable[RunnerSample]] = list
+        self.queue_stats: QueueStats | None = None  # as of the last refresh (None: it failed)
+        self.registry: Any = None  # prometheus-client's CollectorRegistry, made at the first scrape
+        self._queue: EventQueue | None = None
         self._api_routes: dict[tuple[str, str], str] = {}  # (route method, route path) -> step name
-        self._http: dict[tuple[str, str, int], Any] = {}
         self._by_subscription: dict[str, Subscription] = {}
-        self._legacy = legacy
-        self._queue: QueueCollector | None = None
 
     def watch(
         self,
@@ -188,31 +150,35 @@ class CoreMetrics:
         runners: Callable[[], Iterable[RunnerSample]],
         api_routes: dict[tuple[str, str], str] | None = None,
     ) -> None:
-        """Read the queue's depth and the runners' state at every scrape (they are read, not pushed).
+        """Read the queue's stats and the runners' state at every scrape (they are read, not pushed).
         `api_routes`: (method, aiohttp route path) -> the API step serving it, for count_response."""
-        self._api_routes = dict(api_routes or {})
+        self._queue = queue
+        self.subscriptions = list(subscriptions)
         self._by_subscription = {s.key: s for s in subscriptions}
-        self._queue = QueueCollector(queue, list(subscriptions))
-        self.registry.register(self._queue)
-        self.registry.register(RunnerCollector(runners))
+        self.runners = runners
+        self._api_routes = dict(api_routes or {})
 
     async def refresh(self) -> None:
-        """Read what the collectors cannot read synchronously (the queue's stats); before render."""
+        """Read what cannot be read synchronously (the queue's stats, within SCRAPE_BUDGET); before render."""
         if self._queue is not None:
-            await self._queue.refresh()
+            self.queue_stats = await read_stats(self._queue, SCRAPE_BUDGET)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry) + self._legacy.render().encode()
+        from motia_core.metrics_render import render  # prometheus-client: at the first scrape only
+
+        return render(self) + self.legacy.render().encode()
 
     # -- the dispatch layer: every step run -------------------------------------------------------
 
     def layer(self) -> Layer:
         series_of = self._series_of
+        in_flight = self.in_flight
 
         def wrap(inner: Invoke) -> Invoke:
             async def invoke(req: InvokeRequest) -> Outcome:
-                series = series_of(req.step.name, req.trigger.name.lower())
-                series.in_flight.inc()
+                name = req.step.name
+                series = series_of(name, req.trigger.name.lower())
+                in_flight[name] = in_flight.get(name, 0) + 1
                 started = time.perf_counter()
                 status = "cancelled"  # unless the run ends otherwise: the awaiting task was cancelled
                 try:
@@ -224,49 +190,41 @@ class CoreMetrics:
                     status = _RUNNER_ERRORS.get(type(exc).__name__, "runner_error")
                     raise
                 finally:
-                    series.in_flight.dec()
-                    series.duration.observe(time.perf_counter() - started)
-                    runs = series.runs.get(status)
-                    if runs is None:
-                        runs = series.runs[status] = self.step_runs.labels(series.step, series.trigger, status)
-                    runs.inc()
+                    in_flight[name] -= 1
+                    series.observe(time.perf_counter() - started, status)
 
             return invoke
 
         return wrap
 
-    def _series_of(self, step: str, trigger: str) -> _Series:
-        series = self._series.get((step, trigger))
+    def _series_of(self, step: str, trigger: str) -> RunSeries:
+        series = self.series.get((step, trigger))
         if series is None:
-            series = self._series[(step, trigger)] = _Series(
-                step, trigger, self.step_duration.labels(step, trigger), self.in_flight.labels(step)
-            )
+            series = self.series[(step, trigger)] = RunSeries(step, trigger)
         return series
 
     def count_response(self, route_method: str, route_path: str, status: int) -> None:
         """One response of the HTTP server; counted when its route is an API step's."""
-        key = (route_path, route_method, status)
-        child = self._http.get(key)
-        if child is None:
-            step = self._api_routes.get((route_method, route_path))
-            if step is None:
-                return  # not an API step's route (admin, streams, the 404 fallback)
-            child = self._http[key] = self.http_requests.labels(step, route_method, str(status))
-        child.inc()
+        step = self._api_routes.get((route_method, route_path))
+        if step is not None:  # else not an API step's route (admin, streams, the 404 fallback)
+            key = (step, route_method, str(status))
+            self.http[key] = self.http.get(key, 0) + 1
 
-    # -- the queue's fates --------------------------------------------------------------------------
+    # -- the queue's fates ----------------------------------------------------------------------------
 
     def metered(self, queue: EventQueue) -> MeteredQueue:
         """`queue` as the EventBus should see it: each delivery's fate counted here."""
         return MeteredQueue(queue, self.count_fate)
 
     def count_fate(self, subscription: str, fate: str, counted: bool) -> None:
+        if fate == "retry" and not counted:
+            fate = "requeued"
+        counts = self.fates.get(fate)
+        if counts is None:
+            return  # ack
         sub = self._by_subscription.get(subscription)
         labels = (sub.step, sub.topic) if sub is not None else (subscription, "")
-        if fate == "retry":
-            (self.retries if counted else self.requeued).labels(*labels).inc()
-        elif fate == "dead_letter":
-            self.dead_letters.labels(*labels).inc()
+        counts[labels] = counts.get(labels, 0) + 1
 
 
 __all__ = ["SCRAPE_BUDGET", "CoreMetrics", "Counter", "Metrics", "RunnerSample", "Subscription"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -74,8 +75,11 @@ class OtelExport:
         self.service_name = os.environ.get("OTEL_SERVICE_NAME", "").strip() or project_dir.name
         self._ids = _PlannedIds()
         # OTEL_RESOURCE_ATTRIBUTES and OTEL_TRACES_SAMPLER are read by the SDK as usual
+        # shutdown_on_exit False: the SDK's atexit hook would wait for a hung collector; close() is bounded
         self._provider = TracerProvider(
-            resource=Resource.create({"service.name": self.service_name}), id_generator=self._ids
+            resource=Resource.create({"service.name": self.service_name}),
+            id_generator=self._ids,
+            shutdown_on_exit=False,
         )
         # endpoint, headers, timeout and compression come from the OTEL_EXPORTER_OTLP_* variables
         self._provider.add_span_processor(BatchSpanProcessor(exporter or OTLPSpanExporter()))
@@ -167,11 +171,20 @@ class OtelExport:
             self._joined.popitem(last=False)
 
     def close(self, timeout: float) -> bool:
-        """Send what is queued within `timeout` seconds, then stop the export thread; False when the
-        collector did not take everything in time (the rest is dropped with the process: the export
-        thread is a daemon, so a collector that hangs cannot hold the core's exit). Blocking: run it
+        """Send what is queued within `timeout` seconds, then stop the export; False when the collector
+        did not take everything in time (the rest is dropped with the process). The SDK's force_flush
+        ignores its timeout (it waits for the export under way, which a hung collector holds for
+        OTEL_EXPORTER_OTLP_TIMEOUT and its retries), so it runs on a daemon thread of its own that
+        this only waits for: a collector that hangs cannot hold the core's exit. Blocking: call it
         in a thread."""
-        flushed = self._provider.force_flush(max(1, int(timeout * 1000)))
-        if flushed:  # quick now: nothing is left to send
-            self._provider.shutdown()
-        return flushed
+        flushed = threading.Event()
+
+        def flush() -> None:
+            self._provider.force_flush()
+            flushed.set()
+
+        threading.Thread(target=flush, name="otel-final-flush", daemon=True).start()
+        if not flushed.wait(timeout):
+            return False
+        self._provider.shutdown()  # quick now: nothing is left to send, the export thread is idle
+        return True

@@ -47,7 +47,7 @@ from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, Outage, des
 _LEASE_BATCH = 64  # events leased per script call at most
 _BLOCK_MS = 250  # longest blocking read: bounds how late a delayed event or a reclaim is noticed
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis cannot be reached
-_FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage; after that the lease runs out instead
+_FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage at least (else: the visibility timeout)
 _CONSUMER_ERROR_DELAY = 1.0
 # An instance renews its liveness key every _ALIVE_EVERY seconds; once the key has been gone
 # _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
@@ -288,8 +288,9 @@ class RedisQueue:
             slots.release()
 
     async def _settle(self, sub: _Sub, event: QueuedEvent, delivery: Delivery) -> None:
-        """Write the delivery's fate; while Redis is away, keep trying for a while (the slot stays
-        taken, nothing could be leased anyway). Given up, the lease runs out and the event comes back."""
+        """Write the delivery's fate; while Redis is away, keep trying as long as the lease lasts (the
+        slot stays taken, nothing could be leased anyway): given up sooner, a handled event would wait
+        for its lease to run out and run again. Given up, the lease runs out and the event comes back."""
         entry, lease = sub.leases[event.id]
         if delivery.fate is Fate.ACK:
             op = "ack"
@@ -301,7 +302,7 @@ class RedisQueue:
         args: list[bytes | str | int] = [self._base, sub.name, op, entry, event.id, lease]
         args.append(int(max(0.0, delivery.delay) * 1000))
         args += [failure, event.message_group_id]
-        deadline = time.monotonic() + _FATE_PATIENCE
+        deadline = time.monotonic() + max(_FATE_PATIENCE, sub.visibility_timeout)
         pause = _BACKOFF_FIRST
         while True:
             try:

@@ -191,14 +191,17 @@ function LogsPanel({ route }: PanelProps): React.JSX.Element {
     if (!log || typeof log.message !== 'string' || !matches(log, filters)) return
     if (paused) {
       held.current.push(log)
-      setHeldCount(held.current.length)
+      // a long pause on a busy project: keep the newest; resume then refetches instead (no gap)
+      if (held.current.length > MAX_LIVE) held.current.shift()
+      setHeldCount((n) => n + 1)
     } else add([log])
   })
   useLive('reconnected', reload)
 
   const resume = (): void => {
     setPaused(false)
-    add(held.current)
+    if (heldCount > held.current.length) reload()
+    else add(held.current)
     held.current = []
     setHeldCount(0)
   }
@@ -223,13 +226,26 @@ function LogsPanel({ route }: PanelProps): React.JSX.Element {
             </option>
           ))}
         </select>
-        <input aria-label="Step" placeholder="step" list="log-steps" value={draft.step} onChange={field('step')} data-testid="log-step" />
+        <input
+          aria-label="Step"
+          placeholder="step"
+          list="log-steps"
+          value={draft.step}
+          onChange={field('step')}
+          data-testid="log-step"
+        />
         <datalist id="log-steps">
           {steps.map((s) => (
             <option key={s} value={s} />
           ))}
         </datalist>
-        <input aria-label="Trace id" placeholder="trace id" value={draft.traceId} onChange={field('traceId')} data-testid="log-trace" />
+        <input
+          aria-label="Trace id"
+          placeholder="trace id"
+          value={draft.traceId}
+          onChange={field('traceId')}
+          data-testid="log-trace"
+        />
         <input aria-label="Text" placeholder="text contains" value={draft.q} onChange={field('q')} data-testid="log-text" />
         <button type="submit" className="primary">
           Apply

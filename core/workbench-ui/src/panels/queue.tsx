@@ -103,7 +103,9 @@ function LetterDetails({ id, onChanged }: { id: string; onChanged: (message: str
         <ConfirmButton
           label="Replay"
           question="Deliver it again (attempts start over)?"
-          onConfirm={() => act(sendJson('POST', `/__motia/dlq/${encodeURIComponent(doc.id)}/replay`, NO_BODY), `replayed ${doc.id}`)}
+          onConfirm={() =>
+            act(sendJson('POST', `/__motia/dlq/${encodeURIComponent(doc.id)}/replay`, NO_BODY), `replayed ${doc.id}`)
+          }
           testId="dlq-replay"
         />
         <ConfirmButton

@@ -40,8 +40,20 @@ function NewKey({ group, onDone }: { group: string; onDone: (group: string, key:
     <form onSubmit={create} className="side" style={{ width: 'auto', marginTop: 12 }} data-testid="state-new">
       <h3 style={{ marginTop: 0 }}>New key</h3>
       <div className="toolbar">
-        <input aria-label="Group" placeholder="group" value={groupId} onChange={(e) => setGroupId(e.target.value)} data-testid="state-new-group" />
-        <input aria-label="New key" placeholder="key" value={key} onChange={(e) => setKey(e.target.value)} data-testid="state-new-key" />
+        <input
+          aria-label="Group"
+          placeholder="group"
+          value={groupId}
+          onChange={(e) => setGroupId(e.target.value)}
+          data-testid="state-new-group"
+        />
+        <input
+          aria-label="New key"
+          placeholder="key"
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          data-testid="state-new-key"
+        />
         <button type="submit" className="primary" disabled={!parsed.ok || !target.group || !target.key}>
           Create
         </button>

@@ -77,7 +77,13 @@ function GroupItems({ stream, group, itemId }: { stream: string; group: string; 
   )
 }
 
-function StreamView({ info, group, itemId }: { info: StreamInfo; group: string | undefined; itemId: string | undefined }): React.JSX.Element {
+interface StreamViewProps {
+  info: StreamInfo
+  group: string | undefined
+  itemId: string | undefined
+}
+
+function StreamView({ info, group, itemId }: StreamViewProps): React.JSX.Element {
   const groups = useApi<{ groups: string[] }>(`/__motia/streams/groups/${encodeURIComponent(info.name)}`)
   useLive('reconnected', groups.reload)
   const names = useMemo(() => {

@@ -17,22 +17,35 @@ export function ConfirmButton({ label, question, onConfirm, danger, disabled, te
   const [busy, setBusy] = useState(false)
   if (!asking) {
     return (
-      <button className={danger ? 'ops-danger' : undefined} disabled={disabled || busy} onClick={() => setAsking(true)} data-testid={testId}>
+      <button
+        className={danger ? 'ops-danger' : undefined}
+        disabled={disabled || busy}
+        onClick={() => setAsking(true)}
+        data-testid={testId}
+      >
         {label}
       </button>
     )
   }
   const run = (): void => {
     setBusy(true)
-    Promise.resolve(onConfirm()).finally(() => {
-      setBusy(false)
-      setAsking(false)
-    })
+    // the caller shows its own errors; a rejection must not escape as an unhandled one
+    Promise.resolve(onConfirm())
+      .catch(() => undefined)
+      .finally(() => {
+        setBusy(false)
+        setAsking(false)
+      })
   }
   return (
     <span className="ops-confirm" role="group" aria-label={question}>
       <span>{question}</span>
-      <button className={danger ? 'ops-danger primary' : 'primary'} disabled={busy} onClick={run} data-testid={testId ? `${testId}-yes` : undefined}>
+      <button
+        className={danger ? 'ops-danger primary' : 'primary'}
+        disabled={busy}
+        onClick={run}
+        data-testid={testId ? `${testId}-yes` : undefined}
+      >
         Yes, {label.toLowerCase()}
       </button>
       <button disabled={busy} onClick={() => setAsking(false)}>
@@ -101,7 +114,13 @@ export function JsonEditor({ initial, onSave, testId }: EditorProps): React.JSX.
         <button className="primary" disabled={!parsed.ok} onClick={save} data-testid={testId ? `${testId}-save` : undefined}>
           Save
         </button>
-        {parsed.ok ? <span className="empty">{saved ?? 'valid JSON'}</span> : <span className="error" data-testid={testId ? `${testId}-error` : undefined}>{parsed.error}</span>}
+        {parsed.ok ? (
+          <span className="empty">{saved ?? 'valid JSON'}</span>
+        ) : (
+          <span className="error" data-testid={testId ? `${testId}-error` : undefined}>
+            {parsed.error}
+          </span>
+        )}
       </div>
     </div>
   )

@@ -69,9 +69,11 @@ export function useStreamGroup(stream: string, group: string): GroupFeed {
     setFeed({ items: null, status: 'connecting', events: [], error: undefined, changes: 0 })
     const connect = (): void => {
       const socket = new WebSocket(socketUrl())
+      let opened = false
       ws = socket
       socket.onopen = () => {
-        setFeed((f) => ({ ...f, status: 'open' }))
+        opened = true
+        setFeed((f) => ({ ...f, status: 'open', error: undefined }))
         socket.send(JSON.stringify({ type: 'join', data: { streamName: stream, groupId: group, subscriptionId } }))
       }
       socket.onmessage = (e: MessageEvent) => {
@@ -106,7 +108,12 @@ export function useStreamGroup(stream: string, group: string): GroupFeed {
       socket.onclose = () => {
         ws = null
         if (stopped) return
-        setFeed((f) => ({ ...f, status: 'closed' }))
+        // refused before the upgrade: the browser hides the answer, so name the likely reasons
+        const refused = opened
+          ? undefined
+          : `the streams WebSocket at / refused the connection (retrying every ${RECONNECT_MS / 1000} s): ` +
+            "a --cors-origins list without this page's origin, or the project's stream auth hook said no"
+        setFeed((f) => ({ ...f, status: 'closed', error: refused ?? f.error }))
         timer = setTimeout(connect, RECONNECT_MS)
       }
     }
