@@ -5,6 +5,7 @@
 #   make test      the whole suite (real core, real runners)
 #   make lint      ruff, mypy --strict, tsc --strict, generated code freshness
 #   make proto     regenerate checked-in protobuf code from proto/
+#   make dist      build the wheel into dist/ (scripts/build_wheel.py)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -88,6 +89,12 @@ $(WORKBENCH_BUILD): $(WORKBENCH_STAMP) $(shell find core/workbench-ui/src core/w
 
 serve: install
 	$(VENV)/bin/motia-core serve --dir $(EXAMPLE) --port $(PORT)
+
+# The wheel (docs/dev.md "Install from a wheel"): dist/motia_core-<version>-py3-none-<platform>.whl with the prebuilt
+# Node runner and its node_modules, the Ruby runner, sdk-node, the templates and the Workbench inside.
+.PHONY: dist
+dist: install
+	$(PY) scripts/build_wheel.py dist
 
 test: install
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -32,7 +32,13 @@ def free_port() -> int:
 class CoreProcess:
     """A `motia-core serve` subprocess with its JSON log lines collected."""
 
-    def __init__(self, project: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        project: Path,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        command: str = "serve",  # or "dev" (tests/test_dev.py)
+    ) -> None:
         self.project = project
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -43,7 +49,7 @@ class CoreProcess:
             sys.executable,
             "-m",
             "motia_core",
-            "serve",
+            command,
             "--dir",
             str(project),
             "--port",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from types import SimpleNamespace
@@ -24,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from motia_core.dispatch import InvokeRequest, compose
 from motia_core.metrics import SCRAPE_BUDGET, CoreMetrics, Subscription
 from motia_core.runners.transport import Failure, FailureKind, Outcome, Trigger
-from tests.conftest import CoreProcess, copy_fixture
+from tests.conftest import ROOT, CoreProcess, copy_fixture
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -306,3 +308,18 @@ async def test_on_redis_the_queue_series_are_read_from_redis(
         return value(now, "motia_queue_stats_ok") == 1 and value(now, "motia_queue_depth", **labels) >= 2
 
     await until(seen_by_b)
+
+
+def test_prometheus_client_is_imported_at_the_first_scrape_only() -> None:
+    """Its package pulls in http.server and wsgiref: a core nobody scrapes does not pay for them."""
+    code = (
+        "import sys\n"
+        "from motia_core import app\n"
+        "from motia_core.metrics import CoreMetrics\n"
+        "metrics = CoreMetrics()\n"
+        "assert not [m for m in sys.modules if m.startswith('prometheus_client')]\n"
+        "assert b'# TYPE motia_step_runs_total counter' in metrics.render()\n"
+        "assert 'prometheus_client' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -188,6 +188,10 @@ async def test_queue_stats_move_while_a_handler_holds_its_subscription(ob_core: 
         _, doc = await call(ob_core, "GET", "/__motia/queue")
         return all(r["depth"] == 0 for r in doc["subscriptions"])
 
+    async with aiohttp.ClientSession() as s, s.ws_connect(ob_core.url.replace("http", "ws") + "/__motia/live") as ws:
+        # the live socket says the queue moved (polled once a second) while the held events drain
+        while (await ws.receive_json(timeout=30))["type"] != "queue":
+            pass
     assert await until(drained, timeout=30, what="the queue drained")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import os
 import signal
@@ -19,24 +18,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import orjson
-import psutil
 import pytest
 import redis
 
 from tests.conftest import CoreProcess, pid_alive
+from tests.redis_chaos_support import LANGS, consumer_of, kill_instance, leases_of, processes_of, unsettled
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.chaos
 
 FIXTURE = "rc_cluster"
-LANGS = ("python", "typescript")
 VISIBILITY_TIMEOUT = 6.0  # infrastructure.queue.visibilityTimeout of both steps in the fixture
 CONCURRENCY = 8  # infrastructure.queue.concurrency of both steps: one instance's leases per subscription
-TAG = "{rc_cluster}"  # the default prefix: the project folder's name
 
 
 @pytest.fixture
@@ -85,64 +80,6 @@ async def _wait_handled(out: Path, expected: set[tuple[int, str]], timeout: floa
         if not missing or time.monotonic() > deadline:
             return missing
         await asyncio.sleep(0.2)
-
-
-def _leases_of(client: redis.Redis, consumer: str) -> dict[str, set[int]]:
-    """Per language, the `n` of every event leased to `consumer` and not settled (the consumer's
-    pending entries in each subscription stream), read from Redis itself."""
-    leased: dict[str, set[int]] = {lang: set() for lang in LANGS}
-    for raw in client.scan_iter(match=f"{TAG}:q:s:*"):
-        stream = raw.decode()  # {prefix}:q:s:work.item::<step id: the step file's path>
-        lang = "python" if stream.endswith(".py") else "typescript"
-        for p in client.xpending_range(stream, "motia", "-", "+", 10_000, consumername=consumer):
-            entry = client.xrange(stream, p["message_id"], p["message_id"])
-            assert entry, f"pending entry {p['message_id']!r} of {stream} is gone from the stream"
-            fields: Any = entry[0][1]
-            event_id = fields[b"id"].decode()
-            data = client.hget(f"{TAG}:q:e:{event_id}", "data")
-            assert data is not None, f"event {event_id} leased to {consumer} has no body in Redis"
-            leased[lang].add(int(orjson.loads(data)["n"]))
-    return leased
-
-
-def _consumer_of(client: redis.Redis, pid: int) -> str:
-    """The consumer name of the core process `pid` (`<host>-<pid>-<random>`, queue/redis.py)."""
-    for raw in client.scan_iter(match=f"{TAG}:q:s:*"):
-        for c in client.xinfo_consumers(raw, "motia"):
-            name = c["name"].decode() if isinstance(c["name"], bytes) else str(c["name"])
-            if f"-{pid}-" in name:
-                return name
-    raise AssertionError(f"no consumer of process {pid} in any subscription stream")
-
-
-def _kill_instance(core: CoreProcess) -> set[int]:
-    """SIGKILL the core and every process it started (runners live in their own process groups,
-    and a runner may have children of its own): the whole instance dies at once. Their pids."""
-    tree = psutil.Process(core.proc.pid).children(recursive=True)
-    groups = set()
-    for p in tree:
-        with contextlib.suppress(ProcessLookupError):
-            groups.add(os.getpgid(p.pid))
-    os.kill(core.proc.pid, signal.SIGKILL)
-    for group in groups - {os.getpgid(0)}:
-        os.killpg(group, signal.SIGKILL)
-    for p in tree:  # anything that had left its group
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p.pid, signal.SIGKILL)
-    core.proc.wait(10)
-    return {core.proc.pid, *(p.pid for p in tree)}
-
-
-def _processes_of(out: Path, instance: str) -> list[str]:
-    """Every live process started for `instance` of this test (the core's environment reaches each
-    runner and anything a runner starts), wherever it sits in the process tree now."""
-    found = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        with contextlib.suppress(psutil.Error):
-            env = p.environ()
-            if env.get("RC_OUT") == str(out) and env.get("RC_INSTANCE") == instance and pid_alive(p.pid):
-                found.append(f"{p.pid}: {' '.join(p.info['cmdline'] or [])}")
-    return found
 
 
 @dataclass
@@ -209,10 +146,10 @@ async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
             nonlocal killed_at, dead, leased_on_a, live
             await half_in.wait()
             assert [h for h in _handlings(out) if h.instance == "A"], "instance A handled nothing yet"
-            consumer = _consumer_of(client, a.proc.pid)
+            consumer = consumer_of(client, a.proc.pid)
             killed_at = time.time()
-            dead = _kill_instance(a)
-            leased_on_a = _leases_of(client, consumer)  # A's in-flight events at its death
+            dead = kill_instance(a)
+            leased_on_a = leases_of(client, consumer)  # A's in-flight events at its death
             live = [b]
 
         await asyncio.gather(killer(), *(poster() for _ in range(8)))
@@ -227,8 +164,8 @@ async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
             break
         await asyncio.sleep(0.1)
     assert [p for p in dead if pid_alive(p)] == [], "processes of the killed instance survived it"
-    assert _processes_of(out, "A") == [], "a process of the killed instance is still running"
-    assert len(_processes_of(out, "B")) >= 3, "the scan finds the live instance's core and two runners"
+    assert processes_of(out, "A") == [], "a process of the killed instance is still running"
+    assert len(processes_of(out, "B")) >= 3, "the scan finds the live instance's core and two runners"
 
     expected = {(n, lang) for n in posts.acked for lang in LANGS}
     expected |= {(n, lang) for lang in LANGS for n in leased_on_a[lang]}  # stored, whatever its POST got
@@ -265,6 +202,8 @@ async def test_sigkill_of_a_whole_instance_under_load_loses_nothing(
 async def test_redis_restarted_mid_load_loses_no_acknowledged_event(
     start_core: Callable[..., CoreProcess], tmp_path: Path, appendfsync: str
 ) -> None:
+    """redis-server SIGKILLed under load and started again on its append-only file: with either fsync
+    policy a process crash loses nothing acknowledged (docs/adapters.md#redis)."""
     server = RedisServer(tmp_path / "redis", appendfsync=appendfsync)
     server.start()
     try:
@@ -376,11 +315,6 @@ async def test_a_redis_outage_longer_than_the_liveness_ttl_moves_no_live_instanc
     a.wait_for_log(lambda d: "Redis is back after" in d.get("msg", ""))
 
 
-def _unsettled(client: redis.Redis) -> int:
-    """Deliveries leased and not yet acked, over every subscription stream (from Redis itself)."""
-    return sum(int(client.xpending(s, "motia")["pending"]) for s in client.scan_iter(match=f"{TAG}:q:s:*"))
-
-
 @pytest.mark.timeout(120)
 async def test_acks_held_through_a_long_redis_outage_land_when_it_returns(
     start_core: Callable[..., CoreProcess], redis_server: RedisServer, client: redis.Redis, tmp_path: Path
@@ -399,15 +333,15 @@ async def test_acks_held_through_a_long_redis_outage_land_when_it_returns(
         await asyncio.gather(*(_post(http, (a, b)[n % 2], n, posts) for n in range(total)))
     assert posts.acked == set(range(total)), (posts.failed[:3], posts.refused[:3])
     await asyncio.sleep(0.5)  # every delivery is leased and mid-handler
-    assert _unsettled(client) == 2 * total
+    assert unsettled(client) == 2 * total
     redis_server.kill()
     await asyncio.sleep(35.0)  # longer than any fixed patience of 30 s
     redis_server.start()
     for _ in range(100):  # up to 20 s: the acks waiting in both cores land
-        if _unsettled(client) == 0:
+        if unsettled(client) == 0:
             break
         await asyncio.sleep(0.2)
-    assert _unsettled(client) == 0, "acks were dropped during the outage: their events wait for the 900 s lease"
+    assert unsettled(client) == 0, "acks were dropped during the outage: their events wait for the 900 s lease"
     grouped = _by_event(_handlings(out))
     assert set(grouped) == {(n, lang) for n in range(total) for lang in LANGS}
     assert all(len(hs) == 1 for hs in grouped.values())

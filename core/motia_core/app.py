@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-import motia_core
-from motia_core import project_config
+from motia_core import paths, project_config
 from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
 from motia_core.cron import CronScheduler
@@ -30,8 +29,8 @@ from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
 from motia_core.logstore import LogRecorder, LogRetention, LogStorage, SqliteLogStorage
 from motia_core.metrics import CoreMetrics, RunnerSample, Subscription
-from motia_core.project import Discovery, FileKind, Runtime, discover, load_dotenv
-from motia_core.registry import Registry
+from motia_core.project import Discovery, FileKind, Runtime, StepFile, discover, load_dotenv
+from motia_core.registry import LiveRegistry, Registry, RuntimeLoad, build_registry
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
@@ -85,7 +84,10 @@ class MotiaCore:
             raise ProjectError(f"project folder {project_dir} does not exist")
         self.logger = logger
         self.options = options or CoreOptions()
-        self.registry = Registry()
+        # the registry HTTP, events and cron read through; a reload or a runner's restart swaps it whole
+        self.registries = LiveRegistry()
+        self.loads: dict[str, RuntimeLoad] = {}  # each runner's last manifest, by runtime (registry.py)
+        self._load_issues: list[ConfigIssue] = []  # files no runner could take (no node, runner never started)
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
         opts = self.options
@@ -135,6 +137,11 @@ class MotiaCore:
         self._http: web.AppRunner | None = None
         self.http_port: int | None = None
 
+    @property
+    def registry(self) -> Registry:
+        """The registry served now; never edited after it is swapped in (registry.LiveRegistry)."""
+        return self.registries.current
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def load(self) -> Registry:
@@ -159,18 +166,16 @@ class MotiaCore:
                 specs[runtime] = self._spec(runtime)
             except ProjectError as exc:
                 for f in files:
-                    self.registry.issues.append(ConfigIssue(f.relative_path, "", str(exc)))
+                    self._load_issues.append(ConfigIssue(f.relative_path, "", str(exc)))
         for runtime, spec in specs.items():
             files = [f for f in self.discovery.files if f.runtime is runtime]
             self._runners[runtime] = RunnerProcess(spec, files, self._server, self.logger, self._on_manifest)
         await asyncio.gather(*(r.start() for r in self._runners.values()))
-        for proc in self._runners.values():  # files whose import ended their runner (supervisor.py)
-            self.registry.add_quarantined(proc.quarantined, self.discovery.files)
         for runtime, proc in self._runners.items():
             if proc.session is None or proc.session.closed.done():
                 for f in proc.files:
-                    self.registry.issues.append(ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start"))
-        self.registry.steps.sort(key=lambda s: s.file.relative_path)
+                    self._load_issues.append(ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start"))
+        self.registries.current = self.build_registry()  # not a swap: nothing reads it yet
         self.streams.streams = self.registry.streams
         self._report(time.perf_counter() - started)
         return self.registry
@@ -201,6 +206,7 @@ class MotiaCore:
             lock=self.backends.cron_lock,
         )
         self._cron.start()
+        self.registries.on_swap(self._registry_swapped)  # HTTP follows it too (http/live_routes.py)
         self.live.start()
         from motia_core.http.app import build_app  # late: http imports app for typing only
         from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
@@ -365,12 +371,11 @@ class MotiaCore:
     # -- internals -------------------------------------------------------------------------------
 
     def _watch_metrics(self) -> None:
-        """/metrics reads the queue depth per subscription and the runners at scrape time."""
-        subs = [
-            Subscription(subscription_key(topic, step), topic, step.name)
-            for topic, steps in sorted(self.registry.subscribers().items())
-            for step in steps
-        ]
+        """/metrics reads the queue's stats per subscription and the runners at scrape time."""
+
+        def subscriptions() -> list[Subscription]:  # the registry of the moment (a reload may swap it)
+            subscribers = self.registry.subscribers()
+            return [Subscription(subscription_key(t, s), t, s.name) for t, steps in subscribers.items() for s in steps]
 
         def runners() -> list[RunnerSample]:
             return [
@@ -378,21 +383,54 @@ class MotiaCore:
                 for rt, p in self._runners.items()
             ]
 
-        from motia_core.http.api import aiohttp_path  # late, as build_app: http/ stays out of the import
-
-        routes = {(s.method, aiohttp_path(s.path)): s.name for s in self.registry.by_type(StepType.API)}
-        self.metrics.watch(self.queue, subs, runners, routes)
+        self.metrics.watch(self.queue, subscriptions, runners)
 
     def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
-        if first:
-            files = self._runners[runtime].files
-            manifest, failure = project_config.take_entry(manifest, self.project_config)
-            if failure is not None:  # streamAuth then fails closed: every connection gets 401
-                detail = f"{failure.error_type}: {failure.message}"
-                self.registry.issues.append(ConfigIssue(failure.step_id, "", f"cannot load the file: {detail}"))
-            steps = [f for f in files if f.kind is not FileKind.PROJECT_CONFIG]
-            self.registry.add_manifest(steps, manifest)
-            self.live.flows_changed()
+        self.loads[runtime.value] = self.runtime_load(self._runners[runtime].files, manifest)
+        if not first:  # a runner restarted after a crash: what it loaded now is what is served
+            self.reconcile(f"the {runtime} runner restarted")
+
+    def runtime_load(self, files: list[StepFile], manifest: Manifest) -> RuntimeLoad:
+        manifest, failure = project_config.take_entry(manifest, self.project_config)
+        issues = []
+        if failure is not None:  # streamAuth then fails closed: every connection gets 401
+            detail = f"{failure.error_type}: {failure.message}"
+            issues.append(ConfigIssue(failure.step_id, "", f"cannot load the file: {detail}"))
+        steps = [f for f in files if f.kind is not FileKind.PROJECT_CONFIG]
+        return RuntimeLoad(steps, manifest, issues=issues)
+
+    def build_registry(self) -> Registry:
+        """A registry from every runner's last manifest (and the files no runner could take)."""
+        for runtime, proc in self._runners.items():  # files whose import ended their runner (supervisor.py)
+            load = self.loads.setdefault(runtime.value, RuntimeLoad([], Manifest()))
+            load.quarantined = dict(proc.quarantined)
+        return build_registry(self.loads, self._load_issues, self.discovery.files)
+
+    def reconcile(self, why: str) -> Registry:
+        """Rebuild the registry from the runners' last manifests and swap it in: routes, subscriptions
+        and cron change together (registry.LiveRegistry); what changed is logged."""
+        new = self.build_registry()
+        old = self.registries.swap(new)
+        self.streams.streams = new.streams
+        before = {s.id: s for s in old.steps}
+        after = {s.id: s for s in new.steps}
+        added = sorted(after.keys() - before.keys())
+        removed = sorted(before.keys() - after.keys())
+        changed = f"{len(after)} steps" + (f", added {', '.join(added)}" if added else "")
+        changed += f", removed {', '.join(removed)}" if removed else ""
+        self.logger.info(f"{why}: now serving {changed}")
+        known = {str(i) for i in old.issues}
+        for issue in new.issues:
+            if str(issue) not in known:
+                self.logger.error(f"invalid step: {issue}")
+        self.live.flows_changed()  # the Workbench's live socket redraws the flows (http/admin_live.py)
+        return new
+
+    def _registry_swapped(self, _old: Registry, new: Registry) -> None:
+        if self._bus is not None:
+            self._bus.update(new)
+        if self._cron is not None:
+            self._cron.update(new.by_type(StepType.CRON))
 
     def _report_config(self, storage_lines: list[str]) -> None:
         config = self.project_config
@@ -494,22 +532,8 @@ def _python_env() -> dict[str, str]:
 
 
 def _ruby_runner() -> str:
-    override = os.environ.get("MOTIA_RUBY_RUNNER")
-    path = (
-        Path(override)
-        if override
-        else Path(motia_core.__file__).resolve().parents[2] / "runners/ruby/bin/motia-ruby-runner"
-    )
-    if not path.is_file():
-        raise ProjectError(f"the Ruby runner is missing ({path})")
-    return str(path)
+    return str(paths.ruby_runner())  # checkout or installed wheel: paths.py
 
 
 def _node_runner() -> str:
-    override = os.environ.get("MOTIA_NODE_RUNNER")
-    path = (
-        Path(override) if override else Path(motia_core.__file__).resolve().parents[2] / "runners/node/dist/runner.cjs"
-    )
-    if not path.is_file():
-        raise ProjectError(f"the Node runner is not built ({path} is missing): run `make install`")
-    return str(path)
+    return str(paths.node_runner())

@@ -1,4 +1,5 @@
-"""Command line: `motia-core serve | steps | emit | conformance`. Flags and output only; the work is elsewhere."""
+"""Command line: `motia-core serve | steps | emit | conformance | generate-types | openapi`.
+Flags and output only; the work is elsewhere."""
 
 from __future__ import annotations
 
@@ -106,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-workbench", action="store_true", help="do not serve the Workbench")
     _storage_args(serve)
+    # dev: every serve flag (parents), plus the watcher and hot reload (dev.py, docs/dev.md)
+    sub.add_parser(
+        "dev",
+        parents=[serve],
+        conflict_handler="resolve",
+        help="serve and reload the runners of each file you save",
+        description="Serve a project and reload what changes.",
+    )
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
     _project_args(steps)
@@ -121,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--json", action="store_true", help="list as JSON")
     _storage_args(dlq)
 
+    create = sub.add_parser("create", help="create a project from a template (asks on a terminal if flags are missing)")
+    create.add_argument("dir", nargs="?", help="new project folder (must not exist or be empty)")
+    create.add_argument("--template", "-t", choices=("ts", "js", "py", "rb", "multilang"), help="project template")
+
     emit = sub.add_parser("emit", help="emit an event to a running core (POST /emit)")
     emit.add_argument("--topic", "-t", required=True, help="event topic")
     emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
@@ -129,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from motia_core import conformance
 
     conformance.add_parser(sub)
+    from motia_core.typegen import commands as typegen_commands
+
+    typegen_commands.add_parsers(sub)  # generate-types, openapi
     return parser
 
 
@@ -168,7 +184,7 @@ def _storage_args(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
+        if args.command in ("serve", "dev"):
             return _serve(args)
         if args.command == "steps":
             return _steps(args)
@@ -177,6 +193,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             storage = dlq.Storage(args.backend, args.redis, args.redis_prefix)
             return dlq.run(Path(args.dir), args.action, args.id, args.all, args.json, storage)
+        if args.command == "create":
+            from motia_core import create
+
+            return create.run(args.dir, args.template)
+        if args.command in ("generate-types", "openapi"):
+            from motia_core.typegen import commands as typegen_commands
+
+            return typegen_commands.run(args)
         if args.command == "conformance":
             from motia_core import conformance
 
@@ -278,6 +302,11 @@ def _serve(args: argparse.Namespace) -> int:
     logger = _logger(args)
     capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
     core = MotiaCore(Path(args.dir), logger, options)
+    if args.command == "dev":
+        from motia_core.dev import serve_dev
+
+        _run(serve_dev(core))
+        return 0
     _run(core.serve_forever())
     return 0
 

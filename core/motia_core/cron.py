@@ -36,19 +36,37 @@ class CronScheduler:
         self._invoke = invoke
         self._traces = traces
         self._logger = logger
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}  # (step id, cron expression) -> schedule
+        self._current: dict[str, Step] = {s.id: s for s in steps}  # what a tick runs: the latest config
+        self._started = False
         self._runs: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        for step in self._steps:
-            self._tasks.append(asyncio.create_task(self._schedule(step), name=f"cron-{step.name}"))
+        self._started = True
+        self.update(self._steps)
 
-    async def _schedule(self, step: Step) -> None:
-        six = len(step.cron.split()) == 6
-        schedule = croniter(step.cron, datetime.now().astimezone(), second_at_beginning=six)
+    def update(self, steps: list[Step]) -> None:
+        """Schedule `steps` from now on (a reload swapped the registry): a removed step or a changed
+        expression loses its schedule (a run in progress finishes); a new one gets one; an unchanged
+        one keeps its timing and runs the new config at its next tick."""
+        self._steps = steps
+        self._current = {s.id: s for s in steps}
+        if not self._started:
+            return
+        wanted = {(s.id, s.cron): s for s in steps}
+        for key in [k for k in self._tasks if k not in wanted]:
+            self._tasks.pop(key).cancel()
+        for key, step in wanted.items():
+            if key not in self._tasks:
+                self._tasks[key] = asyncio.create_task(self._schedule(step), name=f"cron-{step.name}")
+
+    async def _schedule(self, first: Step) -> None:
+        six = len(first.cron.split()) == 6
+        schedule = croniter(first.cron, datetime.now().astimezone(), second_at_beginning=six)
         while True:
             due = schedule.get_next(float)
             await asyncio.sleep(max(0.0, due - time.time()))
+            step = self._current.get(first.id, first)
             run = asyncio.create_task(self._tick(step, round(due * 1000)))
             self._runs.add(run)
             run.add_done_callback(self._runs.discard)
@@ -82,8 +100,9 @@ class CronScheduler:
             await self._invoke(InvokeRequest(step, Trigger.CRON, b"", trace_id))
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._runs]:
+        tasks = [*self._tasks.values(), *self._runs]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._runs]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

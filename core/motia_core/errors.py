@@ -5,6 +5,7 @@ MotiaError                      base of everything the core raises on purpose
 │   ├── ConfigError             a step config is invalid (carries ConfigIssue list)
 │   ├── ProjectConfigError      motia.config.ts / .js does not evaluate or sets a key wrongly (project_config.py)
 │   └── StorageError            a database under .motia/ cannot be opened (damaged, not a database, not writable)
+├── CreateError                 `motia-core create` cannot write the project (unknown template, folder not empty)
 ├── RunnerError                 talking to a language runner failed
 │   ├── RunnerUnavailable       no ready runner for the step's language (HTTP 503)
 │   ├── RunnerLost              the runner died or its stream ended mid-invocation (HTTP 503)
@@ -26,6 +27,10 @@ class MotiaError(Exception):
 
 class ProjectError(MotiaError):
     """The project folder or one of its files cannot be used."""
+
+
+class CreateError(MotiaError):
+    """`motia-core create` cannot write the project (create.py)."""
 
 
 @dataclass(frozen=True)

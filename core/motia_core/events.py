@@ -22,6 +22,7 @@ from motia_core.steps import Step, StepType
 MAX_BACKOFF = 60.0
 FREE_RUNNER_LOSSES = 3  # runner losses an event gets for free before they count against maxRetries
 STOPPING_RELEASE_DELAY = 1.0  # a row released while the core stops stays invisible this long (no spin)
+REMOVED_STEP_DELAY = 5.0  # an event of a step a reload removed is looked at again this often (no spin)
 
 
 class EventBus:
@@ -45,16 +46,32 @@ class EventBus:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._subscribers: dict[str, list[Step]] = {}
+        self._current: dict[str, Step] = {}  # subscription key -> the step that consumes it now
+        self._consumed: set[str] = set()  # keys with a queue consumer (a queue cannot unsubscribe)
+        self.update(registry)
+
+    def update(self, registry: Registry) -> None:
+        """Serve `registry` from now on (a reload swapped it, registry.LiveRegistry): new subscriptions
+        get a consumer; a removed one keeps its consumer but delivers nothing, so its events stay
+        queued until the step comes back. Queue options (concurrency, fifo, visibility) are read
+        when a subscription first gets its consumer: a change to them needs a restart."""
+        self._registry = registry
         self._subscribers = registry.subscribers()
-        for topic, steps in self._subscribers.items():
-            for step in steps:
-                queue.subscribe(
-                    subscription_key(topic, step),
-                    self._consumer(step),
-                    step.queue.concurrency,
-                    fifo=step.queue.fifo,
-                    visibility_timeout=step.queue.visibility_timeout,
-                )
+        self._current = {
+            subscription_key(topic, step): step for topic, steps in self._subscribers.items() for step in steps
+        }
+        for key, step in self._current.items():
+            if key in self._consumed:
+                continue
+            self._consumed.add(key)
+            self._queue.subscribe(
+                key,
+                self._consumer(key),
+                step.queue.concurrency,
+                fifo=step.queue.fifo,
+                visibility_timeout=step.queue.visibility_timeout,
+            )
 
     def topics(self) -> list[str]:
         return sorted(self._subscribers)
@@ -124,22 +141,24 @@ class EventBus:
             if self.strict:
                 raise CallFailed("CODE_REJECTED", message)
 
-    def _consumer(self, step: Step) -> Consumer:
-        max_retries = step.queue.max_retries
-
+    def _consumer(self, key: str) -> Consumer:
         async def consume(event: QueuedEvent) -> Delivery:
             if self.stopping:  # leased after the stop began: back to the queue for the next start
                 return Delivery(Fate.RETRY, STOPPING_RELEASE_DELAY, counted=False)
+            step = self._current.get(key)
+            if step is None:  # its step was deleted by a reload: the event waits for it, no attempt counted
+                return Delivery(Fate.RETRY, REMOVED_STEP_DELAY, counted=False)
             self._in_flight += 1
             self._idle.clear()
             try:
-                return await deliver(event)
+                return await deliver(event, step)
             finally:
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.set()
 
-        async def deliver(event: QueuedEvent) -> Delivery:
+        async def deliver(event: QueuedEvent, step: Step) -> Delivery:
+            max_retries = step.queue.max_retries
             req = InvokeRequest(
                 step,
                 Trigger.EVENT,

@@ -36,7 +36,8 @@ FLUSH_LINES = 500  # buffered lines that trigger a write before the interval end
 MAX_PENDING = 20_000  # lines held while a write is slow; past it new lines are dropped and counted
 FLUSH_TIMEOUT = 5.0  # seconds one write may take before its batch is counted as lost
 LOG_EVERY = 60.0  # seconds between two warnings about lines not recorded
-PRUNE_EVERY = 2_000  # lines written between two retention sweeps (and at least once a minute)
+PRUNE_EVERY = 2_000  # lines written between two sweeps by count, at most
+AGE_SWEEP_EVERY = 60.0  # seconds between two sweeps by age
 
 LINES_NOT_RECORDED = REGISTRY.counter(
     "motia_log_lines_not_recorded_total",
@@ -122,7 +123,7 @@ CREATE TABLE IF NOT EXISTS logs (
     fields    BLOB
 );
 CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id) WHERE trace_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS logs_time ON logs (time);
+DROP INDEX IF EXISTS logs_time;
 """
 _COLUMNS = "id, time, level, message, step, trace_id, language, source, fields"
 _ROWS_PER_INSERT = 500  # 9 parameters a row: far below SQLite's 32766 per statement
@@ -140,7 +141,7 @@ class SqliteLogStorage:
         row = self._writer.execute("SELECT MAX(id) FROM logs").fetchone()
         self._next_id = int(row[0] or 0) + 1
         self._since_prune = 0
-        self._pruned_at = 0.0
+        self._aged_at = 0.0
         self._prune()
 
     async def append(self, records: Sequence[LogRecord]) -> list[str]:
@@ -170,16 +171,18 @@ class SqliteLogStorage:
             raise
         self._since_prune += len(rows)
         every = min(PRUNE_EVERY, max(1, self.retention.max_lines // 10))  # at most 10 % over the bound
-        if self._since_prune >= every or time.monotonic() - self._pruned_at >= 60.0:
+        if self._since_prune >= every or time.monotonic() - self._aged_at >= AGE_SWEEP_EVERY:
             self._prune()
 
     def _prune(self) -> None:
+        """By count: a rowid range, cheap, every `every` lines. By age: a scan of the table (no time
+        index: it would cost every insert more than this sweep costs), at most once a minute."""
         self._since_prune = 0
-        self._pruned_at = time.monotonic()
-        oldest = int((time.time() - self.retention.max_age) * 1000)
-        self._writer.execute(
-            "DELETE FROM logs WHERE id <= ? OR time < ?", (self._next_id - 1 - self.retention.max_lines, oldest)
-        )
+        self._writer.execute("DELETE FROM logs WHERE id <= ?", (self._next_id - 1 - self.retention.max_lines,))
+        if time.monotonic() - self._aged_at >= AGE_SWEEP_EVERY:
+            self._aged_at = time.monotonic()
+            oldest = int((time.time() - self.retention.max_age) * 1000)
+            self._writer.execute("DELETE FROM logs WHERE time < ?", (oldest,))
 
     async def query(self, query: LogQuery) -> LogPage:
         where: list[str] = []

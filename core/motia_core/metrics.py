@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -135,28 +135,36 @@ class CoreMetrics:
         # (step, topic) -> deliveries, by what the bus decided: "retry", "requeued", "dead_letter"
         self.fates: dict[str, dict[tuple[str, str], int]] = {"retry": {}, "requeued": {}, "dead_letter": {}}
         self.http: dict[tuple[str, str, str], int] = {}  # (step, method, status code) -> responses
-        self.subscriptions: list[Subscription] = []
+        self._subscriptions: Callable[[], Iterable[Subscription]] = list
         self.runners: Callable[[], Iterable[RunnerSample]] = list
         self.queue_stats: QueueStats | None = None  # as of the last refresh (None: it failed)
         self.registry: Any = None  # prometheus-client's CollectorRegistry, made at the first scrape
         self._queue: EventQueue | None = None
-        self._api_routes: dict[tuple[str, str], str] = {}  # (route method, route path) -> step name
         self._by_subscription: dict[str, Subscription] = {}
 
     def watch(
         self,
         queue: EventQueue,
-        subscriptions: Sequence[Subscription],
+        subscriptions: Callable[[], Iterable[Subscription]],
         runners: Callable[[], Iterable[RunnerSample]],
-        api_routes: dict[tuple[str, str], str] | None = None,
     ) -> None:
         """Read the queue's stats and the runners' state at every scrape (they are read, not pushed).
-        `api_routes`: (method, aiohttp route path) -> the API step serving it, for count_response."""
+        `subscriptions` names the queue's subscriptions (step and topic); asked again whenever a key
+        it did not name shows up, so steps added by a reload get their labels."""
         self._queue = queue
-        self.subscriptions = list(subscriptions)
-        self._by_subscription = {s.key: s for s in subscriptions}
+        self._subscriptions = subscriptions
         self.runners = runners
-        self._api_routes = dict(api_routes or {})
+
+    def subscription(self, key: str) -> Subscription:
+        """The step and topic of a queue subscription key."""
+        found = self._by_subscription.get(key)
+        if found is None:
+            self._by_subscription = {s.key: s for s in self._subscriptions()}
+            found = self._by_subscription.get(key)
+            if found is None:  # not a subscription of the registry (any more): its key says the topic
+                topic, _, step = key.partition("::")
+                found = self._by_subscription[key] = Subscription(key, topic, step)
+        return found
 
     async def refresh(self) -> None:
         """Read what cannot be read synchronously (the queue's stats, within SCRAPE_BUDGET); before render."""
@@ -203,12 +211,10 @@ class CoreMetrics:
             series = self.series[(step, trigger)] = RunSeries(step, trigger)
         return series
 
-    def count_response(self, route_method: str, route_path: str, status: int) -> None:
-        """One response of the HTTP server; counted when its route is an API step's."""
-        step = self._api_routes.get((route_method, route_path))
-        if step is not None:  # else not an API step's route (admin, streams, the 404 fallback)
-            key = (step, route_method, str(status))
-            self.http[key] = self.http.get(key, 0) + 1
+    def count_response(self, step: str, method: str, status: int) -> None:
+        """One response of an API step (http/metrics.py hooks every response an API handler began)."""
+        key = (step, method, str(status))
+        self.http[key] = self.http.get(key, 0) + 1
 
     # -- the queue's fates ----------------------------------------------------------------------------
 
@@ -222,8 +228,8 @@ class CoreMetrics:
         counts = self.fates.get(fate)
         if counts is None:
             return  # ack
-        sub = self._by_subscription.get(subscription)
-        labels = (sub.step, sub.topic) if sub is not None else (subscription, "")
+        sub = self.subscription(subscription)
+        labels = (sub.step, sub.topic)
         counts[labels] = counts.get(labels, 0) + 1
 
 

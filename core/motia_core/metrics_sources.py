@@ -1,15 +1,12 @@
-"""What /metrics reads from outside the dispatch layer (metrics.py): the queue consumer's decisions,
-the queue's stats and the runners' state, each at the moment it happens or at scrape time."""
+"""What /metrics reads from outside the dispatch layer (metrics.py): the queue consumer's decisions as
+they happen, the queue's stats and the runners' state at scrape time. No prometheus-client here."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from motia_core.queue.base import Consumer, DeadLetter, Delivery, EventQueue, QueuedEvent, QueueStats
@@ -95,75 +92,10 @@ class MeteredQueue:
         return await self.inner.purge(letter_id)
 
 
-# -- collectors: read at scrape time --------------------------------------------------------------
-
-
-class QueueCollector(Collector):
-    def __init__(self, queue: EventQueue, subscriptions: list[Subscription]) -> None:
-        self._queue = queue
-        self._subscriptions = subscriptions
-        self._stats: QueueStats | None = None
-
-    async def refresh(self) -> None:
-        try:
-            self._stats = await asyncio.wait_for(self._queue.stats(), SCRAPE_BUDGET)
-        except Exception:  # a slow or unreachable storage: the scrape answers, saying so
-            self._stats = None
-
-    def collect(self) -> Iterator[Metric]:
-        stats = self._stats
-        yield GaugeMetricFamily(
-            "motia_queue_stats_ok",
-            f"1 when this scrape read the queue (0: it failed or took over {SCRAPE_BUDGET:g}s: no queue series)",
-            value=0.0 if stats is None else 1.0,
-        )
-        if stats is None:
-            return
-        families = {
-            "depth": GaugeMetricFamily(
-                "motia_queue_depth",
-                "Events of a subscription not yet acked or dead-lettered (waiting, in flight or scheduled)",
-                labels=["step", "topic"],
-            ),
-            "in_flight": GaugeMetricFamily(
-                "motia_queue_in_flight", "Events of a subscription leased to a handler now", labels=["step", "topic"]
-            ),
-            "scheduled": GaugeMetricFamily(
-                "motia_queue_scheduled",
-                "Events of a subscription waiting for a delay or a retry's backoff",
-                labels=["step", "topic"],
-            ),
-        }
-        for sub in self._subscriptions:
-            found = stats.subscriptions.get(sub.key)
-            if found is None:
-                continue
-            for attr, family in families.items():
-                family.add_metric([sub.step, sub.topic], float(getattr(found, attr)))
-        yield from families.values()
-        yield GaugeMetricFamily(
-            "motia_dead_letters_held",
-            "Dead letters kept now (replayed and purged ones leave)",
-            value=stats.dead_letters,
-        )
-
-
-class RunnerCollector(Collector):
-    def __init__(self, runners: Callable[[], Iterable[RunnerSample]]) -> None:
-        self._runners = runners
-
-    def collect(self) -> Iterator[Metric]:
-        restarts = CounterMetricFamily(
-            "motia_runner_restarts", "Times a language runner was replaced after it exited", labels=["language"]
-        )
-        in_flight = GaugeMetricFamily(
-            "motia_runner_in_flight", "Invocations a language runner holds now", labels=["language"]
-        )
-        up = GaugeMetricFamily("motia_runner_up", "1 when the language runner is ready", labels=["language"])
-        for sample in self._runners():
-            restarts.add_metric([sample.language], float(sample.restarts))
-            in_flight.add_metric([sample.language], float(sample.in_flight))
-            up.add_metric([sample.language], 1.0 if sample.state == "ready" else 0.0)
-        yield restarts
-        yield in_flight
-        yield up
+async def read_stats(queue: EventQueue, budget: float) -> QueueStats | None:
+    """The queue's stats, or None when it failed or took longer than `budget` seconds (a slow or
+    unreachable storage: the scrape answers anyway, saying so)."""
+    try:
+        return await asyncio.wait_for(queue.stats(), budget)
+    except Exception:
+        return None

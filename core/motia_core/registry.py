@@ -6,6 +6,7 @@ served.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from motia_core.errors import ConfigIssue
@@ -171,6 +172,65 @@ class Registry:
         for step_id, message in quarantined.items():
             file = by_id.get(step_id)
             self.issues.append(ConfigIssue(file.relative_path if file else step_id, "", message))
+
+
+SwapListener = Callable[[Registry, Registry], None]
+
+
+class LiveRegistry:
+    """The one registry the HTTP router, the event consumers and cron read through.
+
+    swap() replaces it whole and calls every listener in the same event-loop step, with no await in
+    between: a request, a delivery or a cron tick sees either the old registry in all three places
+    or the new one in all three, never a mix. Registries are never edited once swapped in."""
+
+    def __init__(self, initial: Registry | None = None) -> None:
+        self.current = initial if initial is not None else Registry()
+        self.generation = 0  # swaps so far (GET /__motia/... and logs can tell reloads apart)
+        self._listeners: list[SwapListener] = []
+
+    def on_swap(self, listener: SwapListener) -> None:
+        self._listeners.append(listener)
+
+    def swap(self, new: Registry) -> Registry:
+        """Make `new` current; return the old one. A listener that raises is a bug in the core: it is
+        not swallowed, but the others still run first so the three readers stay consistent."""
+        old, self.current = self.current, new
+        self.generation += 1
+        errors: list[Exception] = []
+        for listener in list(self._listeners):
+            try:
+                listener(old, new)
+            except Exception as exc:  # pragma: no cover - re-raised below
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return old
+
+
+@dataclass
+class RuntimeLoad:
+    """What one runner reported at its last load: enough to rebuild the registry without asking it
+    again (a reload of another language, or this runner's restart after a crash)."""
+
+    files: list[StepFile]
+    manifest: Manifest
+    quarantined: dict[str, str] = field(default_factory=dict)
+    issues: list[ConfigIssue] = field(default_factory=list)  # e.g. motia.config's streamAuth failed to load
+
+
+def build_registry(loads: dict[str, RuntimeLoad], issues: list[ConfigIssue], all_files: list[StepFile]) -> Registry:
+    """A fresh registry from each runtime's last load, in a fixed order (runtime names, then file
+    paths), so the same loads always give the same registry, conflicts included."""
+    registry = Registry()
+    registry.issues.extend(issues)
+    for name in sorted(loads):
+        load = loads[name]
+        registry.issues.extend(load.issues)
+        registry.add_manifest(load.files, load.manifest)
+        registry.add_quarantined(load.quarantined, all_files)
+    registry.steps.sort(key=lambda s: s.file.relative_path)
+    return registry
 
 
 def _line(step: Step, key: str) -> int | None:

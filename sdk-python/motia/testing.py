@@ -16,6 +16,9 @@ and results round-tripped through JSON)::
         assert env.state.get("orders", "A1") == {"sku": "A1"}
 
 Use it from ``async def`` tests (pytest-asyncio or ``asyncio.run``).
+
+For end-to-end tests, :class:`MotiaApp` runs the real ``motia-core serve`` on a project (the pytest
+plugin's ``motia_app`` fixture wraps it; docs/testing.md).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from . import _json
 from ._context import Context, Streams
 from ._errors import CallError
 from ._execution import StepCallable, Trigger, run_handler
+from ._motia_app import MotiaApp, MotiaAppError, Response
 from ._request import ApiRequest
 from .transport import (
     CallRequest,
@@ -337,6 +341,9 @@ def _roundtrip(value: Any, wrap: Callable[[Any], Any] | None = None) -> Any:
 __all__ = [
     "CallHook",
     "CapturedLog",
+    "MotiaApp",
+    "MotiaAppError",
+    "Response",
     "InMemorySink",
     "InMemoryState",
     "InMemoryStreams",

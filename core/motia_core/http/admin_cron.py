@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,14 +89,14 @@ def next_runs(expression: str, count: int = NEXT_RUNS) -> list[int]:
 def add_cron_routes(
     app: web.Application,
     guard: AdminGuard,
-    steps: list[Step],
+    steps: Callable[[], list[Step]],
     history: CronHistory,
     invoke: Invoke,
     traces: TraceStore,
 ) -> None:
     async def jobs(_: web.Request) -> web.Response:
         out = []
-        for step in steps:
+        for step in steps():  # the registry of the moment: a reload may have swapped it
             last = history.last.get(step.id)
             out.append(
                 {
@@ -112,9 +113,10 @@ def add_cron_routes(
         name = id_parameter("step", request.match_info["step"])
         if isinstance(name, web.Response):
             return name
-        step = next((s for s in steps if name in (s.name, s.id)), None)
+        crons = steps()
+        step = next((s for s in crons if name in (s.name, s.id)), None)
         if step is None:
-            known = ", ".join(s.name for s in steps) or "none"
+            known = ", ".join(s.name for s in crons) or "none"
             return json_response(404, {"error": "Not found", "message": f"no cron step {name!r} (cron steps: {known})"})
         return json_response(200, {"traceId": history.trigger(step, invoke, traces)})
 

@@ -13,9 +13,9 @@ from motia_core.http.admin_live import add_live_route
 from motia_core.http.admin_logs import add_log_routes
 from motia_core.http.admin_queue import add_queue_routes
 from motia_core.http.admin_state import add_state_routes
-from motia_core.http.api import aiohttp_path, api_handler
 from motia_core.http.common import CorsPolicy, Handler, admin_json_response, json_response
 from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
+from motia_core.http.live_routes import LiveApiRoutes
 from motia_core.http.metrics import add_metrics_route
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
@@ -80,7 +80,9 @@ def build_app(core: MotiaCore) -> web.Application:
         add_log_routes(app, guard, core.log_storage)
     add_live_route(app, guard, core.live)
     add_queue_routes(app, guard, core.queue, core.subscriptions)
-    add_cron_routes(app, guard, core.registry.by_type(StepType.CRON), core.cron_history, core.invoke, core.traces)
+    add_cron_routes(
+        app, guard, lambda: core.registry.by_type(StepType.CRON), core.cron_history, core.invoke, core.traces
+    )
     add_state_routes(app, guard, core.state)
     add_login_routes(app, guard)
     add_metrics_route(app, guard, core.metrics)
@@ -90,14 +92,9 @@ def build_app(core: MotiaCore) -> web.Application:
         app.on_shutdown.append(lambda _: sockets.close_all())
     if core.options.workbench_path is not None:  # before the API steps: add_workbench refuses overlaps
         add_workbench(app, guard, core.options.workbench_path, core.registry.by_type(StepType.API), core.logger)
-    for step in core.registry.by_type(StepType.API):
-        handler = api_handler(step, core.registry.body_validators.get(step.id), core.invoke, core.traces, core.logger)
-        if not cors.any:  # the default '*' costs nothing per request
-            handler = cors.wrap(handler)
-        if step.method == "GET" and sockets is not None:
-            handler = _upgrading(sockets, handler)
-        app.router.add_route(step.method, aiohttp_path(step.path), handler)
-    fallback = _fallback(cors, guard)
+    # API steps follow the live registry (a reload swaps them, http/live_routes.py); a WebSocket upgrade
+    # on any path still goes to the stream server first
+    fallback = LiveApiRoutes(core, cors, core.registries).wrap(_fallback(cors, guard))
     fallback = _upgrading(sockets, fallback) if sockets is not None else fallback
     app.router.add_route("*", "/{tail:.*}", fallback)  # last: only what nothing else matched
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from motia_core.http.api import API_STEP
 from motia_core.http.guard import AdminGuard
 from motia_core.metrics import CONTENT_TYPE, CoreMetrics
 
@@ -15,11 +16,11 @@ def add_metrics_route(app: web.Application, guard: AdminGuard, metrics: CoreMetr
     count = metrics.count_response
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
-        # every response passes here once, whichever handler or wrapper made it (400, 413, 503, ...)
-        route = request.match_info.route
-        resource = route.resource
-        if resource is not None:
-            count(route.method, resource.canonical, response.status)
+        # every response passes here once; an API step's handler marked its request, whatever routed
+        # it there (400, 413, 503 and 504 included)
+        step = request.get(API_STEP)
+        if step is not None:
+            count(step, request.method, response.status)
 
     app.on_response_prepare.append(on_prepare)
 

@@ -1,0 +1,56 @@
+"""API step routes that follow the live registry (registry.LiveRegistry).
+
+aiohttp's router is frozen once the app starts, so API steps are not added to it: its catch-all
+route asks this table, which is rebuilt (a new UrlDispatcher) on every registry swap and replaced
+in one assignment. A request resolves against one table from start to end; a reload never shows a
+half-built one. Built-in and admin routes stay in aiohttp's router and match first, as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from motia_core.http.api import PATH_PARAMS, aiohttp_path, api_handler
+from motia_core.http.common import CorsPolicy, Handler
+from motia_core.registry import LiveRegistry, Registry
+from motia_core.steps import StepType
+
+if TYPE_CHECKING:
+    from motia_core.app import MotiaCore
+
+
+class LiveApiRoutes:
+    def __init__(self, core: MotiaCore, cors: CorsPolicy, live: LiveRegistry) -> None:
+        self._core = core
+        self._cors = cors
+        self._router = self._build(live.current)
+        live.on_swap(lambda _old, new: self._swap(new))
+
+    def _swap(self, registry: Registry) -> None:
+        self._router = self._build(registry)
+
+    def _build(self, registry: Registry) -> web.UrlDispatcher:
+        core = self._core
+        router = web.UrlDispatcher()
+        for step in registry.by_type(StepType.API):
+            validator = registry.body_validators.get(step.id)
+            handler = api_handler(step, validator, core.invoke, core.traces, core.logger)
+            if not self._cors.any:  # the default '*' costs nothing per request
+                handler = self._cors.wrap(handler)
+            # registry.py dry-ran every route on a scratch router: this cannot raise for a served step
+            router.add_route(step.method, aiohttp_path(step.path), handler)
+        return router
+
+    def wrap(self, fallback: Handler) -> Handler:
+        """The catch-all's handler: an API step when one matches, else `fallback` (404, preflight)."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            match = await self._router.resolve(request)
+            if match.http_exception is not None:  # no step here (404), or not for this method (405)
+                return await fallback(request)
+            request[PATH_PARAMS] = dict(match)
+            return await match.handler(request)
+
+        return handle

@@ -1,0 +1,25 @@
+# A Ruby API step: POST /hello stores the name and hands it to the greeter.
+def config
+  {
+    "type" => "api",
+    "name" => "SayHello",
+    "description" => "Accepts a name and hands it to the greeter",
+    "method" => "POST",
+    "path" => "/hello",
+    "bodySchema" => {
+      "type" => "object",
+      "properties" => { "name" => { "type" => "string", "minLength" => 1 } },
+      "required" => ["name"]
+    },
+    "emits" => ["hello.sent"],
+    "flows" => ["hello"]
+  }
+end
+
+def handler(req, context)
+  name = req["body"]["name"]
+  context.state.set("greetings", context.trace_id, { "name" => name, "status" => "received", "hops" => ["ruby"] })
+  context.logger.info("hello received", { "name" => name })
+  context.emit({ "topic" => "hello.sent", "data" => { "name" => name } })
+  { "status" => 202, "body" => { "traceId" => context.trace_id } }
+end

@@ -1,0 +1,215 @@
+"""`motia-core dev`: a real core with the watcher, real runners, real edits on disk (docs/dev.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CoreProcess, copy_fixture
+
+
+def get(url: str, timeout: float = 30.0) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def post(url: str, doc: object) -> int:
+    req = urllib.request.Request(url, json.dumps(doc).encode(), {"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return int(resp.status)
+
+
+def save(path: Path, text: str) -> None:
+    """As an editor's atomic save: a temp file (a suffix no runner loads), then a rename over the file,
+    so the watcher never sees a half-written step."""
+    tmp = path.with_name(f".{path.name}.swp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    save(path, text.replace(old, new))
+
+
+class Dev:
+    """A `motia-core dev` on a copy of tests/fixtures/dv_app."""
+
+    def __init__(self, core: CoreProcess) -> None:
+        self.core = core
+        self.project = core.project
+        self.url = core.url
+
+    def swaps(self) -> int:
+        return len(self.core.find_logs(lambda d: "now serving" in d.get("msg", "")))
+
+    def errors(self) -> list[dict[str, Any]]:
+        return self.core.find_logs(lambda d: "keeps the code it had" in d.get("msg", ""))
+
+    def change(self, action: Callable[[], None], timeout: float = 60.0) -> dict[str, Any]:
+        """Do `action` (edits) and wait for the reload it causes; the swap's log line."""
+        before = self.swaps()
+        action()
+        return self.core.wait_for_log(
+            lambda d: "now serving" in d.get("msg", "") and self.swaps() > before, timeout=timeout
+        )
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Dev]:
+    project = copy_fixture("dv_app", tmp_path)
+    core = CoreProcess(project, ["--api-timeout", "30"], command="dev")
+    try:
+        core.wait_ready(60)
+        core.wait_for_log(lambda d: "for changes" in d.get("msg", ""), 30)
+        yield Dev(core)
+    finally:
+        core.stop()
+
+
+@pytest.mark.timeout(240)
+def test_each_edit_is_live_for_the_next_call(dev: Dev) -> None:
+    steps = dev.project / "steps"
+    assert get(dev.url + "/ts") == (200, {"v": "ts-v1"})
+    # a TS handler
+    dev.change(lambda: edit(steps / "ts.step.ts", "ts-v1", "ts-v2"))
+    assert get(dev.url + "/ts") == (200, {"v": "ts-v2"})
+    # a TS helper imported by a step (not a step itself): the Node runner reloads
+    assert get(dev.url + "/hello") == (200, {"v": "helper-v1"})
+    line = dev.change(lambda: edit(dev.project / "src/lib/greeting.ts", "helper-v1", "helper-v2"))
+    assert "src/lib/greeting.ts" in line["msg"] and "node" in line["msg"]
+    assert get(dev.url + "/hello") == (200, {"v": "helper-v2"})
+    # a Python config: the path moves, the old one is gone
+    dev.change(lambda: edit(steps / "version_step.py", '"/py/v1"', '"/py/v2"'))
+    assert get(dev.url + "/py/v2") == (200, {"v": "py-v1"})
+    assert get(dev.url + "/py/v1")[0] == 404
+    # a Ruby step
+    line = dev.change(lambda: edit(steps / "version_step.rb", "rb-v1", "rb-v2"))
+    assert "reloaded ruby " in line["msg"], line  # only Ruby's runner: the others were not touched
+    assert get(dev.url + "/rb") == (200, {"v": "rb-v2"})
+    assert get(dev.url + "/ts") == (200, {"v": "ts-v2"})
+
+
+@pytest.mark.timeout(240)
+def test_a_load_error_keeps_the_old_code_and_the_next_good_save_recovers(dev: Dev) -> None:
+    steps = dev.project / "steps"
+    good = {p: (steps / p).read_text() for p in ("ts.step.ts", "version_step.py", "version_step.rb")}
+    save(steps / "ts.step.ts", good["ts.step.ts"].replace("'ts-v1' } }", "'ts-v9' } \n}}}"))
+    save(steps / "version_step.py", good["version_step.py"].replace('"emits": []}', '"emits": []'))
+    save(steps / "version_step.rb", good["version_step.rb"].replace('"emits" => [] }', '"emits" => []'))
+    deadline = time.monotonic() + 60
+    while len({e["file"] for e in dev.errors()}) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    errors = {e["file"]: e for e in dev.errors()}
+    assert set(errors) == {"steps/ts.step.ts", "steps/version_step.py", "steps/version_step.rb"}, dev.core.output()
+    for file, error in errors.items():
+        assert isinstance(error["line"], int) and error["line"] >= 1, error
+        assert error["level"] == "error" and f"{file}:{error['line']}" in error["msg"], error
+        assert "SyntaxError" in error["msg"], error
+    # the old runners never stopped serving the old code
+    assert get(dev.url + "/ts") == (200, {"v": "ts-v1"})
+    assert get(dev.url + "/py/v1") == (200, {"v": "py-v1"})
+    assert get(dev.url + "/rb") == (200, {"v": "rb-v1"})
+    # the next good save recovers
+    dev.change(lambda: save(steps / "ts.step.ts", good["ts.step.ts"].replace("ts-v1", "ts-v2")))
+    assert get(dev.url + "/ts") == (200, {"v": "ts-v2"})
+    dev.change(lambda: save(steps / "version_step.rb", good["version_step.rb"].replace("rb-v1", "rb-v2")))
+    assert get(dev.url + "/rb") == (200, {"v": "rb-v2"})
+
+
+@pytest.mark.timeout(240)
+def test_an_added_step_appears_and_a_deleted_one_disappears_its_events_kept(dev: Dev) -> None:
+    steps = dev.project / "steps"
+    assert get(dev.url + "/added")[0] == 404
+    added = "export const config = { type: 'api', name: 'Added', method: 'GET', path: '/added', emits: [] }\n"
+    added += "export const handler = async () => ({ status: 200, body: { v: 'added' } })\n"
+    line = dev.change(lambda: save(steps / "added.step.ts", added))
+    assert "added steps/added.step.ts" in line["msg"], line
+    assert get(dev.url + "/added") == (200, {"v": "added"})
+    line = dev.change(lambda: (steps / "ts.step.ts").unlink())
+    assert "removed steps/ts.step.ts" in line["msg"], line
+    assert get(dev.url + "/ts")[0] == 404
+    # an event step deleted with events queued: they stay queued (no attempt used) until it is back
+    consumer = (steps / "consume_step.py").read_text()
+    for n in range(6):
+        assert post(dev.url + "/emit", {"topic": "dv.note", "data": {"n": n}}) == 200
+    dev.change(lambda: (steps / "consume_step.py").unlink())
+    time.sleep(1.5)  # any delivery the deleted step still had in flight finishes on its old runner
+    queued = _depth(dev, "dv.note")
+    assert queued >= 2, queued  # six events at 0.5 s each, one at a time: most were still waiting
+    time.sleep(1.0)
+    assert _depth(dev, "dv.note") == queued  # nothing consumes them now
+    dev.change(lambda: save(steps / "consume_step.py", consumer))
+    deadline = time.monotonic() + 60
+    while _depth(dev, "dv.note") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _depth(dev, "dv.note") == 0
+    status, doc = get(dev.url + "/__motia/state/dv")
+    assert status == 200
+    seen = next(item["value"] for item in doc["items"] if item["key"] == "seen")
+    assert sorted(seen) == list(range(6)), seen  # every event ran once, none lost
+    assert get(dev.url + "/__motia/queue")[1]["deadLetters"] == 0
+
+
+def _depth(dev: Dev, topic: str) -> int:
+    _, doc = get(dev.url + "/__motia/queue")
+    return sum(int(row["depth"]) for row in doc["subscriptions"] if row["topic"] == topic)
+
+
+@pytest.mark.timeout(300)
+def test_calls_running_during_reloads_get_no_5xx_and_none_is_lost(dev: Dev) -> None:
+    """Three background loops call while a TS step is edited three times: every call answers 200,
+    in-flight calls (/slow, 300 ms) finish on the old runner, and a loop never sees an older version
+    after a newer one."""
+    stop = threading.Event()
+    results: dict[str, list[tuple[int, Any]]] = {"/ts": [], "/slow": [], "/hello": []}
+    failures: list[str] = []
+
+    def loop(path: str) -> None:
+        while not stop.is_set():
+            try:
+                results[path].append(get(dev.url + path))
+            except Exception as exc:  # a lost call: connection reset, timeout
+                failures.append(f"{path}: {exc!r}")
+
+    threads = [threading.Thread(target=loop, args=(p,), daemon=True) for p in results]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        steps = dev.project / "steps"
+        for old, new in (("v1", "v2"), ("v2", "v3"), ("v3", "v4")):
+
+            def both(old: str = old, new: str = new) -> None:
+                edit(steps / "ts.step.ts", f"ts-{old}", f"ts-{new}")
+                edit(steps / "slow.step.ts", f"slow-{old}", f"slow-{new}")
+
+            dev.change(both)
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(40)
+    assert not failures, failures[:5]
+    for path, got in results.items():
+        assert got, path
+        bad = [r for r in got if r[0] != 200]
+        assert not bad, (path, bad[:5])
+    for path in ("/ts", "/slow"):
+        versions = [int(body["v"].rsplit("-v", 1)[1]) for _, body in results[path]]
+        assert versions == sorted(versions), (path, versions)  # never back to older code
+        assert versions[-1] == 4 and versions[0] == 1, (path, versions[0], versions[-1])
+    assert len(results["/ts"]) > 10

@@ -1,0 +1,118 @@
+"""The wheel from the working tree, installed into a fresh venv outside the repository, creates and serves a
+multilang project whose chain runs through TypeScript, Python and Ruby: no checkout is needed at run time.
+
+Dependencies come from a wheelhouse under .cache/wheelhouse (filled once with `pip download` from PyPI, then
+reused with --no-index), so the test costs the wheel build, one venv and one install.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import motia_core
+from tests.conftest import ROOT, free_port
+from tests.test_create import greet_through
+
+WHEELHOUSE = ROOT / ".cache" / "wheelhouse"
+
+
+def _run(cmd: list[str], timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
+    assert proc.returncode == 0, f"{cmd}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc  # type: ignore[no-any-return]
+
+
+def _clean_env(venv: Path) -> dict[str, str]:
+    """The user's shell after activating the venv: nothing that points back into this checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "PYTHON", "VIRTUAL_ENV"))}
+    env["PATH"] = str(venv / "bin") + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = str(venv)
+    return env
+
+
+def _install(venv: Path, wheel: Path) -> None:
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    offline = [*pip, "install", "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)]
+    if WHEELHOUSE.is_dir() and subprocess.run(offline, capture_output=True, timeout=300).returncode == 0:
+        return
+    # first run, or the dependencies changed: fill the wheelhouse from PyPI, then install from it
+    _run([*pip, "download", "-d", str(WHEELHOUSE), str(wheel)], timeout=400)
+    _run(offline, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_wheel_installs_outside_the_repo_and_serves_a_multilang_project(tmp_path: Path) -> None:
+    assert not tmp_path.is_relative_to(ROOT)
+    started = time.monotonic()
+    out = tmp_path / "dist"
+    wheel = Path(_run([sys.executable, str(ROOT / "scripts/build_wheel.py"), str(out)], timeout=300).stdout.strip())
+    assert wheel.is_file() and wheel.name.startswith(f"motia_core-{motia_core.__version__}-")
+    built = time.monotonic()
+
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
+    _install(venv, wheel)
+    installed = time.monotonic()
+    env = _clean_env(venv)
+    bin_ = venv / "bin"
+
+    version = _run([str(bin_ / "motia-core"), "--version"], timeout=30, env=env, cwd=tmp_path).stdout
+    assert version.strip() == f"motia-core {motia_core.__version__}"
+    # the installed package resolves its own runners, not this checkout's
+    where = _run(
+        [
+            str(bin_ / "python"),
+            "-c",
+            "from motia_core import paths; print(paths.node_runner()); print(paths.ruby_runner())",
+        ],
+        timeout=30,
+        env=env,
+        cwd=tmp_path,
+    ).stdout.split()
+    assert all(Path(p).is_relative_to(venv) for p in where), where
+
+    _run([str(bin_ / "motia-core"), "create", "app", "--template", "multilang"], timeout=60, env=env, cwd=tmp_path)
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    core = subprocess.Popen(
+        [str(bin_ / "motia-core"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path / "app",
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert core.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                urllib.request.urlopen(url + "/greetings/none", timeout=2)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        greeting = greet_through(url)
+        assert greeting["hops"] == ["typescript", "python", "ruby"], greeting
+        assert greeting["message"] == "Hello, Ada!"
+        with urllib.request.urlopen(url + "/__workbench/", timeout=5) as resp:  # the bundled Workbench
+            assert resp.status == 200 and b"<html" in resp.read().lower()
+    finally:
+        core.terminate()
+        core.wait(30)
+        log.close()
+    print(
+        f"wheel: build {built - started:.1f}s, venv+install {installed - built:.1f}s, total {time.monotonic() - started:.1f}s"
+    )
