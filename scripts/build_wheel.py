@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,21 @@ def node_runtime_packages() -> list[str]:
         if (ROOT / "runners/node" / key).is_dir():
             names.append(key)
     return names
+
+
+def check_packages() -> None:
+    """pyproject.toml lists packages explicitly: a new subpackage left out of it would be missing from the wheel
+    while the editable checkout still imports it, so compare the list with the folders holding __init__.py."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for root, rel in (("core", "motia_core"), ("sdk-python", "motia"), ("runners/python", "motia_runner")):
+        for init in (ROOT / root / rel).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / root).parts
+            if "templates" not in parts and "fixtures" not in parts and "__pycache__" not in parts:
+                found.add(".".join(parts))
+    missing = sorted(found - listed)
+    if missing:
+        fail(f"pyproject.toml [tool.setuptools] packages is missing {', '.join(missing)}: add them (else not shipped)")
 
 
 def stage(dest: Path) -> None:
@@ -80,6 +96,7 @@ def build(out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="motia-wheel-") as tmp:
         staging = Path(tmp) / "src"
         staging.mkdir()
+        check_packages()
         stage(staging)
         before = set(out_dir.glob("motia_core-*.whl"))
         proc = subprocess.run(

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from motia_core.project import Language, Runtime, StepFile
+from motia_core.steps import Step, parse_step
 from motia_core.typegen.py_schema import PyModule
 from motia_core.typegen.schema import HEADER
+from motia_core.typegen.ts import render_ts
 from motia_core.typegen.ts_schema import TsConverter
 from tests.conftest import ROOT, copy_fixture
 
@@ -192,3 +195,31 @@ def test_python_converter_names_nested_typeddicts() -> None:
 def test_no_tsc_no_silent_pass() -> None:
     # the tsc tests above would be meaningless without the compiler: fail loudly instead
     assert TSC.exists() and shutil.which("node") is not None
+
+
+def _step(config: dict[str, object]) -> Step:
+    name = str(config["name"])
+    file = StepFile(Path(f"/p/steps/{name}.step.ts"), f"steps/{name}.step.ts", Language.TYPESCRIPT, Runtime.NODE)
+    return parse_step(file, json.dumps(config).encode(), True)
+
+
+def test_emit_data_satisfies_every_subscriber_and_fifo_needs_a_group() -> None:
+    emitter = _step({"type": "api", "name": "Send", "method": "POST", "path": "/s", "emits": ["t"]})
+    schema_a = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    schema_b = {"type": "object", "properties": {"b": {"type": "number"}}, "required": ["b"]}
+    first = _step({"type": "event", "name": "A", "subscribes": ["t"], "input": schema_a, "emits": []})
+    fifo = {"queue": {"type": "fifo"}}
+    second = _step({"type": "event", "name": "B", "subscribes": ["t"], "input": schema_b, "infrastructure": fifo})
+    text = render_ts([emitter, first, second], [])
+    flat = " ".join(text.split())
+    assert '{ topic: "t"; data: ({ a: string }) & ({ b: number }); messageGroupId: string }' in flat
+    alone = render_ts([emitter, first], [])
+    assert "messageGroupId?: string" in alone
+
+
+def test_commands_have_help() -> None:
+    for command in ("generate-types", "openapi"):
+        result = subprocess.run(
+            [sys.executable, "-m", "motia_core", command, "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0 and f"usage: motia-core {command}" in result.stdout

@@ -99,7 +99,7 @@ def test_pytest_plugin_motia_app_end_to_end_and_no_orphans(tmp_path: Path) -> No
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
-    assert "4 passed" in report, report
+    assert "5 passed" in report, report
     pids = json.loads(pids_file.read_text())
     assert set(pids) == {"core", "node", "python"}
     _assert_gone(pids, timeout=5)  # the fixture waited for the core, which stops its runners first

@@ -113,6 +113,5 @@ def test_wheel_installs_outside_the_repo_and_serves_a_multilang_project(tmp_path
         core.terminate()
         core.wait(30)
         log.close()
-    print(
-        f"wheel: build {built - started:.1f}s, venv+install {installed - built:.1f}s, total {time.monotonic() - started:.1f}s"
-    )
+    total = time.monotonic() - started
+    print(f"wheel: build {built - started:.1f}s, venv+install {installed - built:.1f}s, total {total:.1f}s")

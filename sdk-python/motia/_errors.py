@@ -11,7 +11,10 @@ The tree (every class is importable from ``motia``)::
     │                             (also an AttributeError, so ``hasattr`` and ``getattr(.., default)``
     │                             behave, and a LookupError for ``ctx.streams["name"]``)
     ├── RetryAfter                raised BY A HANDLER: fail this attempt, retry it after ``seconds``
-    └── NonRetryableError         raised BY A HANDLER: fail this attempt and do not retry it
+    ├── NonRetryableError         raised BY A HANDLER: fail this attempt and do not retry it
+    └── MotiaAppError             ``motia.testing.MotiaApp`` (the ``motia_app`` fixture): the core did not
+                                  start or exited, or a ``wait_for_*`` timed out (also an AssertionError;
+                                  importable from ``motia.testing``, not ``motia``)
 
     asyncio.CancelledError
     └── InvocationCancelledError  a context call (emit, state.*, streams.*) made after the core

@@ -341,12 +341,12 @@ def _roundtrip(value: Any, wrap: Callable[[Any], Any] | None = None) -> Any:
 __all__ = [
     "CallHook",
     "CapturedLog",
-    "MotiaApp",
-    "MotiaAppError",
-    "Response",
     "InMemorySink",
     "InMemoryState",
     "InMemoryStreams",
+    "MotiaApp",
+    "MotiaAppError",
+    "Response",
     "StepTestEnvironment",
     "new_trace_id",
 ]

@@ -1,7 +1,7 @@
 """GET /metrics: the core's metrics (motia_core.metrics) in Prometheus' text format.
 
 An admin route like /__motia/* (docs/security.md): loopback or --admin-token. A scrape reads the
-queue's stats and the runners' state then (metrics.py's collectors; the queue within a time budget)."""
+queue's stats (within a time budget) and the runners' state then (metrics_render.py)."""
 
 from __future__ import annotations
 
