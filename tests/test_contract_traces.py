@@ -218,6 +218,33 @@ async def test_status_is_running_while_any_span_runs_then_failed_if_any_failed(o
     assert (await t.get("T"))["status"] == "failed"
 
 
+async def test_a_failed_attempt_made_good_by_its_retry_does_not_fail_the_trace(open_traces: Open) -> None:
+    t = await open_traces()
+    t.live.begin("T", "Api")
+    api = t.live.start_span("T", "api", "Api", "api", "typescript", 1, None)
+    api.finish(SpanStatus.COMPLETED)
+    first = t.live.start_span("T", "e1", "Flaky", "event", "ruby", 1, "work", parent_id="api")
+    first.finish(SpanStatus.FAILED, {"type": "Error", "message": "first attempt"})
+    other = t.live.start_span("T", "o1", "Other", "event", "python", 1, "work", parent_id="api")
+    other.finish(SpanStatus.FAILED, {"type": "Error", "message": "never retried"})
+    await t.flush()
+    doc = await t.get("T")
+    assert doc["status"] == "failed" and doc["steps"]["failed"] == 2
+    retry = t.live.start_span("T", "e2", "Flaky", "event", "ruby", 2, "work", parent_id="api")
+    retry.finish(SpanStatus.COMPLETED)
+    await t.flush()
+    doc = await t.get("T")
+    assert doc["status"] == "failed", "Other's failure was never made good"
+    assert doc["steps"] == {"done": 2, "running": 0, "failed": 1, "retried": 1}
+    again = t.live.start_span("T", "o2", "Other", "event", "python", 2, "work", parent_id="api")
+    again.finish(SpanStatus.COMPLETED)
+    await t.flush()
+    doc = await t.get("T")
+    assert doc["status"] == "completed"
+    assert doc["steps"] == {"done": 3, "running": 0, "failed": 0, "retried": 2}
+    assert [s["status"] for s in doc["spans"]] == ["completed", "failed", "failed", "completed", "completed"]
+
+
 async def test_spans_from_two_instances_make_one_trace_named_by_its_entry(open_traces: Open) -> None:
     t = await open_traces()
     a, b = t.live, t.instance()

@@ -17,7 +17,7 @@ import pytest
 
 from motia_core.create import TEMPLATES, create, resolve_arguments
 from motia_core.errors import CreateError
-from tests.conftest import CoreProcess
+from tests.conftest import ROOT, CoreProcess
 
 BIN_DIR = str(Path(sys.executable).parent)  # where `motia-core` is installed, for the templates' own tests
 
@@ -96,6 +96,39 @@ def test_template_own_test_passes(tmp_path: Path, template: str) -> None:
         assert shutil.which(command[0], path=env["PATH"]), f"{command[0]} is part of `make install`"
         proc = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, f"{command}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+
+
+def _tsc(project: Path) -> subprocess.CompletedProcess[str]:
+    """tsc --strict on the project's own tsconfig, with `motia` and `zod` mapped where the runner finds them."""
+    options = {
+        "baseUrl": ".",
+        "typeRoots": [str(ROOT / "sdk-node/node_modules/@types")],
+        "paths": {"motia": [str(ROOT / "sdk-node/src/index.ts")], "zod": [str(ROOT / "runners/node/node_modules/zod")]},
+    }
+    (project / "tsconfig.check.json").write_text(json.dumps({"extends": "./tsconfig.json", "compilerOptions": options}))
+    tsc = ROOT / "sdk-node/node_modules/.bin/tsc"
+    return subprocess.run(
+        [str(tsc), "-p", "tsconfig.check.json"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("template", ["ts", "multilang"])
+def test_typescript_templates_type_check_with_generated_types(tmp_path: Path, template: str) -> None:
+    project = _create(tmp_path, template)
+    gen = subprocess.run(
+        [sys.executable, "-m", "motia_core", "generate-types", "--dir", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert gen.returncode == 0, gen.stderr
+    checked = _tsc(project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # the check can fail: a misspelt topic in the emit is a type error
+    hello = project / "steps/hello.step.ts"
+    hello.write_text(hello.read_text().replace("emit({ topic: 'hello.sent'", "emit({ topic: 'hello.snet'"))
+    assert "hello.snet" in _tsc(project).stdout
 
 
 def test_a_non_empty_folder_is_refused(tmp_path: Path) -> None:

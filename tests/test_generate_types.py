@@ -69,12 +69,22 @@ def test_types_d_ts_has_motia_shape_and_is_stable(project: Path) -> None:
     text = (project / "types.d.ts").read_text()
     assert HEADER in text.splitlines()[1]
     assert "declare module 'motia' {" in text
-    assert '"orders": MotiaStream<{' in text
-    names = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith('    "')]
-    assert names == ['"orders"', '"CreateOrder"', '"GetOrder"', '"NotifyCustomer"', '"PriceOrder"', '"Restock"']
-    assert "ApiResponse<201, {" in text and "ApiResponse<400, {" in text
+    assert "    'orders': MotiaStream<{ item: string; status: 'new' | 'priced' }>" in text
+    names = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("    '")]
+    assert names == ["'orders'", "'CreateOrder'", "'GetOrder'", "'NotifyCustomer'", "'PriceOrder'", "'Restock'"]
+    assert (
+        "    'CreateOrder': ApiRouteHandler<{ item: string; qty: number; note?: string }, "
+        "ApiResponse<201, { id: string; shop: string }> | ApiResponse<400, { error: string }>, "
+        "{ topic: 'order.created'; data: { orderId: string; item: string; qty: number }; messageGroupId?: string }>"
+    ) in text
     # the emitter's data is typed by the subscriber's (pydantic) input schema, across languages
-    assert '"Restock": CronHandler<{ topic: "order.created"; data: {' in text
+    assert (
+        "    'Restock': CronHandler<{ topic: 'order.created'; data: { orderId: string; item: string; qty: number }"
+        in text
+    )
+    assert (
+        "    'NotifyCustomer': EventHandler<{ orderId: string; price: number; tags: string[] | null }, never>" in text
+    )
     py_before = (project / "motia_types.py").read_bytes()
     again = _cli(project, "--python", "motia_types.py")
     assert again.returncode == 0, again.stderr
@@ -159,19 +169,23 @@ def test_ts_converter_keywords() -> None:
             "map": {"type": "object", "additionalProperties": {"type": "boolean"}},
             "open": {"type": "object", "properties": {"x": {"const": True}}, "additionalProperties": True},
             "weird-key": {"not": {}},
+            "list": {"type": "array", "items": {"anyOf": [{"properties": {"a": {"const": 1}}}, {"const": "it's"}]}},
         },
         "required": ["kind"],
     }
     text = TsConverter(schema).convert(schema)
-    assert "node?: {\n    next?: unknown\n  }" in text  # the recursive reference stops at unknown
-    assert 'kind: "a" | 1 | null' in text
-    assert "pair?: [string, number]" in text
-    assert "maybe?: string | null" in text
-    assert "either?: string | number" in text
-    assert "both?: {\n    a: string\n  }" in text
-    assert "map?: Record<string, boolean>" in text
-    assert "x?: true\n    [key: string]: unknown" in text
-    assert '"weird-key"?: unknown' in text
+    assert text == (
+        "{ node?: { next?: unknown }; "  # the recursive reference stops at unknown
+        "kind: 'a' | 1 | null; "
+        "pair?: [string, number]; "
+        "maybe?: string | null; "
+        "either?: string | number; "
+        "both?: { a: string }; "
+        "map?: Record<string, boolean>; "
+        "open?: { x?: true; [key: string]: unknown }; "
+        "'weird-key'?: unknown; "
+        "list?: ({ a?: 1 } | 'it\\'s')[] }"
+    )
 
 
 def test_python_converter_names_nested_typeddicts() -> None:
@@ -211,8 +225,7 @@ def test_emit_data_satisfies_every_subscriber_and_fifo_needs_a_group() -> None:
     fifo = {"queue": {"type": "fifo"}}
     second = _step({"type": "event", "name": "B", "subscribes": ["t"], "input": schema_b, "infrastructure": fifo})
     text = render_ts([emitter, first, second], [])
-    flat = " ".join(text.split())
-    assert '{ topic: "t"; data: ({ a: string }) & ({ b: number }); messageGroupId: string }' in flat
+    assert "{ topic: 't'; data: ({ a: string }) & ({ b: number }); messageGroupId: string }" in text
     alone = render_ts([emitter, first], [])
     assert "messageGroupId?: string" in alone
 

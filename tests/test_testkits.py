@@ -85,6 +85,19 @@ def test_ts_start_motia_runs_the_real_core_and_stops_it(tmp_path: Path) -> None:
     _assert_gone(pids)
 
 
+@pytest.mark.timeout(120)
+def test_ts_exit_without_stop_leaves_no_orphans(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    pids_file = tmp_path / "pids.json"
+    done = _run(
+        ["node", "--import", "tsx", "tests/e2e/exit-without-stop.ts"], project, 100, {"TK_PIDS_FILE": str(pids_file)}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    pids = json.loads(pids_file.read_text())
+    assert set(pids) == {"core", "node", "python"}
+    _assert_gone(pids)
+
+
 def test_the_pytest_plugin_is_registered_by_the_distribution() -> None:
     plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
     assert plugins.get("motia") == "motia.pytest_plugin"

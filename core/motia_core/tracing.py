@@ -150,17 +150,20 @@ class Dropped:
 
 def trace_json(trace_id: str, name: str, start_ms: int, spans: Sequence[dict[str, Any]], dropped: Dropped) -> TraceDoc:
     """The JSON of one trace, whichever storage held it. Its status comes from all its spans: running
-    while any runs, else failed when any failed (dropped ones included), else completed."""
+    while any runs, else failed when a failure stands (dropped ones included), else completed. A failed
+    attempt followed by a later attempt of the same delivery that did not fail (same step, topic and
+    emitting span) was retried away: it shows in the spans but does not fail the trace."""
+    unresolved = _standing_failures(spans)
     statuses = {s.get("status") for s in spans}
     status = (
         SpanStatus.RUNNING
         if SpanStatus.RUNNING.value in statuses
         else SpanStatus.FAILED
-        if SpanStatus.FAILED.value in statuses or dropped.failed
+        if unresolved or dropped.failed
         else SpanStatus.COMPLETED
     )
     doc: TraceDoc = {"id": trace_id, "name": name, "startTime": start_ms, "status": status.value}
-    doc.update(_summary(start_ms, status, spans, dropped))
+    doc.update(_summary(start_ms, status, spans, dropped, unresolved))
     doc["spans"] = list(spans)
     if dropped.count:
         doc["droppedSpans"] = {
@@ -172,12 +175,38 @@ def trace_json(trace_id: str, name: str, start_ms: int, spans: Sequence[dict[str
     return doc
 
 
-def _summary(start_ms: int, status: SpanStatus, spans: Sequence[dict[str, Any]], dropped: Dropped) -> dict[str, Any]:
-    """endTime and durationMs once nothing runs; steps: step runs (spans) by outcome, dropped ones included."""
+def _delivery(span: dict[str, Any]) -> tuple[Any, ...]:
+    """What the attempts of one delivery share: the step, the topic and the span that emitted it."""
+    return (span.get("step"), span.get("topic"), span.get("parentId"))
+
+
+def _standing_failures(spans: Sequence[dict[str, Any]]) -> int:
+    """Failed spans no later attempt of the same delivery has made good."""
+    recovered: dict[tuple[Any, ...], int] = {}  # delivery -> highest attempt that did not fail
+    for s in spans:
+        if s.get("status") != SpanStatus.FAILED.value and isinstance(s.get("attempt"), int):
+            key = _delivery(s)
+            recovered[key] = max(recovered.get(key, 0), s["attempt"])
+    return sum(
+        1
+        for s in spans
+        if s.get("status") == SpanStatus.FAILED.value
+        and not (isinstance(s.get("attempt"), int) and recovered.get(_delivery(s), 0) > s["attempt"])
+    )
+
+
+def _summary(
+    start_ms: int, status: SpanStatus, spans: Sequence[dict[str, Any]], dropped: Dropped, unresolved: int
+) -> dict[str, Any]:
+    """endTime and durationMs once nothing runs; steps: step runs (spans) by outcome, dropped ones
+    included; `retried`: failed attempts a later attempt made good (not counted as failed)."""
     running = sum(1 for s in spans if s.get("status") == SpanStatus.RUNNING.value)
-    failed = sum(1 for s in spans if s.get("status") == SpanStatus.FAILED.value) + dropped.failed
-    done = len(spans) + dropped.count - running - failed
-    out: dict[str, Any] = {"steps": {"done": done, "running": running, "failed": failed}}
+    all_failed = sum(1 for s in spans if s.get("status") == SpanStatus.FAILED.value)
+    failed = unresolved + dropped.failed
+    done = len(spans) + dropped.count - running - all_failed - dropped.failed
+    out: dict[str, Any] = {
+        "steps": {"done": done, "running": running, "failed": failed, "retried": all_failed - unresolved}
+    }
     if status is not SpanStatus.RUNNING:
         ends = [s["endTime"] for s in spans if isinstance(s.get("endTime"), int)]
         end = max(ends, default=start_ms)

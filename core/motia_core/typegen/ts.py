@@ -10,13 +10,12 @@ same bytes, so the file can be committed and diffed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from motia_core.steps import Step, StepType
 from motia_core.streams.config import StreamDef
 from motia_core.typegen.schema import HEADER, emit_topics, response_schemas
-from motia_core.typegen.ts_schema import TsConverter, union
+from motia_core.typegen.ts_schema import TsConverter, ts_string, union
 
 _IMPORTS = "import type { ApiResponse, ApiRouteHandler, CronHandler, EventHandler, MotiaStream } from 'motia'"
 
@@ -36,13 +35,13 @@ def render_ts(steps: Sequence[Step], streams: Sequence[StreamDef]) -> str:
     for stream in sorted(streams, key=lambda d: d.name):
         if stream.hidden:
             continue
-        item = TsConverter(stream.schema or True).convert(stream.schema, 2)
-        lines.append(f"    {json.dumps(stream.name)}: MotiaStream<{item}>")
+        item = TsConverter(stream.schema or True).convert(stream.schema)
+        lines.append(f"    {ts_string(stream.name)}: MotiaStream<{item}>")
     lines += ["  }", "", "  interface Handlers {"]
     for step in sorted(steps, key=lambda s: s.name):
         handler = _handler(step, steps)
         if handler is not None:
-            lines.append(f"    {json.dumps(step.name)}: {handler}")
+            lines.append(f"    {ts_string(step.name)}: {handler}")
     lines += ["  }", "}", ""]
     return "\n".join(lines)
 
@@ -51,18 +50,18 @@ def _handler(step: Step, steps: Sequence[Step]) -> str | None:
     emits = _emits(step, steps)
     if step.type is StepType.API:
         body = (
-            TsConverter(step.body_schema).convert(step.body_schema, 2)
+            TsConverter(step.body_schema).convert(step.body_schema)
             if step.body_schema is not None
             else "Record<string, unknown>"  # Motia's choice for a route without bodySchema
         )
         responses = [
-            f"ApiResponse<{status}, {TsConverter(schema if schema is not None else True).convert(schema, 2)}>"
+            f"ApiResponse<{status}, {TsConverter(schema if schema is not None else True).convert(schema)}>"
             for status, schema in response_schemas(step)
         ]
         response = " | ".join(responses) if responses else "ApiResponse<number, unknown>"
         return f"ApiRouteHandler<{body}, {response}, {emits}>"
     if step.type is StepType.EVENT:
-        data = TsConverter(step.input_schema).convert(step.input_schema, 2) if step.input_schema else "unknown"
+        data = TsConverter(step.input_schema).convert(step.input_schema) if step.input_schema else "unknown"
         return f"EventHandler<{data}, {emits}>"
     if step.type is StepType.CRON:
         return f"CronHandler<{emits}>"
@@ -74,10 +73,10 @@ def _emits(step: Step, steps: Sequence[Step]) -> str:
     typed code must declare what it emits)."""
     parts = []
     for t in emit_topics(step, steps):
-        datas = [TsConverter(schema).convert(schema, 3) for schema in t.inputs]
+        datas = [TsConverter(schema).convert(schema) for schema in t.inputs]
         # every subscriber gets the same data, so it must satisfy all of their schemas
         data = datas[0] if len(datas) == 1 else " & ".join(f"({d})" for d in datas)
         field = f"data: {data}" if data else "data?: unknown"
         group = "messageGroupId: string" if t.fifo else "messageGroupId?: string"
-        parts.append(f"{{ topic: {json.dumps(t.topic)}; {field}; {group} }}")
+        parts.append(f"{{ topic: {ts_string(t.topic)}; {field}; {group} }}")
     return union(parts)

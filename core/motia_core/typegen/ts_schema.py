@@ -21,17 +21,25 @@ from motia_core.typegen.schema import Schema, is_nullable, resolve_ref, types_of
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
+def ts_string(text: str) -> str:
+    """A single-quoted TypeScript string, as Motia's generated file writes them."""
+    inner = json.dumps(text)[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{inner}'"
+
+
 def ts_literal(value: Any) -> str:
     """A JSON value as a TypeScript literal type."""
     if value is None:
         return "null"
-    if isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return ts_string(value)
+    if isinstance(value, (bool, int, float)):
         return json.dumps(value)
     return "unknown"  # object / array consts: TS has no literal type for them
 
 
 def ts_key(name: str) -> str:
-    return name if _IDENT.match(name) else json.dumps(name)
+    return name if _IDENT.match(name) else ts_string(name)
 
 
 def union(parts: list[str]) -> str:
@@ -47,8 +55,24 @@ def union(parts: list[str]) -> str:
 
 
 def _paren(t: str) -> str:
-    # `(A | B)[]` and `(A & B) | C` need the brackets; object literals and names do not
-    return f"({t})" if (" | " in t or " & " in t) and not t.startswith("{") else t
+    """`(A | B)[]` and `(A & B) | C` need the brackets; `{ a: B | C }[]` and names do not."""
+    return f"({t})" if _top_level_operator(t) else t
+
+
+def _top_level_operator(t: str) -> bool:
+    depth, quoted = 0, False
+    for i, ch in enumerate(t):
+        if quoted:
+            quoted = ch != "'" or t[i - 1] == "\\"
+        elif ch == "'":
+            quoted = True
+        elif ch in "{[(<":
+            depth += 1
+        elif ch in "}])>":
+            depth -= 1
+        elif depth == 0 and ch in "|&" and t[i - 1 : i + 2] in (" | ", " & "):
+            return True
+    return False
 
 
 class TsConverter:
@@ -57,35 +81,35 @@ class TsConverter:
     def __init__(self, root: Schema) -> None:
         self.root = root
 
-    def convert(self, schema: Schema | None, indent: int = 0) -> str:
-        return self._convert(schema, indent, ())
+    def convert(self, schema: Schema | None) -> str:
+        return self._convert(schema, ())
 
-    def _convert(self, schema: Schema | None, indent: int, refs: tuple[str, ...]) -> str:
+    def _convert(self, schema: Schema | None, refs: tuple[str, ...]) -> str:
         if schema is None or schema is True:
             return "unknown"
         if schema is False:
             return "never"
-        t = self._bare(schema, indent, refs)
+        t = self._bare(schema, refs)
         if is_nullable(schema) and t not in ("unknown", "null"):
             t = union([t, "null"])
         return t
 
-    def _bare(self, schema: dict[str, Any], indent: int, refs: tuple[str, ...]) -> str:
+    def _bare(self, schema: dict[str, Any], refs: tuple[str, ...]) -> str:
         ref = schema.get("$ref")
         if isinstance(ref, str):
             target = resolve_ref(ref, self.root)
             if target is None or ref in refs:
                 return "unknown"
-            return self._convert(target, indent, (*refs, ref))
+            return self._convert(target, (*refs, ref))
         if "const" in schema:
             return ts_literal(schema["const"])
         if isinstance(schema.get("enum"), list):
             return union([ts_literal(v) for v in schema["enum"]])
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list):
-                return union([self._convert(s, indent, refs) for s in schema[key]])
+                return union([self._convert(s, refs) for s in schema[key]])
         if isinstance(schema.get("allOf"), list):
-            parts = [self._convert(s, indent, refs) for s in schema["allOf"]]
+            parts = [self._convert(s, refs) for s in schema["allOf"]]
             parts = [p for p in parts if p != "unknown"]
             return " & ".join(_paren(p) for p in parts) if parts else "unknown"
         kinds = types_of(schema)
@@ -97,9 +121,9 @@ class TsConverter:
                 kinds = ["array"]
             else:
                 return "unknown"
-        return union([self._of_type(k, schema, indent, refs) for k in kinds])
+        return union([self._of_type(k, schema, refs) for k in kinds])
 
-    def _of_type(self, kind: str, schema: dict[str, Any], indent: int, refs: tuple[str, ...]) -> str:
+    def _of_type(self, kind: str, schema: dict[str, Any], refs: tuple[str, ...]) -> str:
         if kind == "string":
             return "string"
         if kind in ("number", "integer"):
@@ -109,21 +133,21 @@ class TsConverter:
         if kind == "null":
             return "null"
         if kind == "array":
-            return self._array(schema, indent, refs)
+            return self._array(schema, refs)
         if kind == "object":
-            return self._object(schema, indent, refs)
+            return self._object(schema, refs)
         return "unknown"
 
-    def _array(self, schema: dict[str, Any], indent: int, refs: tuple[str, ...]) -> str:
+    def _array(self, schema: dict[str, Any], refs: tuple[str, ...]) -> str:
         tuple_items = schema.get("prefixItems")
         if tuple_items is None and isinstance(schema.get("items"), list):
             tuple_items = schema["items"]  # draft-07 tuple form
         if isinstance(tuple_items, list):
-            return "[" + ", ".join(self._convert(s, indent, refs) for s in tuple_items) + "]"
-        item = self._convert(schema.get("items"), indent, refs)
+            return "[" + ", ".join(self._convert(s, refs) for s in tuple_items) + "]"
+        item = self._convert(schema.get("items"), refs)
         return f"{_paren(item)}[]"
 
-    def _object(self, schema: dict[str, Any], indent: int, refs: tuple[str, ...]) -> str:
+    def _object(self, schema: dict[str, Any], refs: tuple[str, ...]) -> str:
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         required = set(schema.get("required") or [])
         extra = schema.get("additionalProperties")
@@ -131,14 +155,13 @@ class TsConverter:
             if extra is False:
                 return "Record<string, never>"
             if isinstance(extra, dict):
-                return f"Record<string, {self._convert(extra, indent, refs)}>"
+                return f"Record<string, {self._convert(extra, refs)}>"
             return "Record<string, unknown>"
-        pad = "  " * (indent + 1)
         lines = []
         for name in props:  # declaration order: the author's order is the reader's order
             opt = "" if name in required else "?"
-            lines.append(f"{pad}{ts_key(name)}{opt}: {self._convert(props[name], indent + 1, refs)}")
+            lines.append(f"{ts_key(name)}{opt}: {self._convert(props[name], refs)}")
         if extra is True or isinstance(extra, dict):
             # an index signature must admit every declared property's type, so it stays unknown
-            lines.append(f"{pad}[key: string]: unknown")
-        return "{\n" + "\n".join(lines) + "\n" + "  " * indent + "}"
+            lines.append("[key: string]: unknown")
+        return "{ " + "; ".join(lines) + " }"

@@ -40,6 +40,8 @@ export interface StepCounts {
   done: number
   running: number
   failed: number
+  /** failed attempts a later attempt of the same delivery made good */
+  retried?: number
 }
 
 /** A trace in the list (and in the live "trace" message). */

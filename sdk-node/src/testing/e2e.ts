@@ -153,9 +153,10 @@ export async function startMotia(options: StartMotiaOptions): Promise<MotiaApp> 
     spawnError = error
     exited = `spawn error: ${error.message}`
   })
-  // No orphan when the test process exits without calling stop().
+  // No orphan when the test process exits without calling stop(): nothing can be awaited in an 'exit'
+  // listener, but SIGTERM is enough, the core then stops its runners on its own.
   const onExit = (): void => {
-    if (exited === null) child.kill('SIGKILL')
+    if (exited === null) child.kill('SIGTERM')
   }
   process.once('exit', onExit)
 

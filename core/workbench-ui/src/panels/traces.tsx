@@ -81,7 +81,7 @@ function TraceList({ selectedId }: { selectedId: string | undefined }): React.JS
               </td>
               <td className={`status-${trace.status}`}>{trace.status}</td>
               <td className="mono">
-                {trace.steps ? `${trace.steps.done} done · ${trace.steps.running} running · ${trace.steps.failed} failed` : '—'}
+                {trace.steps ? `${trace.steps.done} done · ${trace.steps.running} running · ${trace.steps.failed} failed${trace.steps.retried ? ` · ${trace.steps.retried} retried` : ''}` : '—'}
               </td>
               <td className="mono">{formatDuration(durationOf(trace))}</td>
             </tr>
