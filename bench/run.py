@@ -23,8 +23,8 @@ from benchlib import report
 from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
-BUDGET_S = {"full": 530, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
-SCENARIOS = ("api", "streams", "redis", "grpc", "cold", "floors", "classic")
+BUDGET_S = {"full": 620, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic")
 
 
 def main() -> int:
@@ -39,6 +39,7 @@ def main() -> int:
         choices=SCENARIOS,
         metavar="SCENARIO",
         help=f"run only these scenarios ({', '.join(SCENARIOS)}; api = API, open loop, payloads, chains; "
+        "record = API steps at c16 with recording on vs --no-record; "
         "redis = the chain on SQLite / Redis x1 / Redis x2 / BullMQ); bench/LATEST.md is left alone",
     )
     p.add_argument(
@@ -66,8 +67,10 @@ def main() -> int:
     started = time.perf_counter()
     scenarios: list[tuple[str, str, Callable[[], None] | None]] = [
         ("api", "api, open loop, payloads, chains", suite.run_main),
-        ("streams", "streams", suite.streams),
     ]
+    if not args.quick or (args.only and "record" in args.only):  # quick: only when asked for
+        scenarios.append(("record", "recording on vs off", suite.record_pair))
+    scenarios.append(("streams", "streams", suite.streams))
     if not args.quick or (args.only and "redis" in args.only):  # quick: only when asked for
         scenarios.append(("redis", "redis chains + BullMQ", suite.redis_chains))
     if not args.quick:

@@ -23,6 +23,8 @@ from motia_core.tracing import (
     MemoryTraceStorage,
     Span,
     SpanStatus,
+    TraceFilter,
+    TracePage,
     TraceStorage,
     TraceStore,
 )
@@ -53,7 +55,7 @@ class Traces:
             await recorder.flush()
 
     async def ids(self, limit: int = 100, before: str | None = None) -> list[str]:
-        return [t["id"] for t in await self.storage.list_traces(limit, before)]
+        return [t["id"] for t in (await self.storage.list_traces(limit, before)).traces]
 
     async def get(self, trace_id: str) -> dict[str, Any]:
         doc = await self.storage.get_trace(trace_id)
@@ -70,7 +72,7 @@ async def open_traces(request: pytest.FixtureRequest) -> AsyncIterator[Open]:
     clients: list[Any] = []
     opened: list[Traces] = []
 
-    async def make(capacity: int = 2000) -> Traces:
+    async def make(capacity: int = 2000, scan_budget: int = 1000) -> Traces:
         if request.param == "memory":
             live = TraceStore(capacity=capacity)
             traces = Traces(MemoryTraceStorage(live), [live])
@@ -80,7 +82,7 @@ async def open_traces(request: pytest.FixtureRequest) -> AsyncIterator[Open]:
 
             server = request.getfixturevalue("redis_server")
             clients.append(client := connect(server.url))
-            storage = RedisTraceStorage(client, "contract", server.url, capacity=capacity)
+            storage = RedisTraceStorage(client, "contract", server.url, capacity=capacity, scan_budget=scan_budget)
             traces = Traces(storage, [])
 
             def new_instance() -> TraceStore:
@@ -119,7 +121,7 @@ async def test_a_begun_trace_is_listed_with_its_entry_name_even_without_spans(op
 async def test_an_unknown_trace_is_none(open_traces: Open) -> None:
     t = await open_traces()
     assert await t.storage.get_trace("nope") is None
-    assert await t.storage.list_traces(10) == []
+    assert await t.storage.list_traces(10) == TracePage([], None)
 
 
 async def test_traces_are_listed_newest_first_up_to_the_limit(open_traces: Open) -> None:
@@ -309,3 +311,84 @@ async def test_the_update_of_a_dropped_span_does_not_bring_it_back(open_traces: 
     assert len(ids) == MAX_SPANS and "s0100" not in ids and "s0149" not in ids
     assert doc["droppedSpans"]["count"] == 50
     assert doc["status"] == "completed"
+
+
+# -- filters (GET /__motia/traces?status=&step=&name=&since=&until=) ------------------------------
+
+BASE = 1_700_000_000  # seconds: whole seconds, so startTime is exactly BASE * 1000 + n * 1000
+
+
+def begun_at(store: TraceStore, trace_id: str, name: str, n: int) -> None:
+    store.begin(trace_id, name).start = BASE + n
+
+
+async def test_a_listing_filters_by_status_step_name_and_start_time(open_traces: Open) -> None:
+    t = await open_traces()
+    live = t.live
+    for n, name in enumerate(["Api", "Api", "Cron", "emit", "Api"]):
+        begun_at(live, f"T{n}", name, n)
+    span(live, "T0", "a0", step="Api").finish(SpanStatus.COMPLETED)
+    span(live, "T1", "a1", step="Api").finish(SpanStatus.COMPLETED)
+    span(live, "T1", "w1", step="Worker").finish(SpanStatus.FAILED, {"type": "Error", "message": "x"})
+    span(live, "T2", "c2", step="Cron")  # still running
+    span(live, "T3", "w3", step="Worker").finish(SpanStatus.COMPLETED)
+    span(live, "T4", "a4", step="Api").finish(SpanStatus.COMPLETED)
+    span(live, "T4", "w4", step="Worker").finish(SpanStatus.COMPLETED)
+    await t.flush()
+
+    async def ids(where: TraceFilter, limit: int = 100) -> list[str]:
+        return [d["id"] for d in (await t.storage.list_traces(limit, None, where)).traces]
+
+    assert await ids(TraceFilter(status=SpanStatus.FAILED)) == ["T1"]
+    assert await ids(TraceFilter(status=SpanStatus.RUNNING)) == ["T2"]
+    assert await ids(TraceFilter(status=SpanStatus.COMPLETED)) == ["T4", "T3", "T0"]
+    assert await ids(TraceFilter(step="Worker")) == ["T4", "T3", "T1"]
+    assert await ids(TraceFilter(name="Api")) == ["T4", "T1", "T0"]
+    assert await ids(TraceFilter(step="Nobody")) == []
+    ms = BASE * 1000
+    assert await ids(TraceFilter(since=ms + 1000, until=ms + 3000)) == ["T3", "T2", "T1"]  # inclusive
+    assert await ids(TraceFilter(since=ms + 3000)) == ["T4", "T3"]
+    assert await ids(TraceFilter(until=ms)) == ["T0"]
+    assert await ids(TraceFilter(name="Api", step="Worker", status=SpanStatus.COMPLETED)) == ["T4"]
+    assert await ids(TraceFilter()) == ["T4", "T3", "T2", "T1", "T0"]  # an empty filter is no filter
+    first = await t.storage.list_traces(2, None, TraceFilter(name="Api"))
+    assert ([d["id"] for d in first.traces], first.next) == (["T4", "T1"], "T1")
+    rest = await t.storage.list_traces(2, first.next, TraceFilter(name="Api"))
+    assert ([d["id"] for d in rest.traces], rest.next) == (["T0"], None)
+
+
+async def test_a_span_dropped_to_bound_the_trace_still_counts_for_the_step_filter(open_traces: Open) -> None:
+    t = await open_traces()
+    t.live.begin("T", "Cron")
+    for n in range(MAX_SPANS + 10):  # the first past the head is the rare step, then dropped
+        span(t.live, "T", f"s{n:04}", step="Rare" if n == SPAN_HEAD else "Fan").finish(SpanStatus.COMPLETED)
+        if n == SPAN_HEAD:
+            await t.flush()
+    await t.flush()
+    doc = await t.get("T")
+    assert "Rare" not in {s["step"] for s in doc["spans"]} and doc["droppedSpans"]["steps"]["Rare"] == 1
+    assert [d["id"] for d in (await t.storage.list_traces(10, None, TraceFilter(step="Rare"))).traces] == ["T"]
+
+
+async def test_a_filtered_listing_visits_every_match_once_even_when_a_page_comes_back_short(
+    open_traces: Open,
+) -> None:
+    t = await open_traces(scan_budget=10)  # Redis reads at most 10 traces per filtered request
+    rare = {"T05", "T17", "T18", "T29"}
+    for n in range(30):
+        begun_at(t.live, f"T{n:02}", "Api", n)
+        span(t.live, f"T{n:02}", f"s{n}", step="Rare" if f"T{n:02}" in rare else "Common")
+    await t.flush()
+    pages: list[tuple[list[str], str | None]] = []
+    before: str | None = None
+    while True:
+        page = await t.storage.list_traces(3, before, TraceFilter(step="Rare"))
+        pages.append(([d["id"] for d in page.traces], page.next))
+        assert len(page.traces) <= 3
+        if page.next is None:
+            break
+        before = page.next
+        assert len(pages) < 20, pages
+    assert [i for p, _ in pages for i in p] == ["T29", "T18", "T17", "T05"], pages
+    if t.make_instance is not None:  # Redis: the budget made short pages that say where to go on
+        assert any(len(p) < 3 and nxt is not None for p, nxt in pages), pages

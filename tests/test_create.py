@@ -62,7 +62,7 @@ def greet_through(url: str, timeout: float = 30.0) -> dict[str, Any]:
 def test_template_is_served_and_its_chain_runs(tmp_path: Path, template: str) -> None:
     project = _create(tmp_path, template)
     assert (project / ".gitignore").read_text().startswith(".motia/")
-    assert "motia-core serve" in (project / "README.md").read_text()
+    assert "motia-core dev" in (project / "README.md").read_text()
     core = CoreProcess(project)
     try:
         core.wait_ready(60)
@@ -147,7 +147,7 @@ def test_a_non_empty_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_empty_folder_is_used(tmp_path: Path) -> None:
-    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / ".git").mkdir(parents=True)  # a fresh `git init` does not count
     files = create(tmp_path / "app", "rb")
     assert tmp_path / "app" / "steps" / "hello_step.rb" in files
 

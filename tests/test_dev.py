@@ -63,9 +63,14 @@ class Dev:
         """Do `action` (edits) and wait for the reload it causes; the swap's log line."""
         before = self.swaps()
         action()
-        return self.core.wait_for_log(
-            lambda d: "now serving" in d.get("msg", "") and self.swaps() > before, timeout=timeout
-        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.core.find_logs(lambda d: "now serving" in d.get("msg", ""))
+            if len(lines) > before:
+                return lines[before]
+            assert self.core.proc.poll() is None, self.core.output()
+            time.sleep(0.02)
+        raise AssertionError("no reload in time; output:\n" + self.core.output())
 
 
 @pytest.fixture

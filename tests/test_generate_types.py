@@ -82,6 +82,7 @@ def test_types_d_ts_has_motia_shape_and_is_stable(project: Path) -> None:
         "    'Restock': CronHandler<{ topic: 'order.created'; data: { orderId: string; item: string; qty: number }"
         in text
     )
+    assert "  interface StreamAuthContext { userId: string; admin: boolean }" in text  # motia.config.ts
     assert (
         "    'NotifyCustomer': EventHandler<{ orderId: string; price: number; tags: string[] | null }, never>" in text
     )
@@ -104,6 +105,7 @@ def test_tsc_accepts_the_correct_steps(project: Path) -> None:
     ("check", "errors"),
     [
         ("checks/wrong-topic.ts", ["TS2322: Type '\"order.cancelled\"' is not assignable to type '\"order.created\"'"]),
+        ("checks/wrong-auth.ts", ["TS2339: Property 'user' does not exist on type 'StreamAuthContext'"]),
         ("checks/wrong-field.ts", ["TS2339: Property 'sku' does not exist on type '{ item: string; qty: number;"]),
         (
             "checks/wrong-data.ts",
@@ -152,7 +154,7 @@ def test_invalid_step_is_left_out_and_fails(tmp_path: Path) -> None:
     result = _cli(root)
     assert result.returncode == 1
     assert "left out (invalid): steps/broken.step.ts" in result.stderr
-    assert '"CreateOrder"' in (root / "types.d.ts").read_text()
+    assert "'CreateOrder': ApiRouteHandler<" in (root / "types.d.ts").read_text()
 
 
 def test_ts_converter_keywords() -> None:

@@ -114,6 +114,70 @@ def _handled(d: dict[str, Any]) -> bool:
     return d.get("msg") == "handled" and "traceId" in d
 
 
+async def _collect(ws: aiohttp.ClientWebSocketResponse, into: dict[str, list[dict[str, Any]]]) -> None:
+    """Every trace summary the live socket sends, by trace id, in order."""
+    async for msg in ws:
+        if msg.type is aiohttp.WSMsgType.TEXT:
+            doc = msg.json()
+            if doc.get("type") == "trace":
+                into.setdefault(doc["trace"]["id"], []).append(doc["trace"])
+
+
+async def test_the_live_socket_of_each_instance_shows_the_traces_that_ran_on_the_other(
+    start_core: Callable[..., CoreProcess], redis_server: RedisServer
+) -> None:
+    a = start_core(FIXTURE, "--redis", redis_server.url)
+    b = start_core(FIXTURE, "--redis", redis_server.url)
+    seen: dict[str, dict[str, list[dict[str, Any]]]] = {"A": {}, "B": {}}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(a.url.replace("http", "ws") + "/__motia/live") as ws_a,
+        http.ws_connect(b.url.replace("http", "ws") + "/__motia/live") as ws_b,
+    ):
+        readers = [asyncio.create_task(_collect(ws, seen[n])) for n, ws in (("A", ws_a), ("B", ws_b))]
+        try:
+            await asyncio.sleep(0.5)  # both watches subscribed
+            async with http.get(f"{a.url}/ping") as resp:  # runs on A only
+                ping = resp.headers["x-motia-trace-id"]
+
+            def last_on(name: str, trace_id: str) -> dict[str, Any]:
+                got = seen[name].get(trace_id)
+                return got[-1] if got else {}
+
+            def ping_done_on_b() -> bool:
+                return last_on("B", ping).get("status") == "completed"
+
+            await wait_for(ping_done_on_b, 20, "A's /ping trace on B's live socket")
+            assert last_on("B", ping)["name"] == "Ping" and last_on("B", ping)["steps"]["done"] == 1
+            statuses = [t["status"] for t in seen["A"][ping]]
+            assert statuses[-1] == "completed" and len(statuses) == len(set(statuses)), statuses  # no echo
+
+            # chains begun on A; an event handled on B makes a trace both instances' spans share
+            trace_ids = []
+            for n in range(20):
+                async with http.post(f"{a.url}/chain", json={"n": n}) as resp:
+                    trace_ids.append(resp.headers["x-motia-trace-id"])
+
+            def crossed() -> list[str]:
+                on_b = {d["traceId"] for d in b.find_logs(_handled)}
+                return [t for t in trace_ids if t in on_b]
+
+            chain = (await wait_for(crossed, 60, "an event handled on B"))[0]
+
+            def whole_on_both() -> bool:
+                return all(
+                    last_on(n, chain).get("status") == "completed" and last_on(n, chain)["steps"]["done"] == 2
+                    for n in ("A", "B")
+                )
+
+            await wait_for(whole_on_both, 20, f"trace {chain} with both spans on both live sockets: {seen}")
+            for n in ("A", "B"):
+                assert last_on(n, chain)["name"] == "StartChain", seen[n][chain]
+        finally:
+            for task in readers:
+                task.cancel()
+
+
 @pytest.mark.chaos
 async def test_requests_are_served_while_redis_is_down_and_the_trace_listing_says_why(
     start_core: Callable[..., CoreProcess], redis_server: RedisServer
@@ -243,7 +307,7 @@ async def test_a_trace_keys_share_a_hash_tag_and_expire(redis_server: RedisServe
         assert 0 < await redis_client.ttl(key) <= 600, key
     assert await redis_client.ttl("{tr:traces}:ids") == -1  # bounded by its capacity, not by time
     await redis_client.delete(*keys[:2])  # as if the TTL ran out: the listing forgets it
-    assert await storage.list_traces(10) == []
+    assert (await storage.list_traces(10)).traces == []
     assert await redis_client.zcard("{tr:traces}:ids") == 0
     await recorder.close()
 
@@ -294,7 +358,60 @@ async def test_a_listing_skips_traces_whose_keys_expired_and_still_fills_the_pag
     assert isinstance(storage, RedisTraceStorage)
     for gone in ("T5", "T3", "T4"):  # as if their TTL ran out
         await redis_client.delete(*storage._keys(gone))
-    assert [t["id"] for t in await storage.list_traces(3)] == ["T6", "T2", "T1"]
-    assert [t["id"] for t in await storage.list_traces(3, before="T1")] == ["T0"]
+    assert [t["id"] for t in (await storage.list_traces(3)).traces] == ["T6", "T2", "T1"]
+    assert [t["id"] for t in (await storage.list_traces(3, before="T1")).traces] == ["T0"]
     assert await redis_client.zcard("{tr:traces}:ids") == 4  # the expired ones left the index
     await recorder.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+async def test_the_listing_filters_by_status_step_name_and_time_and_refuses_bad_filters(
+    start_core: Callable[..., CoreProcess], request: pytest.FixtureRequest, backend: str
+) -> None:
+    args = ["--redis", request.getfixturevalue("redis_server").url] if backend == "redis" else []
+    core = start_core(FIXTURE, *args)
+    async with aiohttp.ClientSession() as http:
+        pings, chains = [], []
+        for n in range(3):
+            async with http.get(f"{core.url}/ping") as resp:
+                pings.append(resp.headers["x-motia-trace-id"])
+            async with http.post(f"{core.url}/chain", json={"n": n}) as resp:
+                chains.append(resp.headers["x-motia-trace-id"])
+
+        async def listing(query: str) -> dict[str, Any]:
+            async with http.get(f"{core.url}/__motia/traces?{query}") as resp:
+                assert resp.status == 200, await resp.text()
+                return dict(await resp.json())
+
+        async def ids(query: str) -> list[str]:
+            return [t["id"] for t in (await listing(query))["traces"]]
+
+        everything = [t for pair in zip(pings, chains, strict=True) for t in pair][::-1]
+        for _ in range(100):  # every trace recorded and done
+            page = await listing("status=completed")
+            if [t["id"] for t in page["traces"]] == everything:
+                break
+            await asyncio.sleep(0.1)
+        assert [t["id"] for t in page["traces"]] == everything
+        assert await ids("name=Ping") == pings[::-1]
+        assert await ids("step=HandleChain") == chains[::-1]
+        assert await ids("step=HandleChain&name=Ping") == []
+        assert await ids("status=failed") == [] and await ids("status=running") == []
+        first = await listing("name=StartChain&limit=2")
+        assert ([t["id"] for t in first["traces"]], first["next"]) == (chains[:0:-1], chains[1])
+        assert await ids(f"name=StartChain&limit=2&before={first['next']}") == chains[:1]
+        start = {t["id"]: t["startTime"] for t in page["traces"]}
+        window = f"since={start[pings[1]]}&until={start[chains[1]]}"
+        assert set(await ids(window)) >= {pings[1], chains[1]}  # inclusive at both ends
+        assert all(start[pings[1]] <= start[t] <= start[chains[1]] for t in await ids(window))
+        for query, name in [
+            ("status=done", "status"),
+            ("since=yesterday", "since"),
+            ("until=-1", "until"),
+            ("since=2000&until=1000", "until"),
+            ("step=" + "x" * 2000, "step"),
+        ]:
+            async with http.get(f"{core.url}/__motia/traces?{query}") as resp:
+                assert resp.status == 400, query
+                body = await resp.json()
+            assert body["error"] == "Invalid parameter" and body["message"].startswith(f"{name}: expected"), body

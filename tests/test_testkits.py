@@ -33,6 +33,7 @@ def _project(tmp_path: Path) -> Path:
     modules.mkdir()
     (modules / "motia").symlink_to(SDK_NODE, target_is_directory=True)
     (modules / "tsx").symlink_to(TSX, target_is_directory=True)
+    (modules / "@types").symlink_to(SDK_NODE / "node_modules" / "@types", target_is_directory=True)
     return project
 
 
@@ -69,7 +70,16 @@ def test_ts_unit_kit_runs_handlers_with_a_real_context(tmp_path: Path) -> None:
     done = _node_test(project, "unit")
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
-    assert "# pass 5" in report and "# fail 0" in report, report
+    assert "# pass 6" in report and "# fail 0" in report, report
+
+
+@pytest.mark.timeout(120)
+def test_ts_kit_type_checks_in_a_project_under_tsc_strict(tmp_path: Path) -> None:
+    # tsconfig "moduleResolution": "node" ignores package exports: `motia/testing` resolves through
+    # sdk-node's typesVersions; the steps, the tests and the kit's own sources are checked together.
+    project = _project(tmp_path)
+    done = _run([str(SDK_NODE / "node_modules" / ".bin" / "tsc"), "-p", "tsconfig.json"], project, 110)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.timeout(180)

@@ -1,5 +1,6 @@
 """The wheel from the working tree, installed into a fresh venv outside the repository, creates and serves a
-multilang project whose chain runs through TypeScript, Python and Ruby: no checkout is needed at run time.
+multilang project whose chain runs through TypeScript, Python and Ruby, under `serve` and under `dev` (which
+reloads a saved step): no checkout is needed at run time.
 
 Dependencies come from a wheelhouse under .cache/wheelhouse (filled once with `pip download` from PyPI, then
 reused with --no-index), so the test costs the wheel build, one venv and one install.
@@ -7,12 +8,14 @@ reused with --no-index), so the test costs the wheel build, one venv and one ins
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,39 @@ def _install(venv: Path, wheel: Path) -> None:
     _run(offline, timeout=300)
 
 
+@contextlib.contextmanager
+def _core(bin_: Path, command: str, project: Path, env: dict[str, str]) -> Iterator[str]:
+    """`motia-core serve|dev` in the project, as a user runs it; yields its URL once it answers."""
+    port = free_port()
+    log_path = project.parent / f"{command}.log"
+    with log_path.open("w") as log:
+        core = subprocess.Popen(
+            [str(bin_ / "motia-core"), command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert core.poll() is None, log_path.read_text()
+                try:
+                    urllib.request.urlopen(url + "/greetings/none", timeout=2)
+                except urllib.error.HTTPError as exc:
+                    if exc.code == 404:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+            yield url
+        finally:
+            core.terminate()
+            core.wait(30)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_wheel_installs_outside_the_repo_and_serves_a_multilang_project(tmp_path: Path) -> None:
@@ -81,37 +117,21 @@ def test_wheel_installs_outside_the_repo_and_serves_a_multilang_project(tmp_path
     assert all(Path(p).is_relative_to(venv) for p in where), where
 
     _run([str(bin_ / "motia-core"), "create", "app", "--template", "multilang"], timeout=60, env=env, cwd=tmp_path)
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    core = subprocess.Popen(
-        [str(bin_ / "motia-core"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path / "app",
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert core.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                urllib.request.urlopen(url + "/greetings/none", timeout=2)
-            except urllib.error.HTTPError as exc:
-                if exc.code == 404:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
+    project = tmp_path / "app"
+    with _core(bin_, "serve", project, env) as url:
         greeting = greet_through(url)
         assert greeting["hops"] == ["typescript", "python", "ruby"], greeting
         assert greeting["message"] == "Hello, Ada!"
         with urllib.request.urlopen(url + "/__workbench/", timeout=5) as resp:  # the bundled Workbench
             assert resp.status == 200 and b"<html" in resp.read().lower()
-    finally:
-        core.terminate()
-        core.wait(30)
-        log.close()
+    with _core(bin_, "dev", project, env) as url:
+        assert greet_through(url)["hops"] == ["typescript", "python", "ruby"]
+        # dev from the wheel reloads a saved step: the Python hop's new greeting answers without a restart
+        step = project / "steps" / "greet_step.py"
+        step.write_text(step.read_text().replace('f"Hello, {', 'f"Hi, {'))
+        deadline = time.monotonic() + 30
+        while (message := greet_through(url)["message"]) != "Hi, Ada!":
+            assert time.monotonic() < deadline, f"dev never served the edited step (last {message!r})"
+            time.sleep(0.3)
     total = time.monotonic() - started
     print(f"wheel: build {built - started:.1f}s, venv+install {installed - built:.1f}s, total {total:.1f}s")

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib.report_charts import charts
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
+from benchlib.report_record import render_record
 from benchlib.report_redis import render_redis
 from benchlib.report_sections import render_classic, render_profile, render_resources, render_streams
 from benchlib.report_targets import targets
@@ -233,6 +234,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
             )
         )
         w("")
+    render_record(res, w)
     ol = res.get("open_loop")
     if ol and ol.get("runs"):
         w(f"## Open loop at a fixed rate: {num(ol['rate'])} req/s\n")

@@ -72,6 +72,7 @@ class Durations:
     classic: float
     streams: float  # per measured streams phase (each after a 0.5 s warm-up)
     redis_rounds: int  # interleaved rounds of the redis scenario (SQLite-1, Redis-1, Redis-2, BullMQ)
+    record_rounds: int  # interleaved rounds of the recording pair (on, off per endpoint; suite_record.py)
 
 
 FULL = Durations(
@@ -86,6 +87,7 @@ FULL = Durations(
     classic=4,
     streams=3,
     redis_rounds=2,
+    record_rounds=3,
 )
 QUICK = Durations(
     warm_first=1,
@@ -99,6 +101,7 @@ QUICK = Durations(
     classic=0,
     streams=2,
     redis_rounds=1,
+    record_rounds=2,
 )
 
 
@@ -259,7 +262,7 @@ class SuiteBase:
         return dest
 
     def motia_core(
-        self, project: Path, name: str, cpus: str | None, extra: tuple[str, ...] = ()
+        self, project: Path, name: str, cpus: str | None, extra: tuple[str, ...] = (), log_level: str = "warn"
     ) -> tuple[Service, int]:
         port = free_port()
         svc = Service(
@@ -274,7 +277,7 @@ class SuiteBase:
                 "--host",
                 "127.0.0.1",
                 "--log-level",
-                "warn",
+                log_level,
                 *extra,
             ],
             log=self.logs / f"{name}.log",

@@ -112,8 +112,9 @@ class MotiaCore:
         shared_traces = self.backends.traces
         self.trace_storage: TraceStorage = MemoryTraceStorage(self.traces) if shared_traces is None else shared_traces
         self._trace_recorder = TraceRecorder(self.traces, shared_traces, logger) if shared_traces is not None else None
-        # WS /__motia/live watches the live store next to the recorder (http/admin_live.py)
-        self.live = LiveFeed(self.traces, lambda: self.queue.stats(), logger)
+        # WS /__motia/live watches the live store next to the recorder, and the other instances'
+        # flushes through the shared storage (http/admin_live.py)
+        self.live = LiveFeed(self.traces, lambda: self.queue.stats(), logger, shared_traces)
         recorder = self._trace_recorder
         self.traces.listener = self.live if recorder is None else TraceListeners(recorder, self.live)
         self.cron_history = CronHistory()  # last outcome of each cron step (GET /__motia/cron)

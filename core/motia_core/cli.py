@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from motia_core import __version__
+from motia_core.create import TEMPLATES
 from motia_core.errors import MotiaError
 from motia_core.logs import Level, Logger, capture_std_logging
 
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     create = sub.add_parser("create", help="create a project from a template (asks on a terminal if flags are missing)")
     create.add_argument("dir", nargs="?", help="new project folder (must not exist or be empty)")
-    create.add_argument("--template", "-t", choices=("ts", "js", "py", "rb", "multilang"), help="project template")
+    create.add_argument("--template", "-t", choices=tuple(TEMPLATES), help="project template")
 
     emit = sub.add_parser("emit", help="emit an event to a running core (POST /emit)")
     emit.add_argument("--topic", "-t", required=True, help="event topic")
@@ -313,7 +314,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _steps(args: argparse.Namespace) -> int:
     from motia_core.app import CoreOptions, MotiaCore
-    from motia_core.http.system import step_json
+    from motia_core.http.admin_steps import step_json
 
     # logs go to stderr so stdout stays machine-readable
     storage = CoreOptions(backend=args.backend, redis_url=args.redis, redis_prefix=args.redis_prefix)

@@ -19,9 +19,9 @@ from motia_core.paths import TEMPLATES_DIR
 
 @dataclass(frozen=True)
 class Template:
-    description: str
-    hops: tuple[str, ...]
-    test: str
+    description: str  # the languages, for the README and the prompt
+    hops: tuple[str, ...]  # languages a greeting passes through, in order (what GET /greetings/:id reports)
+    test: str  # how to run the template's own test, for its README
 
 
 TEMPLATES: dict[str, Template] = {
@@ -63,7 +63,8 @@ def create(dest: Path, template: str) -> list[Path]:
         raise CreateError(f"unknown template {template!r}: expected one of {', '.join(TEMPLATES)}")
     if dest.exists() and not dest.is_dir():
         raise CreateError(f"{dest} exists and is not a folder")
-    if dest.is_dir() and any(dest.iterdir()):
+    # a fresh `git init` is fine to create into; anything else could be overwritten
+    if dest.is_dir() and any(entry.name != ".git" for entry in dest.iterdir()):
         raise CreateError(f"{dest} is not empty: pick a new folder or empty this one")
     name = dest.resolve().name
     written: list[Path] = []
@@ -121,5 +122,5 @@ def run(directory: str | None, template: str | None) -> int:
     dest, name = resolve_arguments(directory, template, sys.stdin.isatty())
     files = create(dest, name)
     print(f"created {dest} from the {name} template ({len(files)} files)")
-    print(f"  cd {dest}\n  motia-core serve")
+    print(f"  cd {dest}\n  motia-core dev      # or motia-core serve")
     return 0

@@ -24,13 +24,25 @@ logged here: the recorder counts and logs dropped batches, and a read answers 50
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from motia_core.redis_conn import Faults
-from motia_core.tracing import MAX_SPANS, SPAN_HEAD, Dropped, TraceChange, TraceDoc, trace_json
+from motia_core.tracing import (
+    MAX_SPANS,
+    SPAN_HEAD,
+    Dropped,
+    TraceChange,
+    TraceDoc,
+    TraceFilter,
+    TracePage,
+    trace_json,
+)
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -38,6 +50,10 @@ if TYPE_CHECKING:
 TRACE_TTL = 24 * 3600  # seconds a trace lives after its last write
 CAPACITY = 2000  # traces the index holds
 _PAGE_ROUNDS = 10  # index reads one listing makes at most while skipping traces that expired
+SCAN_BUDGET = 1000  # traces one filtered listing reads at most before it answers a short page
+_FILTER_CHUNK = 100  # traces a filtered listing reads per round trip
+_WATCH_POLL = 1.0  # seconds one wait for a publication lasts (below the client's socket timeout)
+_WATCH_RETRY = 1.0  # seconds between two attempts to subscribe again after Redis failed
 _SPANS_PER_CALL = 500  # spans of one trace per script call (a bigger batch takes several)
 
 # KEYS: hash, order. ARGV: ttl, head, max, name, start (ms), root (0/1), then per span: id, start
@@ -110,7 +126,9 @@ local gone = redis.call('ZRANGE', KEYS[1], 0, over - 1)
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
 return gone
 """
-# KEYS: index. ARGV: limit, before ('' for the newest). Trace ids, newest first.
+# KEYS: index. ARGV: count, before ('' for the newest), until (ms, '' for none). Trace ids and their
+# start (ms) flattened, newest first: the `count` after `before` that started at or before `until`
+# (an index entry's score is the exact start, so "at or before ms U" is "score below U + 1").
 _PAGE = """
 local from = 0
 if ARGV[2] ~= '' then
@@ -118,7 +136,11 @@ if ARGV[2] ~= '' then
   if not rank then return {} end
   from = rank + 1
 end
-return redis.call('ZREVRANGE', KEYS[1], from, from + tonumber(ARGV[1]) - 1)
+if ARGV[3] ~= '' then
+  local newer = redis.call('ZCOUNT', KEYS[1], tonumber(ARGV[3]) + 1, '+inf')
+  if newer > from then from = newer end
+end
+return redis.call('ZREVRANGE', KEYS[1], from, from + tonumber(ARGV[1]) - 1, 'WITHSCORES')
 """
 
 
@@ -130,13 +152,17 @@ class RedisTraceStorage:
         url: str = "",
         capacity: int = CAPACITY,
         ttl: int = TRACE_TTL,
+        scan_budget: int = SCAN_BUDGET,
     ) -> None:
         self.prefix = prefix
+        self.scan_budget = scan_budget
         self.capacity = capacity
         self.ttl = ttl
         self._r = client
         self._faults = Faults(url or "(client)", "traces", None)
         self._index = f"{{{prefix}:traces}}:ids"
+        self.channel = f"{{{prefix}:traces}}:live"  # pub/sub: the trace ids each flush changed
+        self.instance = os.urandom(8).hex()  # tells this core's own publications from the others'
         self._record = client.register_script(_RECORD)
         self._index_script = client.register_script(_INDEX)
         self._page = client.register_script(_PAGE)
@@ -174,28 +200,53 @@ class RedisTraceStorage:
                     pipe.evalsha(self._record.sha, len(keys), *keys, *args)
                 index_args += [repr(c.start * 1000), c.trace_id]
             pipe.evalsha(self._index_script.sha, 1, self._index, *index_args)
+            # the live sockets re-read these traces when other instances touched them (watch())
+            pipe.publish(self.channel, orjson.dumps({"i": self.instance, "t": [c.trace_id for c in changes]}))
             replies = await pipe.execute()
-        return cast(list[Any], replies[-1])
+        return cast(list[Any], replies[-2])
 
-    async def list_traces(self, limit: int, before: str | None = None) -> list[TraceDoc]:
+    async def list_traces(self, limit: int, before: str | None = None, where: TraceFilter | None = None) -> TracePage:
+        """Walks the index newest first from `before`, reading the traces in chunks. Unfiltered, a
+        chunk is the page (more rounds only to replace expired traces). Filtered, `since`/`until` bound
+        the walk through the index's scores and the rest is tested on each trace read, at most
+        `scan_budget` of them: when the budget runs out first, the page is short and `next` is the last
+        trace examined, where the next request goes on."""
+        where = None if where is None or where.empty else where
         found: list[TraceDoc] = []
         cursor = before or ""
+        until = "" if where is None or where.until is None else str(where.until)
+        since = None if where is None else where.since
+        chunk = limit if where is None else max(limit, _FILTER_CHUNK)
+        examined = 0
         with self._faults.translate():
-            for _ in range(_PAGE_ROUNDS):
-                ids = [cast(bytes, i).decode() for i in await self._page(keys=[self._index], args=[limit, cursor])]
+            for _ in range(_PAGE_ROUNDS if where is None else self.scan_budget // chunk + 1):
+                reply = await self._page(keys=[self._index], args=[chunk, cursor, until])
+                scored = [(cast(bytes, reply[n]).decode(), float(reply[n + 1])) for n in range(0, len(reply), 2)]
+                ended = len(scored) < chunk  # the index has nothing older
+                if since is not None and any(score < since for _, score in scored):
+                    scored = [(i, score) for i, score in scored if score >= since]
+                    ended = True  # the rest started before `since`
+                if where is not None and len(scored) > self.scan_budget - examined:
+                    scored, ended = scored[: self.scan_budget - examined], False  # the budget ends first
+                ids = [i for i, _ in scored]
                 if not ids:
                     break
                 docs = await self._read(ids)
+                examined += len(ids)
                 expired = [i for i, d in zip(ids, docs, strict=True) if d is None]
                 if expired:  # its keys' TTL ran out: forget the index entry too
                     await self._r.zrem(self._index, *expired)
-                held = [(i, d) for i, d in zip(ids, docs, strict=True) if d is not None]
-                found += [d for _, d in held]
-                if len(found) >= limit or len(ids) < limit:
+                for trace_id, doc in zip(ids, docs, strict=True):
+                    if doc is not None and (where is None or where.matches(doc)):
+                        found.append(doc)
+                        if len(found) == limit:
+                            return TracePage(found, trace_id)
+                    cursor = trace_id if doc is not None else cursor  # expired ones left the index
+                if ended:
                     break
-                # the next page starts after the last one still held (the expired ones left the index)
-                cursor = held[-1][0] if held else cursor
-        return found[:limit]
+                if where is not None and examined >= self.scan_budget:
+                    return TracePage(found, cursor)  # short, with where to go on
+        return TracePage(found, None)
 
     async def get_trace(self, trace_id: str) -> TraceDoc | None:
         with self._faults.translate():
@@ -210,8 +261,48 @@ class RedisTraceStorage:
             replies = await pipe.execute()
         return [_doc(tid, replies[2 * n], replies[2 * n + 1]) for n, tid in enumerate(trace_ids)]
 
+    async def get_traces(self, trace_ids: list[str]) -> list[TraceDoc | None]:
+        """Several traces in one pipeline (the live socket's re-reads), None for those not held."""
+        with self._faults.translate():
+            return await self._read(trace_ids)
+
+    async def watch(self, changed: Callable[[list[str], bool], None]) -> None:
+        """Tell `changed` the ids of the traces each flush changed, and whether the flush was this
+        instance's own, until cancelled (once the flush is in Redis: the PUBLISH follows its writes).
+        Pub/sub: what is published while the subscription is down is lost (the listing still has it);
+        a lost connection is retried every `_WATCH_RETRY` seconds."""
+        from redis.exceptions import RedisError
+
+        while True:
+            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                while True:
+                    message = await pubsub.get_message(timeout=_WATCH_POLL)
+                    if message is not None and message.get("type") == "message":
+                        ids, own = _published(message["data"], self.instance)
+                        if ids:
+                            changed(ids, own)
+            except (RedisError, OSError):
+                await asyncio.sleep(_WATCH_RETRY)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
     async def close(self) -> None:
         """The client is shared by every Redis piece of the core: Backends.close() closes it."""
+
+
+def _published(data: bytes, instance: str) -> tuple[list[str], bool]:
+    """A publication's trace ids and whether it is this instance's ([] for anything malformed: the
+    channel is under our prefix, but a stray PUBLISH must not break the watch)."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return [], False
+    if not isinstance(doc, dict) or not isinstance(doc.get("t"), list):
+        return [], False
+    return [t for t in doc["t"] if isinstance(t, str)], doc.get("i") == instance
 
 
 def _doc(trace_id: str, fields: dict[bytes, bytes], order: list[bytes]) -> TraceDoc | None:

@@ -53,6 +53,7 @@ export type {
   MotiaStream,
   StateStreamEvent,
   StateStreamEventChannel,
+  StreamAuthContext,
   StreamConfig,
 } from './types/streams'
 export type { Config, RedisConfig, StreamAuthConfig, StreamAuthRequest } from './project-config'

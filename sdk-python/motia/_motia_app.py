@@ -31,7 +31,7 @@ from typing import Any
 
 from ._errors import MotiaError
 
-DEFAULT_WAIT = 20.0
+DEFAULT_WAIT = 30.0
 """Seconds a ``wait_for_*`` helper waits by default: generous, CI machines are slow."""
 
 

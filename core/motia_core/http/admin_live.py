@@ -11,14 +11,22 @@ Client -> server: {"type":"filter","logs":{"level"?,"step"?,"traceId"?}} narrows
 Nothing here slows what it watches: the feed is a log listener and a trace listener that only note
 the change when a client is connected; one task per client sends from a bounded buffer, and a client
 that does not keep up loses messages (counted, and told once with {"type":"dropped","count"}).
-Traces are this instance's (the live store); logs are the log store's, so with Redis they are this
-instance's too (other instances' lines are in GET /__motia/logs).
+Traces: this instance's changes come from its live store at once; on a shared trace storage that can
+be watched (tracing.SharedTraceChanges: Redis), every flush of every instance is announced once it
+is stored, and a trace another instance changed is re-read from the storage (at most REMOTE_READS a
+tick, the rest on the next). Once another instance touched a trace, this instance's own changes to it
+are also sent from the storage, when its own flush is announced, and never from the live store: so
+a summary holds every instance's spans, and a change is sent once, not once per source.
+Logs are the log store's, so with Redis they are this instance's (other instances' lines are in
+GET /__motia/logs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,9 +37,13 @@ from motia_core.http.guard import AdminGuard
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.logstore import LogDoc, log_doc
 from motia_core.queue.base import QueueStats
-from motia_core.tracing import Span, Trace, TraceStore, trace_summary
+from motia_core.tracing import SharedTraceChanges, Span, Trace, TraceDoc, TraceStore, trace_summary
 
 TRACE_EVERY = 0.25  # seconds between two summaries of the same trace
+REMOTE_READS = 100  # traces re-read from the shared storage per tick
+REMOTE_WAIT = 2.0  # seconds one re-read may take before this tick gives up on it
+REMOTE_PENDING = 10_000  # trace ids waiting for a re-read; past it new ones are dropped
+MIXED_HELD = 10_000  # traces remembered as touched by other instances
 QUEUE_EVERY = 1.0  # seconds between two looks at the queue's stats
 CLIENT_BUFFER = 1000  # messages waiting for one client; past it they are dropped
 MAX_CLIENTS = 64
@@ -78,13 +90,21 @@ class LiveFeed:
     """A log listener (LogRecorder.listeners) and a TraceListener of the live store."""
 
     def __init__(
-        self, traces: TraceStore, queue_stats: Callable[[], Awaitable[QueueStats]] | None, logger: Logger
+        self,
+        traces: TraceStore,
+        queue_stats: Callable[[], Awaitable[QueueStats]] | None,
+        logger: Logger,
+        shared: object = None,
     ) -> None:
+        """`shared`: the shared trace storage, watched when it is a SharedTraceChanges."""
         self._traces = traces
         self._queue_stats = queue_stats
         self._logger = logger
+        self._shared = shared if isinstance(shared, SharedTraceChanges) else None
         self.clients: set[_Client] = set()
         self._dirty: set[str] = set()
+        self._remote: dict[str, None] = {}  # to re-read from the shared storage, oldest first
+        self._mixed: OrderedDict[str, None] = OrderedDict()  # traces other instances changed
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- listeners: called where things happen, so they only take note ---------------------------
@@ -106,6 +126,19 @@ class LiveFeed:
         if self.clients:
             self._dirty.add(span.trace_id)
 
+    def stored(self, trace_ids: list[str], own: bool) -> None:
+        """A flush that changed these traces is in the shared storage (SharedTraceChanges.watch)."""
+        for trace_id in trace_ids:
+            if own and trace_id not in self._mixed:
+                continue  # the live store has told the socket already
+            if not own:
+                self._mixed[trace_id] = None
+                self._mixed.move_to_end(trace_id)
+            if self.clients and len(self._remote) < REMOTE_PENDING:
+                self._remote[trace_id] = None
+        while len(self._mixed) > MIXED_HELD:
+            self._mixed.popitem(last=False)
+
     def flows_changed(self) -> None:
         self._broadcast({"type": "flows"})
 
@@ -114,6 +147,8 @@ class LiveFeed:
     def start(self) -> None:
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._traces_loop(), name="live-traces")]
+            if self._shared is not None:
+                self._tasks.append(asyncio.create_task(self._shared.watch(self.stored), name="live-watch"))
             if self._queue_stats is not None:
                 self._tasks.append(asyncio.create_task(self._queue_loop(), name="live-queue"))
 
@@ -136,13 +171,34 @@ class LiveFeed:
     async def _traces_loop(self) -> None:
         while True:
             await asyncio.sleep(TRACE_EVERY)
+            await self._reread()
             if not self._dirty:
                 continue
             dirty, self._dirty = self._dirty, set()
             for trace_id in dirty:
+                if trace_id in self._mixed:  # sent from the storage once this flush is announced
+                    continue
                 trace = self._traces.get(trace_id)
                 if trace is not None:
                     self._broadcast({"type": "trace", "trace": trace_summary(trace.as_json())})
+
+    async def _reread(self) -> None:
+        """Send the summaries of the traces to re-read from the shared storage."""
+        if self._shared is None:
+            return
+        if not self._remote or not self.clients:
+            self._remote.clear()
+            return
+        ids = list(itertools.islice(self._remote, REMOTE_READS))
+        for trace_id in ids:
+            del self._remote[trace_id]
+        try:
+            docs: list[TraceDoc | None] = await asyncio.wait_for(self._shared.get_traces(ids), REMOTE_WAIT)
+        except Exception:  # the storage is down: GET /__motia/traces says why; the socket goes on
+            return
+        for doc in docs:
+            if doc is not None:
+                self._broadcast({"type": "trace", "trace": trace_summary(doc)})
 
     async def _queue_loop(self) -> None:
         assert self._queue_stats is not None

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING
 from aiohttp import hdrs, web
 
 from motia_core.http.admin_cron import add_cron_routes
+from motia_core.http.admin_dlq import add_dlq_routes
 from motia_core.http.admin_live import add_live_route
 from motia_core.http.admin_logs import add_log_routes
 from motia_core.http.admin_queue import add_queue_routes
 from motia_core.http.admin_state import add_state_routes
+from motia_core.http.admin_steps import add_step_routes
+from motia_core.http.admin_traces import add_trace_routes
 from motia_core.http.common import CorsPolicy, Handler, admin_json_response, json_response
 from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
 from motia_core.http.live_routes import LiveApiRoutes
@@ -24,7 +27,7 @@ from motia_core.steps import StepType
 from motia_core.streams.ws import StreamSocketServer
 
 if TYPE_CHECKING:
-    from motia_core.app import MotiaCore
+    from motia_core.http.served import ServedCore
 
 
 def _fallback(cors: CorsPolicy, guard: AdminGuard) -> Handler:
@@ -69,12 +72,15 @@ def _upgrading(sockets: StreamSocketServer, handler: Handler) -> Handler:
     return handle
 
 
-def build_app(core: MotiaCore) -> web.Application:
+def build_app(core: ServedCore) -> web.Application:
     app = web.Application(client_max_size=core.options.max_body)  # --max-body: 413 (http/body.py read_body)
     sockets = core.sockets
     guard = AdminGuard(core.options.admin_token, core.logger)
     cors = CorsPolicy(core.options.cors_origins)
-    add_system_routes(app, core, guard)
+    add_system_routes(app, guard, core.options.max_body, core.traces, core.bus_or_fail, core.state)
+    add_step_routes(app, guard, core.project_dir, lambda: core.registry, core.runner_status)
+    add_trace_routes(app, guard, core.trace_storage)
+    add_dlq_routes(app, guard, core.queue)
     # observability (docs/observability.md): each module gets only the pieces it reads
     if core.log_storage is not None:
         add_log_routes(app, guard, core.log_storage)

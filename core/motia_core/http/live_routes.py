@@ -8,6 +8,7 @@ half-built one. Built-in and admin routes stay in aiohttp's router and match fir
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -18,36 +19,52 @@ from motia_core.registry import LiveRegistry, Registry
 from motia_core.steps import StepType
 
 if TYPE_CHECKING:
-    from motia_core.app import MotiaCore
+    from motia_core.http.served import ServedCore
+
+
+@dataclass(frozen=True)
+class _Table:
+    static: dict[tuple[str, str], Handler]  # (method, path) of paths without parameters: a dict lookup
+    router: web.UrlDispatcher  # the paths with parameters
 
 
 class LiveApiRoutes:
-    def __init__(self, core: MotiaCore, cors: CorsPolicy, live: LiveRegistry) -> None:
+    def __init__(self, core: ServedCore, cors: CorsPolicy, live: LiveRegistry) -> None:
         self._core = core
         self._cors = cors
-        self._router = self._build(live.current)
+        self._table = self._build(live.current)
         live.on_swap(lambda _old, new: self._swap(new))
 
     def _swap(self, registry: Registry) -> None:
-        self._router = self._build(registry)
+        self._table = self._build(registry)  # one assignment: a request sees the old table or the new
 
-    def _build(self, registry: Registry) -> web.UrlDispatcher:
+    def _build(self, registry: Registry) -> _Table:
         core = self._core
-        router = web.UrlDispatcher()
+        table = _Table({}, web.UrlDispatcher())
         for step in registry.by_type(StepType.API):
             validator = registry.body_validators.get(step.id)
             handler = api_handler(step, validator, core.invoke, core.traces, core.logger)
             if not self._cors.any:  # the default '*' costs nothing per request
                 handler = self._cors.wrap(handler)
+            path = aiohttp_path(step.path)
+            if "{" not in path:
+                table.static[(step.method, path)] = handler
+                continue
             # registry.py dry-ran every route on a scratch router: this cannot raise for a served step
-            router.add_route(step.method, aiohttp_path(step.path), handler)
-        return router
+            table.router.add_route(step.method, path, handler)
+        return table
 
     def wrap(self, fallback: Handler) -> Handler:
         """The catch-all's handler: an API step when one matches, else `fallback` (404, preflight)."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            match = await self._router.resolve(request)
+            table = self._table
+            # path_safe: what aiohttp's own router matches on (percent-decoded, '/' kept encoded)
+            static = table.static.get((request.method, request.rel_url.path_safe))
+            if static is not None:
+                request[PATH_PARAMS] = {}  # not the catch-all's {"tail": ...}
+                return await static(request)
+            match = await table.router.resolve(request)
             if match.http_exception is not None:  # no step here (404), or not for this method (405)
                 return await fallback(request)
             request[PATH_PARAMS] = dict(match)

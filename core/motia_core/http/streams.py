@@ -23,7 +23,7 @@ from motia_core.streams.config import StreamDef
 from motia_core.streams.ws import StreamSocketServer
 
 if TYPE_CHECKING:
-    from motia_core.app import MotiaCore
+    from motia_core.http.served import ServedCore
 
 GROUP_CHECKS_IN_FLIGHT = 16  # canAccess calls at once when filtering a group listing
 # Admin credentials are for the guard, not for the project's auth hook (which may log its input).
@@ -37,7 +37,7 @@ def _denied(stream: str) -> web.Response:
     )
 
 
-def add_stream_routes(app: web.Application, core: MotiaCore, sockets: StreamSocketServer, guard: AdminGuard) -> None:
+def add_stream_routes(app: web.Application, core: ServedCore, sockets: StreamSocketServer, guard: AdminGuard) -> None:
     hub = core.streams
     access = sockets.access
 

@@ -2,14 +2,14 @@
 
 One stream per subscription, with one consumer group ("motia") that every instance joins under its
 own consumer name, so each event is leased by exactly one instance. An event's body lives in a hash;
-the stream carries its id. A lease is XREADGROUP (or XAUTOCLAIM of an entry whose lease ran out, from
-any consumer, live or dead, so an instance that dies mid-event has its events redelivered after the
-visibility timeout); an ack is XACK + XDEL + delete, in one script. Retries and delayed enqueues wait
-in a sorted set that the lease script promotes into the stream. FIFO subscriptions keep one event
-per message group out (ready, leased or waiting for its retry) cluster-wide and the rest in a list per
-group, oldest first; so on Redis a retried event holds its group until it is acked or buried.
-Every multi-key change is one Lua script (queue/redis_scripts.py: the key layout). Semantics are
-those of the SQLite queue (docs/delivery.md#redis), proven by tests/test_contract_queue.py.
+the stream carries its id. A pump, on its own connection, waits in a blocking XREADGROUP and
+materializes what it read (CLAIMED); a LEASE script, run when a timer is due, promotes due delays
+and reclaims leases that ran out (XAUTOCLAIM, any consumer's) or whose instance died. An ack is XACK
++ XDEL + delete in one script; concurrent emits and fates share one script call. FIFO subscriptions
+keep one event per message group out (ready, leased or waiting for its retry) cluster-wide, the rest
+in a list per group. Every multi-key change is one Lua script (queue/redis_scripts.py: the key
+layout). Semantics are those of the SQLite queue (docs/delivery.md#redis), proven by
+tests/test_contract_queue.py; the design is in docs/adapters.md#redis-queue.
 """
 
 from __future__ import annotations
@@ -40,19 +40,19 @@ from motia_core.queue.base import (
     Fate,
     QueuedEvent,
     QueueStats,
-    SubscriptionStats,
 )
-from motia_core.queue.redis_support import UNREACHABLE, FateBatcher, Outage, describe, forget_call, letter, text
+from motia_core.queue.redis_support import UNREACHABLE, Outage, ScriptBatcher, describe, forget_call, letter, text
 
 _LEASE_BATCH = 64  # events leased per script call at most
-_BLOCK_MS = 250  # longest blocking read: bounds how late a delayed event or a reclaim is noticed
+# longest blocking read: a pump runs LEASE when the earliest delay it knows of is due, when a marker
+# says a sooner one was scheduled, for a reclaim, and at least this often
+_BLOCK_MS = 1000
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis cannot be reached
 _FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage at least (else: the visibility timeout)
 _CONSUMER_ERROR_DELAY = 1.0
 # An instance renews its liveness key every _ALIVE_EVERY seconds; once the key has been gone
 # _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
-_ALIVE_TTL = 10.0
-_ALIVE_EVERY = 2.0
+_ALIVE_TTL, _ALIVE_EVERY = 10.0, 2.0
 _CLOSE_WAIT = 2.0  # seconds close() lets a pump's Redis call finish
 _T = TypeVar("_T")
 
@@ -67,6 +67,9 @@ class _Sub:
     stream: str
     cursor: str = "0-0"
     next_claim: float = 0.0
+    next_look: float = 0.0  # monotonic: when the next LEASE is due (until then a blocking read waits)
+    recover: bool = False  # a call failed: entries may be leased to us that no delivery holds
+    conn: aioredis.Redis | None = None  # the pump's own connection (its calls never overlap): no pool checkout
     registered: bool = False
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (entry id, lease token)
 
@@ -90,9 +93,12 @@ class RedisQueue:
         self._calls: set[asyncio.Future[Any]] = set()
         self._scripts = {
             name: client.register_script(getattr(lua, name))
-            for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATE", "REPLAY", "PURGE", "FORGET_CONSUMER")
+            for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATES", "REPLAY", "PURGE", "FORGET_CONSUMER")
         }
-        self._fates = FateBatcher(client, self._scripts["FATE"], self._calls)
+        # concurrent emits' copies, and fates of deliveries ending together: one script call per tick
+        fifo = self._key("fifo")
+        self._enqueues = ScriptBatcher(self._scripts["ENQUEUE"], fifo, [self._base], 1, self._calls)
+        self._fates = ScriptBatcher(self._scripts["FATES"], fifo, [self._base], 2, self._calls)
 
     @property
     def consumer_name(self) -> str:
@@ -129,13 +135,13 @@ class RedisQueue:
         cannot be reached (POST /emit answers 503, ctx.emit CODE_UNAVAILABLE)."""
         if not items:
             return
-        args: list[bytes | str | int] = [self._base]
+        args: list[bytes | str | int] = []
         for sub, e, delay in items:
             args += [sub, e.id, e.topic, e.data_json, e.trace_id, e.message_group_id, e.attempts]
             args += [repr(e.enqueued_at), int(max(0.0, delay) * 1000), e.parent_id]
         await self._register_fifo({sub for sub, _, _ in items})
         try:
-            depths = await self._scripts["ENQUEUE"](keys=[self._key("fifo")], args=args)
+            depths = await self._enqueues.call(args, len(items))
         except UNREACHABLE as exc:
             raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)}); the event was not stored") from exc
         for (sub, _, _), depth in zip(items, depths, strict=True):
@@ -165,6 +171,7 @@ class RedisQueue:
             self._spawn(sub)
 
     def _spawn(self, sub: _Sub) -> None:
+        sub.conn = self._redis.client()
         self._tasks.append(asyncio.create_task(self._pump(sub), name=f"redis-queue-{sub.name}"))
 
     async def _pump(self, sub: _Sub) -> None:
@@ -191,6 +198,7 @@ class RedisQueue:
                     self._outage.ended()
                     pause = _BACKOFF_FIRST
                 except UNREACHABLE as exc:
+                    sub.recover, sub.next_look = True, 0.0
                     self._outage.failed(f"leasing {sub.name}", exc, pause)
                     await asyncio.sleep(pause)
                     pause = min(_BACKOFF_MAX, pause * 2)
@@ -241,38 +249,57 @@ class RedisQueue:
         await self._register_fifo({sub.name})
 
     async def _lease(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
-        now = time.monotonic()
-        claim_ms = -1
-        if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
-            claim_ms = int(sub.visibility_timeout * 1000)
-            sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
-        takeover = 1 if self._outage.takeover_allowed() else 0
-        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor, takeover]
-        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args)
-        events = self._unpack(sub, reply)
-        if events:
-            return events
-        wait_ms = _BLOCK_MS
-        if int(reply[2]) >= 0:
-            wait_ms = min(wait_ms, int(reply[2]))
-        wait_ms = min(wait_ms, max(1, int((sub.next_claim - time.monotonic()) * 1000)))
+        """A LEASE script call when a look is due (a delay due, a reclaim due, a wake-up marker seen);
+        otherwise, and when it found nothing, a blocking read that any instance's XADD ends at once:
+        in the steady state one read and one CLAIMED per batch, and an idle pump costs one read a
+        second."""
+        if time.monotonic() >= sub.next_look:
+            events = await self._look(sub, limit)
+            if events:
+                return events
+        wait_ms = int((sub.next_look - time.monotonic()) * 1000)
         if wait_ms <= 0 or not self._leasing.is_set():
             return []
-        # nothing ready: block until an entry arrives (any instance's XADD wakes us) or a timer is due
-        read: Any = await self._redis.xreadgroup(
-            lua.GROUP, self._consumer_name, {sub.stream: ">"}, count=limit, block=max(1, wait_ms)
+        read: Any = await self._conn(sub).xreadgroup(
+            lua.GROUP, self._consumer_name, {sub.stream: ">"}, count=limit, block=wait_ms
         )
         if not read:
             return []
         pairs: list[Any] = []
         for entry_id, fields in read[0][1]:
-            pairs += [entry_id, fields.get(b"id", b"")]
-        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=[self._base, sub.name, *pairs])
+            event_id = fields.get(b"id", b"")
+            if not event_id:  # a marker: a delay due sooner than we knew of was scheduled
+                sub.next_look = 0.0
+            pairs += [entry_id, event_id]
+        args = [self._base, sub.name, *pairs]
+        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=args, client=self._conn(sub))
+        return self._unpack(sub, reply, claimed=True)
+
+    def _conn(self, sub: _Sub) -> aioredis.Redis:
+        return sub.conn or self._redis
+
+    async def _look(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
+        now = time.monotonic()
+        claim_ms = -1
+        if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
+            claim_ms = int(sub.visibility_timeout * 1000)
+            sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
+        sub.next_look = min(sub.next_claim, now + _BLOCK_MS / 1000)
+        takeover = 1 if self._outage.takeover_allowed() else 0
+        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor, takeover]
+        args.append(int(sub.recover))
+        if sub.recover:
+            args += [entry for entry, _ in sub.leases.values()]
+        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args, client=self._conn(sub))
+        sub.recover = int(reply[4]) > 0  # more orphans than free slots: the rest next time
         return self._unpack(sub, reply)
 
-    def _unpack(self, sub: _Sub, reply: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
-        sub.cursor = text(reply[0]) or "0-0"
+    def _unpack(self, sub: _Sub, reply: list[Any], claimed: bool = False) -> list[tuple[QueuedEvent, str, int]]:
+        if not claimed:  # the XAUTOCLAIM cursor: CLAIMED does not scan
+            sub.cursor = text(reply[0]) or "0-0"
         self._depth[sub.name] = int(reply[1])
+        if int(reply[2]) >= 0:  # the earliest delay is due then: look again at that time at the latest
+            sub.next_look = min(sub.next_look, time.monotonic() + int(reply[2]) / 1000)
         return support.leased_events(reply[3])
 
     async def _deliver(self, sub: _Sub, event: QueuedEvent, slots: asyncio.Semaphore, release: bool) -> None:
@@ -292,21 +319,14 @@ class RedisQueue:
         slot stays taken, nothing could be leased anyway): given up sooner, a handled event would wait
         for its lease to run out and run again. Given up, the lease runs out and the event comes back."""
         entry, lease = sub.leases[event.id]
-        if delivery.fate is Fate.ACK:
-            op = "ack"
-        elif delivery.fate is Fate.DEAD_LETTER:
-            op = "bury"
-        else:
-            op = "retry" if delivery.counted else "free"
         failure = orjson.dumps(delivery.failure.as_json() if delivery.failure else {"message": "unknown"})
-        args: list[bytes | str | int] = [self._base, sub.name, op, entry, event.id, lease]
-        args.append(int(max(0.0, delivery.delay) * 1000))
-        args += [failure, event.message_group_id]
+        args: list[bytes | str | int] = [sub.name, support.fate_op(delivery), entry, event.id, lease]
+        args += [int(max(0.0, delivery.delay) * 1000), failure, event.message_group_id]
         deadline = time.monotonic() + max(_FATE_PATIENCE, sub.visibility_timeout)
         pause = _BACKOFF_FIRST
         while True:
             try:
-                status, depth = await self._fates.write(sub.stream, args)
+                status, depth = await self._fates.call(args, 1)
                 self._outage.ended()
                 self._depth[sub.name] = int(depth)
                 if int(status) < 0:
@@ -331,13 +351,7 @@ class RedisQueue:
     # -- dead letters ------------------------------------------------------------------------------
 
     async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
-        ids = await self._redis.zrange(self._key("dead"), 0, -1)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for letter_id in ids:
-                pipe.hgetall(self._key("x:", text(letter_id)))
-            rows = await pipe.execute()
-        letters = [letter(text(i), row) for i, row in zip(ids, rows, strict=True) if row]
-        return [d for d in letters if subscription in (None, d.subscription)]
+        return await support.read_dead_letters(self._redis, self._base, subscription)
 
     async def dead_letter(self, letter_id: str) -> DeadLetter | None:
         row = await self._redis.hgetall(self._key("x:", letter_id))
@@ -353,30 +367,14 @@ class RedisQueue:
     async def stats(self) -> QueueStats:
         """Read from Redis, so every instance's events count: depth is the `n:` counter, in flight the
         consumer group's pending entries, scheduled the delay set. One pipeline."""
-        names = list(self._subs)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.get(self._key("n:", name))
-                    pipe.xpending(self._key("s:", name), lua.GROUP)
-                    pipe.zcard(self._key("d:", name))
-                pipe.zcard(self._key("dead"))
-                replies = await pipe.execute(raise_on_error=False)
+            return await support.read_stats(self._redis, self._base, list(self._subs))
         except UNREACHABLE as exc:
             raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)})") from exc
-        subs: dict[str, SubscriptionStats] = {}
-        for i, name in enumerate(names):
-            depth, pending, scheduled = replies[3 * i : 3 * i + 3]
-            in_flight = pending.get("pending", 0) if isinstance(pending, dict) else 0  # no group yet: none
-            subs[name] = SubscriptionStats(int(depth or 0), int(in_flight), int(scheduled or 0))
-        dead = replies[-1]
-        if isinstance(dead, Exception):
-            raise dead
-        return QueueStats(subs, int(dead))
 
     def depth(self, subscription: str) -> int:
         """Events of the subscription not yet acked or buried, as of this instance's last exchange with
-        Redis (each lease, enqueue and fate refreshes it; an idle pump at least every 250 ms)."""
+        Redis (each lease, enqueue and fate refreshes it; an idle pump at least once a second)."""
         return self._depth.get(subscription, 0)
 
     async def close(self) -> None:
@@ -393,6 +391,8 @@ class RedisQueue:
             for call in late:  # leased entries it may hold come back after their visibility timeout
                 call.cancel()
         for sub in self._subs.values():
+            conn, sub.conn = sub.conn, None
+            await support.drop_client(conn)
             with contextlib.suppress(*UNREACHABLE, rex.ResponseError):
                 await self._scripts["FORGET_CONSUMER"](keys=[sub.stream], args=[self._consumer_name])
         if self._started:  # leases still held (cancelled deliveries) go to another instance at once

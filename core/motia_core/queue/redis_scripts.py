@@ -8,7 +8,8 @@ event ids they meet (all in the same slot; KEYS[1] is always a real key of that 
 
     B e:<id>                       hash: one queued event (sub, topic, data, trace, group, attempts,
                                    lease, created, visible, failures)
-    B s:<sub>                      stream: ids of events ready for delivery, consumer group "motia"
+    B s:<sub>                      stream: ids of events ready for delivery, consumer group "motia";
+                                   an entry with an empty id wakes a pump (a delay due sooner)
     B d:<sub>                      sorted set: ids waiting for a delay (score: due time, ms, Redis clock)
     B n:<sub>                      string: events of the subscription not yet acked or buried (depth)
     B gl:<sub>                     hash: FIFO group -> id of the group's one event out (ready, leased or
@@ -32,6 +33,16 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- wait for a delay. A pump blocks on its stream until the earliest due time it knows of: an event
+-- due sooner puts an empty marker entry (id '') on the stream, which wakes a blocked pump to look
+-- again (materialize drops the marker)
+local function schedule(sub, id, visible)
+  local delayed = B .. 'd:' .. sub
+  redis.call('ZADD', delayed, visible, id)
+  if redis.call('ZRANGE', delayed, 0, 0)[1] == id then
+    redis.call('XADD', B .. 's:' .. sub, '*', 'id', '')
+  end
+end
 -- put an event whose hash exists where it belongs: its FIFO group's line, the delay set, or the stream
 local function route(sub, id, grp, visible, now)
   if grp ~= '' and redis.call('HGET', B .. 'fifo', sub) == '1' then
@@ -43,7 +54,7 @@ local function route(sub, id, grp, visible, now)
     redis.call('HSET', B .. 'gl:' .. sub, grp, id)
   end
   if visible > now then
-    redis.call('ZADD', B .. 'd:' .. sub, visible, id)
+    schedule(sub, id, visible)
   else
     redis.call('XADD', B .. 's:' .. sub, '*', 'id', id)
   end
@@ -64,7 +75,7 @@ local function release(sub, id, grp, now)
     if visible then
       redis.call('HSET', gl, grp, nxt)
       if tonumber(visible) > now then
-        redis.call('ZADD', B .. 'd:' .. sub, visible, nxt)
+        schedule(sub, nxt, visible)
       else
         redis.call('XADD', B .. 's:' .. sub, '*', 'id', nxt)
       end
@@ -88,7 +99,7 @@ end
 
 # KEYS[1] = B fifo. ARGV[1] = B, then 10 fields per event:
 # sub, id, topic, data, trace, group, attempts, created, delay_ms, parent (the emitting span).
-# Returns the depth of each sub.
+# Returns the depth of each sub. The copies of concurrent emits share one call.
 ENQUEUE = (
     _COMMON
     + """
@@ -139,11 +150,13 @@ end
 
 # KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count, claim_idle_ms (-1: no reclaim this time), cursor,
 # takeover ('1': look for dead consumers; '0' right after an outage, when live ones may not have
-# renewed their keys yet).
+# renewed their keys yet), recover ('1' after a failed call: a blocking XREADGROUP whose CLAIMED never
+# ran, or whose reply was lost, left entries leased to this consumer that it does not know of), then
+# the entry ids this consumer does hold.
 # Promotes due delayed events; takes over the leases of consumers whose liveness key `B alive:<name>`
 # expired (their instance died) and forgets such consumers once they hold nothing; reclaims leases
 # idle past the visibility timeout (XAUTOCLAIM, from any consumer); then reads new entries.
-# Returns {cursor, depth, ms to next due (-1: none), events...}.
+# Returns {cursor, depth, ms to next due (-1: none), events, orphans still to recover}.
 LEASE = (
     _COMMON
     + _MATERIALIZE
@@ -151,6 +164,17 @@ LEASE = (
 local stream, sub, consumer, count = KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local claim_ms, cursor, takeover = tonumber(ARGV[5]), ARGV[6], ARGV[7] == '1'
 local now = now_ms()
+local out, orphans = {}, 0
+if ARGV[8] == '1' then
+  local held, ids = {}, {}
+  for i = 9, #ARGV do held[ARGV[i]] = true end
+  for _, p in ipairs(redis.call('XPENDING', stream, 'motia', '-', '+', count + #ARGV, consumer)) do
+    if not held[p[1]] then
+      if #ids < count then ids[#ids + 1] = p[1] else orphans = orphans + 1 end
+    end
+  end
+  if #ids > 0 then materialize(stream, redis.call('XCLAIM', stream, 'motia', consumer, 0, unpack(ids)), out) end
+end
 local delayed = B .. 'd:' .. sub
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 512)
 for _, id in ipairs(due) do
@@ -159,7 +183,6 @@ for _, id in ipairs(due) do
     redis.call('XADD', stream, '*', 'id', id)
   end
 end
-local out = {}
 if claim_ms >= 0 then
   if takeover then
     -- a consumer whose instance stopped renewing its liveness key is gone: take its leases now
@@ -189,7 +212,7 @@ if #out < count then
   local r = redis.call('XREADGROUP', 'GROUP', 'motia', consumer, 'COUNT', count - #out, 'STREAMS', stream, '>')
   if r then materialize(stream, r[1][2], out) end
 end
-return {cursor, depth(sub), next_due(sub, now), out}
+return {cursor, depth(sub), next_due(sub, now), out, orphans}
 """
 )
 
@@ -206,51 +229,61 @@ return {'0-0', depth(ARGV[2]), next_due(ARGV[2], now_ms()), out}
 """
 )
 
-# KEYS[1] = B s:<sub>. ARGV = B, sub, op (ack|retry|free|bury), entry id, event id, lease token,
-# delay_ms, failure JSON, group. Returns {status, depth}; status 1 applied, 0 the event was already gone,
-# -1 stale (a newer lease owns the event: a retry or burial from an expired lease is ignored).
-FATE = (
+# KEYS[1] = B fifo (routing only). ARGV = B, then 8 fields per fate: sub, op (ack|retry|free|bury),
+# entry id, event id, lease token, delay_ms, failure JSON, group. Returns {status, depth} per fate,
+# flat; status 1 applied, 0 the event was already gone, -1 stale (a newer lease owns the event: a retry
+# or burial from an expired lease is ignored). Fates of deliveries ending together share one call.
+FATES = (
     _COMMON
     + """
-local stream, sub, op, eid, id = KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local key = B .. 'e:' .. id
-local lease = redis.call('HGET', key, 'lease')
-if not lease then
+local function fate(sub, op, eid, id, token, delay, failure, grp, now)
+  local stream = B .. 's:' .. sub
+  local key = B .. 'e:' .. id
+  local lease = redis.call('HGET', key, 'lease')
+  if not lease then
+    redis.call('XACK', stream, 'motia', eid)
+    redis.call('XDEL', stream, eid)
+    return 0
+  end
+  if op ~= 'ack' and lease ~= token then return -1 end
   redis.call('XACK', stream, 'motia', eid)
   redis.call('XDEL', stream, eid)
-  return {0, depth(sub)}
+  if op == 'ack' then
+    redis.call('DEL', key)
+    redis.call('DECR', B .. 'n:' .. sub)
+    release(sub, id, grp, now)
+  elseif op == 'bury' then
+    append_failure(key, failure)
+    redis.call('HSET', key, 'died', now)
+    redis.call('RENAME', key, B .. 'x:' .. id)
+    redis.call('ZADD', B .. 'dead', now, id)
+    redis.call('DECR', B .. 'n:' .. sub)
+    release(sub, id, grp, now)
+  else
+    if op == 'free' then
+      if tonumber(redis.call('HGET', key, 'attempts')) > 0 then redis.call('HINCRBY', key, 'attempts', -1) end
+    else
+      append_failure(key, failure)
+    end
+    local visible = now + tonumber(delay)
+    redis.call('HSET', key, 'visible', visible)
+    if visible > now then
+      schedule(sub, id, visible)
+    else
+      redis.call('XADD', stream, '*', 'id', id)
+    end
+  end
+  return 1
 end
-if op ~= 'ack' and lease ~= ARGV[6] then return {-1, depth(sub)} end
-redis.call('XACK', stream, 'motia', eid)
-redis.call('XDEL', stream, eid)
 local now = now_ms()
-local grp = ARGV[9]
-if op == 'ack' then
-  redis.call('DEL', key)
-  redis.call('DECR', B .. 'n:' .. sub)
-  release(sub, id, grp, now)
-elseif op == 'bury' then
-  append_failure(key, ARGV[8])
-  redis.call('HSET', key, 'died', now)
-  redis.call('RENAME', key, B .. 'x:' .. id)
-  redis.call('ZADD', B .. 'dead', now, id)
-  redis.call('DECR', B .. 'n:' .. sub)
-  release(sub, id, grp, now)
-else
-  if op == 'free' then
-    if tonumber(redis.call('HGET', key, 'attempts')) > 0 then redis.call('HINCRBY', key, 'attempts', -1) end
-  else
-    append_failure(key, ARGV[8])
-  end
-  local visible = now + tonumber(ARGV[7])
-  redis.call('HSET', key, 'visible', visible)
-  if visible > now then
-    redis.call('ZADD', B .. 'd:' .. sub, visible, id)
-  else
-    redis.call('XADD', stream, '*', 'id', id)
-  end
+local out = {}
+for i = 2, #ARGV, 8 do
+  local sub = ARGV[i]
+  out[#out + 1] = fate(sub, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7], now)
+  out[#out + 1] = depth(sub)
 end
-return {1, depth(sub)}
+return out
 """
 )
 

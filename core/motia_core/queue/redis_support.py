@@ -1,4 +1,4 @@
-"""Pieces of the Redis queue (queue/redis.py) that are not the queue itself: batching of fates,
+"""Pieces of the Redis queue (queue/redis.py) that are not the queue itself: batching of script calls,
 outage bookkeeping, decoding of replies and dead letters."""
 
 from __future__ import annotations
@@ -14,29 +14,40 @@ import redis.commands.core
 import redis.exceptions as rex
 
 from motia_core.logs import Logger
-from motia_core.queue.base import DeadLetter, QueuedEvent
+from motia_core.queue.base import DeadLetter, Delivery, Fate, QueuedEvent, QueueStats, SubscriptionStats
+from motia_core.queue.redis_scripts import GROUP
 
 # what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
 UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
 
 
-class FateBatcher:
-    """Writes the fates of deliveries through one script; all the ones asked for in the same loop
-    tick share one pipeline."""
+class ScriptBatcher:
+    """Calls of one batch script made in the same loop tick become one script call (one EVALSHA, one
+    round trip, one reply to decode): the script loops over every caller's items, and each caller
+    gets its items' share of the flat reply. The merged call is one atomic script, so each caller's
+    items still happen whole or not at all. Used for enqueues (a copy per subscription of concurrent
+    emits) and for fates (acks of deliveries finishing together)."""
 
     def __init__(
-        self, client: aioredis.Redis, script: redis.commands.core.AsyncScript, calls: set[asyncio.Future[Any]]
+        self,
+        script: redis.commands.core.AsyncScript,
+        key: str,
+        head: list[bytes | str | int],
+        width: int,
+        calls: set[asyncio.Future[Any]],
     ) -> None:
-        self._client = client
         self._script = script
+        self._key = key  # a key of the queue's slot: routes the call (Cluster)
+        self._head = head  # the script's leading arguments, shared by every item
+        self._width = width  # reply values per item
         self._calls = calls  # tasks close() lets finish
-        self._pending: list[tuple[str, list[bytes | str | int], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[list[bytes | str | int], int, asyncio.Future[list[Any]]]] = []
 
-    async def write(self, stream: str, args: list[bytes | str | int]) -> Any:
-        """Fates written in the same loop tick go to Redis in one pipeline (one round trip for a
-        burst of acks); each is still its own atomic script."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((stream, args, future))
+    async def call(self, args: list[bytes | str | int], items: int) -> list[Any]:
+        """Run the script over `items` items (`args`: their arguments, back to back); their share of
+        the reply, `width` values per item."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._pending.append((args, items, future))
         if len(self._pending) == 1:
             flush = asyncio.ensure_future(self._flush())
             self._calls.add(flush)
@@ -44,18 +55,14 @@ class FateBatcher:
         return await future
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the other deliveries finishing in this tick join the batch
+        await asyncio.sleep(0)  # let the other callers of this tick join the batch
         batch, self._pending = self._pending, []
-        script = self._script
+        args = list(self._head)
+        for more, _, _ in batch:
+            args += more
         try:
-            # plain EVALSHA: a pipeline that registers the script would ask SCRIPT EXISTS every time
-            async with self._client.pipeline(transaction=False) as pipe:
-                for stream, args, _ in batch:
-                    pipe.evalsha(script.sha, 1, stream, *args)
-                results = await pipe.execute(raise_on_error=False)
-            for i, result in enumerate(results):
-                if isinstance(result, rex.NoScriptError):  # Redis restarted: the Script object reloads it
-                    results[i] = await script(keys=[batch[i][0]], args=batch[i][1])
+            # the Script object reloads the script when a restarted Redis lost its cache
+            reply = await self._script(keys=[self._key], args=args)
         except BaseException as exc:
             for _, _, future in batch:
                 if future.done():
@@ -67,13 +74,12 @@ class FateBatcher:
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, _, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        at = 0
+        for _, items, future in batch:
+            share = reply[at : at + items * self._width]
+            at += items * self._width
+            if not future.done():
+                future.set_result(share)
 
 
 class Outage:
@@ -122,6 +128,56 @@ def forget_call(calls: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any
             task.exception()  # retrieved: a call whose pump is gone fails quietly; the pump logged outages
 
     return done
+
+
+async def read_dead_letters(client: aioredis.Redis, base: str, subscription: str | None) -> list[DeadLetter]:
+    ids = await client.zrange(base + "dead", 0, -1)
+    async with client.pipeline(transaction=False) as pipe:
+        for letter_id in ids:
+            pipe.hgetall(base + "x:" + text(letter_id))
+        rows = await pipe.execute()
+    letters = [letter(text(i), row) for i, row in zip(ids, rows, strict=True) if row]
+    return [d for d in letters if subscription in (None, d.subscription)]
+
+
+async def read_stats(client: aioredis.Redis, base: str, names: list[str]) -> QueueStats:
+    """Depth (`n:`), in flight (the group's pending entries) and scheduled (`d:`) of each subscription,
+    and the dead letters' count: one pipeline."""
+    async with client.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.get(base + "n:" + name)
+            pipe.xpending(base + "s:" + name, GROUP)
+            pipe.zcard(base + "d:" + name)
+        pipe.zcard(base + "dead")
+        replies = await pipe.execute(raise_on_error=False)
+    subs: dict[str, SubscriptionStats] = {}
+    for i, name in enumerate(names):
+        depth, pending, scheduled = replies[3 * i : 3 * i + 3]
+        in_flight = pending.get("pending", 0) if isinstance(pending, dict) else 0  # no group yet: none
+        subs[name] = SubscriptionStats(int(depth or 0), int(in_flight), int(scheduled or 0))
+    dead = replies[-1]
+    if isinstance(dead, Exception):
+        raise dead
+    return QueueStats(subs, int(dead))
+
+
+async def drop_client(client: aioredis.Redis | None) -> None:
+    """Close a pump's own client (Redis.client()). Its connection is disconnected, not reused: a read
+    cancelled at close may have left it mid-reply."""
+    if client is None:
+        return
+    if client.connection is not None:
+        await client.connection.disconnect()
+    await client.aclose(close_connection_pool=False)
+
+
+def fate_op(delivery: Delivery) -> str:
+    """The FATES script's op for a delivery."""
+    if delivery.fate is Fate.ACK:
+        return "ack"
+    if delivery.fate is Fate.DEAD_LETTER:
+        return "bury"
+    return "retry" if delivery.counted else "free"
 
 
 def text(value: Any) -> str:

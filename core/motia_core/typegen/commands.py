@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from motia_core.logs import Level, Logger
 from motia_core.registry import Registry
@@ -45,13 +46,19 @@ def _dir(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from motia_core.typegen import load_registry
 
+    if args.command == "generate-types" and args.no_ts and not args.python:
+        print("motia-core: generate-types --no-ts without --python FILE writes nothing", file=sys.stderr)
+        return 2
     project = Path(args.dir).resolve()
     try:
         level = Level.parse(args.log_level)
     except ValueError as exc:
         raise SystemExit(f"motia-core: {exc}") from None
-    registry = load_registry(project, Logger("pretty", level, stream=sys.stderr))
-    written = _types(args, project, registry) if args.command == "generate-types" else _openapi(args, project, registry)
+    registry, auth_context = load_registry(project, Logger("pretty", level, stream=sys.stderr))
+    if args.command == "generate-types":
+        written = _types(args, project, registry, auth_context)
+    else:
+        written = _openapi(args, project, registry)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     for issue in registry.issues:
@@ -60,12 +67,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if registry.issues else 0
 
 
-def _types(args: argparse.Namespace, project: Path, registry: Registry) -> list[Path]:
+def _types(
+    args: argparse.Namespace, project: Path, registry: Registry, auth_context: dict[str, Any] | None
+) -> list[Path]:
     from motia_core.typegen import write_types
 
     ts_path = None if args.no_ts else project / args.output
     py_path = project / args.python if args.python else None
-    changed = write_types(registry, ts_path, py_path)
+    changed = write_types(registry, ts_path, py_path, auth_context)
     for path in (ts_path, py_path):
         if path is not None and path not in changed:
             print(f"unchanged {path}", file=sys.stderr)

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 
 from motia_core.steps import Step, StepType
 from motia_core.streams.config import StreamDef
-from motia_core.typegen.schema import HEADER, emit_topics, response_schemas
-from motia_core.typegen.ts_schema import TsConverter, ts_string, union
+from motia_core.typegen.schema import HEADER, Schema, emit_topics, response_schemas
+from motia_core.typegen.ts_schema import TsConverter, top_level_operator, ts_string, union
 
 _IMPORTS = "import type { ApiResponse, ApiRouteHandler, CronHandler, EventHandler, MotiaStream } from 'motia'"
 
 
-def render_ts(steps: Sequence[Step], streams: Sequence[StreamDef]) -> str:
+def render_ts(steps: Sequence[Step], streams: Sequence[StreamDef], auth_context: Schema | None = None) -> str:
+    """`auth_context`: the stream auth hook's `contextSchema`, typed as `StreamAuthContext`."""
     lines = [
         "/**",
         f" * {HEADER}.",
@@ -37,7 +38,13 @@ def render_ts(steps: Sequence[Step], streams: Sequence[StreamDef]) -> str:
             continue
         item = TsConverter(stream.schema or True).convert(stream.schema)
         lines.append(f"    {ts_string(stream.name)}: MotiaStream<{item}>")
-    lines += ["  }", "", "  interface Handlers {"]
+    lines.append("  }")
+    if auth_context is not None:
+        context = TsConverter(auth_context).convert(auth_context)
+        # an interface can only extend an object type: a union context (rare) stays unknown-ish
+        if context.startswith("{") and not top_level_operator(context):
+            lines += ["", f"  interface StreamAuthContext {context}"]
+    lines += ["", "  interface Handlers {"]
     for step in sorted(steps, key=lambda s: s.name):
         handler = _handler(step, steps)
         if handler is not None:

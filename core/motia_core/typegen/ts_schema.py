@@ -56,10 +56,10 @@ def union(parts: list[str]) -> str:
 
 def _paren(t: str) -> str:
     """`(A | B)[]` and `(A & B) | C` need the brackets; `{ a: B | C }[]` and names do not."""
-    return f"({t})" if _top_level_operator(t) else t
+    return f"({t})" if top_level_operator(t) else t
 
 
-def _top_level_operator(t: str) -> bool:
+def top_level_operator(t: str) -> bool:
     depth, quoted = 0, False
     for i, ch in enumerate(t):
         if quoted:

@@ -42,7 +42,7 @@ export interface CallResult<TBody = unknown> {
 }
 
 export interface WaitOptions {
-  /** Default 20 s. */
+  /** Default 30 s (CI machines are slow). */
   timeoutMs?: number
 }
 
@@ -184,7 +184,7 @@ export async function startMotia(options: StartMotiaOptions): Promise<MotiaApp> 
 
   /** Poll `probe` until it returns a value (not undefined), or fail naming `what`. */
   const poll = async <T>(what: string, probe: () => Promise<T | undefined>, wait: WaitOptions = {}): Promise<T> => {
-    const timeoutMs = wait.timeoutMs ?? 20_000
+    const timeoutMs = wait.timeoutMs ?? 30_000
     const deadline = Date.now() + timeoutMs
     let last = 'nothing yet'
     for (;;) {

@@ -20,6 +20,13 @@ export interface MotiaStream<TData> {
   send<T>(channel: StateStreamEventChannel, event: StateStreamEvent<T>): Promise<void>
 }
 
+/**
+ * What the project's stream auth hook returned for a connection (`streamAuth.authenticate`). Empty
+ * here; `motia-core generate-types` fills it from `streamAuth.contextSchema`, as Motia's generated
+ * `types.d.ts` does (`declare module 'motia' { interface StreamAuthContext { userId: string } }`).
+ */
+export interface StreamAuthContext {}
+
 /** The `config` of a `*.stream.ts` file. */
 export interface StreamConfig {
   /** Becomes `ctx.streams.<name>`. */
@@ -27,9 +34,10 @@ export interface StreamConfig {
   /** Item schema (types and UI; not enforced at run time). */
   schema: StepSchemaInput
   baseConfig: { storageType: 'default' } | { storageType: 'custom'; factory: () => MotiaStream<unknown> }
-  /** Decides whether a client may subscribe to a group / item. */
-  canAccess?: (
-    subscription: StateStreamEventChannel,
-    authContext: unknown,
-  ) => boolean | Promise<boolean>
+  /**
+   * Decides whether a client may subscribe to a group / item; `authContext` is null for anonymous
+   * clients. Declared as a method so that a hook annotating its own context type (Motia projects
+   * do) type-checks whether or not `types.d.ts` has been generated.
+   */
+  canAccess?(subscription: StateStreamEventChannel, authContext: StreamAuthContext | null): boolean | Promise<boolean>
 }

@@ -40,6 +40,9 @@ before(async () => {
   core = spawn('motia-core', ['serve', '--dir', projectDir, '--host', '127.0.0.1', '--port', String(port)], {
     stdio: 'inherit',
   })
+  core.on('error', (error) => {
+    throw new Error(`cannot start motia-core (${error.message}): is it installed and on PATH?`)
+  })
   await waitFor(async () => (await fetch(`${baseUrl}/greetings/none`)).status === 404)
 })
 

@@ -1,0 +1,180 @@
+"""The recording pair (suite_record.py) in the report: on/off ratios per endpoint, the target row
+and where recording's time goes."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from benchlib.report_format import cpu_us, median_run, ms, num, table
+
+NAMES = {
+    "ts_log": "TS step, logs one line",
+    "py_log": "Python step, logs one line",
+    "ts": "TS step, no-op",
+    "py": "Python step, no-op",
+}
+SHORT = {"ts_log": "TS log", "py_log": "Python log", "ts": "TS no-op", "py": "Python no-op"}
+TARGET = 0.95  # issue 10: c16 API throughput with logs and traces recorded drops by no more than 5 %
+
+
+def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per endpoint: the median over rounds of the per-round on/off throughput ratio (pairs made
+    seconds apart), the median runs of each side, and CPU per request on each side."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, by in res.get("record", {}).get("runs", {}).items():
+        on, off = by.get("on") or [], by.get("off") or []
+        pairs = [(a, b) for a, b in zip(on, off, strict=False) if b["rps"]]
+        if not pairs:
+            continue
+        cpu = [(ca, cb) for a, b in pairs if (ca := cpu_us(a)) and (cb := cpu_us(b))]
+        out[key] = {
+            "ratio": statistics.median(a["rps"] / b["rps"] for a, b in pairs),
+            "ratios": [a["rps"] / b["rps"] for a, b in pairs],
+            "on": median_run(on),
+            "off": median_run(off),
+            "cpu_on_us": statistics.median(a for a, _ in cpu) if cpu else None,
+            "cpu_off_us": statistics.median(b for _, b in cpu) if cpu else None,
+            "cpu_added_us": statistics.median(a - b for a, b in cpu) if cpu else None,
+            # throughput share at equal CPU (off's CPU per request / on's): less moved by other load
+            "ratio_cpu": statistics.median(b / a for a, b in cpu) if cpu else None,
+            "errors": sum(r["errors"] for r in on + off),
+            # CPU other processes took on the servers' CPU during the runs: the noise this machine added
+            "foreign_pct": [
+                x for r in on + off if (x := r.get("resources", {}).get("foreign_pct_on_server_cpus")) is not None
+            ],
+        }
+    return out
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    s = summary(res)
+    if not s:
+        return []
+    worst = min(s, key=lambda k: s[k]["ratio"])
+    per_cpu = ", ".join(f"{SHORT[k]} {pct1(e['ratio_cpu'])}" for k, e in s.items())
+    return [
+        {
+            "target": "API throughput at c16 with logs and span events recorded ≥ 95 % of `--no-record` "
+            "(TS, Python; a step logging one line and the no-op)",
+            "status": "met" if s[worst]["ratio"] >= TARGET else "missed",
+            "measured": ", ".join(f"{NAMES[k]} {pct1(e['ratio'])}" for k, e in s.items())
+            + f" (worst: {NAMES[worst]}; median of {len(s[worst]['ratios'])} interleaved rounds; "
+            f"per CPU µs: {per_cpu})",
+            "detail": "",
+        }
+    ]
+
+
+def pct1(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
+    rec = res.get("record")
+    s = summary(res)
+    if not rec or not s:
+        return
+    w("## What recording costs: `serve` vs `serve --no-record` (c16)\n")
+    w(
+        "Two motia-core servers on the same step files, side by side on the servers' CPU, both with "
+        "`--log-level info`: one records (the default: every log line into `.motia/logs.db` through the "
+        "batched LogRecorder, every handler call as a span event), the other runs `--no-record` (stdout "
+        "logging, traces and /metrics stay on both; OTel is off). `GET /log/<lang>` is an API step that "
+        "logs one info line per request; the no-op steps log nothing, so their difference is the span "
+        f"bookkeeping alone. wrk c16, {rec['seconds']:g} s per run, {rec['rounds']} interleaved rounds "
+        "(each endpoint on then off, the order flipped every round); *on/off* is the median of the "
+        "per-round ratios, the other figures are from each side's median run; *on/off per CPU* = off's CPU "
+        "time per request (core + runners) / on's, the share recording leaves at equal CPU; *other load* = "
+        "the range, over the runs, of the CPU other processes took on the servers' CPU (this machine's noise).\n"
+    )
+    rows = []
+    for key, e in s.items():
+        on, off = e["on"], e["off"]
+        rows.append(
+            [
+                NAMES[key],
+                num(on["rps"]),
+                num(off["rps"]),
+                f"**{100 * e['ratio']:.1f} %**",
+                ", ".join(f"{100 * r:.1f}" for r in e["ratios"]),
+                f"{ms(on['latency_us']['p50'])} / {ms(off['latency_us']['p50'])}",
+                f"{ms(on['latency_us']['p99'])} / {ms(off['latency_us']['p99'])}",
+                "–" if e["cpu_on_us"] is None else f"{ms(e['cpu_on_us'])} / {ms(e['cpu_off_us'])}",
+                "–" if e["cpu_added_us"] is None else ("+" if e["cpu_added_us"] >= 0 else "") + ms(e["cpu_added_us"]),
+                pct1(e["ratio_cpu"]),
+                f"{min(e['foreign_pct']):.0f}–{max(e['foreign_pct']):.0f} %" if e["foreign_pct"] else "–",
+            ]
+        )
+    w(
+        table(
+            [
+                "endpoint",
+                "req/s on",
+                "req/s off",
+                "on/off",
+                "per round (%)",
+                "p50 on / off",
+                "p99 on / off",
+                "CPU / request on / off",
+                "CPU added",
+                "on/off per CPU",
+                "other load",
+            ],
+            rows,
+        )
+    )
+    checks = rec.get("checks") or {}
+    if checks:
+        w(
+            "\nWhat each side kept after the rounds (the pair is checked, not assumed): "
+            + "; ".join(
+                f"{side}: {c.get('step_lines_kept', '?')} `LogTs` lines in `/__motia/logs` (a page of at most "
+                f"1000), {c.get('not_recorded', '?')} lines not recorded (`motia_log_lines_not_recorded_total`)"
+                for side, c in checks.items()
+            )
+            + "."
+        )
+    errs = [f"{NAMES[k]}: {e['errors']}" for k, e in s.items() if e["errors"]]
+    if errs:
+        w("\nErrors (non-2xx, timeouts, socket errors): " + "; ".join(errs) + ".")
+    prof = rec.get("profile") or {}
+    if prof:
+        w(
+            "\n### Where recording's time goes (py-spy, TS logging step at c16)\n\n"
+            "Each server sampled for 5 s (100 Hz, native frames) under the same load. Main-thread samples "
+            "by the first of these found anywhere in the stack (inclusive: a line's whole path through "
+            "that code); other threads as a share of the main thread's samples (a worker thread holding "
+            "the GIL takes it from the event loop).\n"
+        )
+        labels: list[str] = []
+        for p in prof.values():
+            labels += [g["where"] for g in p["split"]["groups"] if g["where"] not in labels]
+        rows = []
+        for label in labels:
+            cells = []
+            for side in ("on", "off"):
+                g = next(
+                    (g for g in prof.get(side, {}).get("split", {}).get("groups", []) if g["where"] == label), None
+                )
+                cells.append(f"{g['pct']:.1f} %" if g else "–")
+            rows.append([label, *cells])
+        threads: list[str] = []
+        for p in prof.values():
+            threads += [t["thread"] for t in p["split"]["threads"] if t["thread"] not in threads]
+        for t in threads:
+            cells = []
+            for side in ("on", "off"):
+                x = next((x for x in prof.get(side, {}).get("split", {}).get("threads", []) if x["thread"] == t), None)
+                cells.append(f"{x['pct_of_main']:.1f} %" if x else "–")
+            rows.append([f"thread `{t}`", *cells])
+        rows.append(
+            [
+                "main-thread samples",
+                *[str(prof.get(side, {}).get("split", {}).get("main_samples", "–")) for side in ("on", "off")],
+            ]
+        )
+        w(table(["where", "recording on", "--no-record"], rows))
+        w("\nRaw profiles: " + ", ".join(f"`{p['file']}`" for p in prof.values()) + " in this results folder.")
+    w("")
