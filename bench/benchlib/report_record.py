@@ -136,6 +136,24 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
             )
             + "."
         )
+    cost = rec.get("line_cost")
+    if cost:
+        proj = [
+            f"{NAMES[k]} {pct1(e['cpu_off_us'] / (e['cpu_off_us'] + cost['recording_us']))}"
+            for k, e in s.items()
+            if k.endswith("_log") and e.get("cpu_off_us")
+        ]
+        w(
+            f"\nCPU time of one recorded line, measured apart from any server (`benchlib/record_cost.py`: "
+            f"{num(cost['lines'])} lines through the core's Logger, with and without its LogRecorder on a SQLite "
+            f"store, CPU of every thread): **{cost['recording_us']:.1f} µs** per line, of which the store's "
+            f"batched append (rows built, one INSERT transaction per 500 lines on a worker thread) "
+            f"{cost['store_append_us']:.1f} µs; rendering the line for stdout costs {cost['stdout_only_us']:.1f} µs "
+            "on both sides. CPU time is barely moved by other load, so it checks the ratios above: with the "
+            "--no-record side's CPU per request from this run, a logging step would keep "
+            + (", ".join(proj) if proj else "–")
+            + " of its throughput at equal CPU."
+        )
     errs = [f"{NAMES[k]}: {e['errors']}" for k, e in s.items() if e["errors"]]
     if errs:
         w("\nErrors (non-2xx, timeouts, socket errors): " + "; ".join(errs) + ".")

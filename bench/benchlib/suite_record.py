@@ -18,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import profile, resources
-from benchlib.procs import Service, pinned
-from benchlib.suite_base import SuiteBase
+from benchlib.procs import Service, pinned, run_bounded
+from benchlib.suite_base import BENCH_DIR, SuiteBase
 
 # endpoint key -> path; the logging steps first (they are what the target is about)
 RECORD_ENDPOINTS = {"ts_log": "/log/ts", "py_log": "/log/py", "ts": "/noop/ts", "py": "/noop/py"}
@@ -38,7 +39,10 @@ RECORD_FRAMES = (
     ("log store: LogRecorder buffer and batch writes (logstore.py)", ("motia_core/logstore.py",)),
     ("span events (tracing.py add_event)", ("add_event (motia_core/tracing.py",)),
     ("trace recorder (tracing_recorder.py)", ("motia_core/tracing_recorder.py",)),
-    ("live feed (http/admin_live.py; both sides: traces, and log lines when recording)", ("motia_core/http/admin_live.py",)),
+    (
+        "live feed (http/admin_live.py; both sides: traces, and log lines when recording)",
+        ("motia_core/http/admin_live.py",),
+    ),
     ("rendering the line for stdout (logs.py; both sides)", ("motia_core/logs.py",)),
     ("a runner's log call otherwise (calls.py log; both sides)", ("log (motia_core/calls.py",)),
 )
@@ -61,6 +65,22 @@ class RecordScenario(SuiteBase):
         finally:
             for svc, _ in servers.values():
                 svc.stop()
+        if "record" in self.results:
+            self._line_cost()
+
+    def _line_cost(self) -> None:
+        """record_cost.py on the servers' CPU with nothing of ours beside it: CPU per recorded line."""
+        argv = pinned(self.layout.sut, [sys.executable, str(BENCH_DIR / "benchlib/record_cost.py")])
+        proc = run_bounded(argv, timeout=120, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            self.fail("record: CPU per line", proc.stderr.strip()[-500:])
+            return
+        cost = self.results["record"]["line_cost"] = json.loads(proc.stdout)
+        self.progress(
+            "record: CPU per recorded line",
+            f"{cost['recording_us']:.1f} µs (of which the SQLite store's append {cost['store_append_us']:.1f} µs); "
+            f"stdout rendering {cost['stdout_only_us']:.1f} µs on both sides",
+        )
 
     def _record_pair(self, servers: dict[str, tuple[Service, int]], rounds: int) -> None:
         d = self.d

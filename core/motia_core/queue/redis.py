@@ -54,6 +54,7 @@ _CONSUMER_ERROR_DELAY = 1.0
 # _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
 _ALIVE_TTL, _ALIVE_EVERY = 10.0, 2.0
 _CLOSE_WAIT = 2.0  # seconds close() lets a pump's Redis call finish
+_CLAIM_EVERY = 1.0  # seconds between two reclaim scans (XAUTOCLAIM, dead consumers) at most
 _T = TypeVar("_T")
 
 
@@ -260,7 +261,7 @@ class RedisQueue:
         wait_ms = int((sub.next_look - time.monotonic()) * 1000)
         if wait_ms <= 0 or not self._leasing.is_set():
             return []
-        read: Any = await self._conn(sub).xreadgroup(
+        read: Any = await (sub.conn or self._redis).xreadgroup(
             lua.GROUP, self._consumer_name, {sub.stream: ">"}, count=limit, block=wait_ms
         )
         if not read:
@@ -272,25 +273,22 @@ class RedisQueue:
                 sub.next_look = 0.0
             pairs += [entry_id, event_id]
         args = [self._base, sub.name, *pairs]
-        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=args, client=self._conn(sub))
+        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=args, client=sub.conn or self._redis)
         return self._unpack(sub, reply, claimed=True)
-
-    def _conn(self, sub: _Sub) -> aioredis.Redis:
-        return sub.conn or self._redis
 
     async def _look(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
         now = time.monotonic()
         claim_ms = -1
         if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
             claim_ms = int(sub.visibility_timeout * 1000)
-            sub.next_claim = now + min(1.0, sub.visibility_timeout / 4)
+            sub.next_claim = now + min(_CLAIM_EVERY, sub.visibility_timeout / 4)
         sub.next_look = min(sub.next_claim, now + _BLOCK_MS / 1000)
         takeover = 1 if self._outage.takeover_allowed() else 0
-        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor, takeover]
-        args.append(int(sub.recover))
+        args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor]
+        args += [takeover, int(sub.recover)]
         if sub.recover:
             args += [entry for entry, _ in sub.leases.values()]
-        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args, client=self._conn(sub))
+        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args, client=sub.conn or self._redis)
         sub.recover = int(reply[4]) > 0  # more orphans than free slots: the rest next time
         return self._unpack(sub, reply)
 
