@@ -3,7 +3,7 @@ the same lines through the core's Logger with and without its LogRecorder sink o
 store, CPU of every thread (time.process_time) per line. CPU time, unlike throughput, is barely
 moved by what else runs on the machine, so it checks the recording pair's noisy ratios.
 
-    python bench/benchlib/record_cost.py [--lines 40000]   # prints JSON
+    python bench/benchlib/record_cost.py [--lines 30000] [--reps 3]   # prints JSON
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -47,8 +48,8 @@ async def _emit_all(logger: Logger, lines: int) -> float:
     return t0
 
 
-async def measure(lines: int, folder: Path, sink: TextIO) -> dict[str, Any]:
-    out: dict[str, Any] = {"lines": lines}
+async def _once(lines: int, folder: Path, sink: TextIO) -> dict[str, float]:
+    out: dict[str, float] = {}
     # stdout rendering alone (both sides of the pair pay it)
     logger = Logger("pretty", Level.INFO, stream=sink)
     t0 = await _emit_all(logger, lines)
@@ -63,8 +64,8 @@ async def measure(lines: int, folder: Path, sink: TextIO) -> dict[str, Any]:
     await recorder.close(10.0)
     await asyncio.sleep(0.3)
     out["recorded_us"] = (time.process_time() - t0) / lines * 1e6
-    out["recorded"], out["dropped"] = recorder.recorded, recorder.dropped
-    out["recording_us"] = out["recorded_us"] - out["stdout_only_us"]
+    if recorder.dropped or recorder.recorded != lines:
+        raise RuntimeError(f"the recorder kept {recorder.recorded} of {lines} lines ({recorder.dropped} dropped)")
     # of which the store's part: rows built, INSERTed in one transaction per batch on the worker thread
     storage = SqliteLogStorage(folder / "store.db", logger)
     batch = [_line(i) for i in range(FLUSH_LINES)]
@@ -75,12 +76,26 @@ async def measure(lines: int, folder: Path, sink: TextIO) -> dict[str, Any]:
     return out
 
 
+async def measure(lines: int, reps: int, folder: Path, sink: TextIO) -> dict[str, Any]:
+    """`reps` rounds of the three measurements (each on fresh databases); medians, and every round."""
+    runs = []
+    for i in range(reps):
+        (folder / str(i)).mkdir()
+        runs.append(await _once(lines, folder / str(i), sink))
+    out: dict[str, Any] = {"lines": lines, "reps": reps, "runs": runs}
+    for key in runs[0]:
+        out[key] = statistics.median(r[key] for r in runs)
+    out["recording_us"] = statistics.median(r["recorded_us"] - r["stdout_only_us"] for r in runs)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lines", type=int, default=40_000)
+    p.add_argument("--lines", type=int, default=30_000)
+    p.add_argument("--reps", type=int, default=3)
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="record-cost-") as tmp, open(os.devnull, "w") as sink:
-        print(json.dumps(uvloop.run(measure(args.lines, Path(tmp), sink))))
+        print(json.dumps(uvloop.run(measure(args.lines, args.reps, Path(tmp), sink))))
 
 
 if __name__ == "__main__":

@@ -144,13 +144,14 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
             if k.endswith("_log") and e.get("cpu_off_us")
         ]
         w(
-            f"\nCPU time of one recorded line, measured apart from any server (`benchlib/record_cost.py`: "
-            f"{num(cost['lines'])} lines through the core's Logger, with and without its LogRecorder on a SQLite "
-            f"store, CPU of every thread): **{cost['recording_us']:.1f} µs** per line, of which the store's "
-            f"batched append (rows built, one INSERT transaction per 500 lines on a worker thread) "
-            f"{cost['store_append_us']:.1f} µs; rendering the line for stdout costs {cost['stdout_only_us']:.1f} µs "
-            "on both sides. CPU time is barely moved by other load, so it checks the ratios above: with the "
-            "--no-record side's CPU per request from this run, a logging step would keep "
+            "\nCPU time of one recorded line, measured apart from any server (`benchlib/record_cost.py`: "
+            f"{num(cost['lines'])} lines through the core's Logger, with and without its LogRecorder on a "
+            f"SQLite store, CPU of every thread, median of {cost.get('reps', 1)} rounds): "
+            f"**{cost['recording_us']:.1f} µs** per line; the store's batched append measured alone (rows "
+            f"built, one INSERT transaction per 500 lines on a worker thread) {cost['store_append_us']:.1f} µs; "
+            f"rendering the line for stdout costs {cost['stdout_only_us']:.1f} µs "
+            "on both sides. CPU time moves much less with other load than throughput, so it checks the ratios "
+            "above: with the --no-record side's CPU per request from this run, a logging step would keep "
             + (", ".join(proj) if proj else "–")
             + " of its throughput at equal CPU."
         )

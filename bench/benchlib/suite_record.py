@@ -78,7 +78,7 @@ class RecordScenario(SuiteBase):
         cost = self.results["record"]["line_cost"] = json.loads(proc.stdout)
         self.progress(
             "record: CPU per recorded line",
-            f"{cost['recording_us']:.1f} µs (of which the SQLite store's append {cost['store_append_us']:.1f} µs); "
+            f"{cost['recording_us']:.1f} µs (the SQLite store's append alone {cost['store_append_us']:.1f} µs); "
             f"stdout rendering {cost['stdout_only_us']:.1f} µs on both sides",
         )
 
