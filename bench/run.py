@@ -24,7 +24,7 @@ from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
 BUDGET_S = {"full": 620, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
-SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic")
+SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev")
 
 
 def main() -> int:
@@ -80,6 +80,11 @@ def main() -> int:
             ("floors", "import floors", suite.import_floors),
             ("classic", "classic Motia", suite.run_classic if suite.want_classic else None),
         ]
+    if args.only and "dev" in args.only:  # motia-core dev's save-to-new-code time (bench/dev_reload.py)
+        import dev_reload
+
+        edits = 5 if args.quick else 20
+        scenarios.append(("dev", "dev reload", lambda: suite.results.__setitem__("dev_reload", dev_reload.run(edits))))
     if args.only:
         scenarios = [s for s in scenarios if s[0] in args.only]
         suite.results["meta"]["only"] = list(args.only)

@@ -17,18 +17,9 @@ from typing import Any
 import pytest
 
 from motia_core.logs import Level, Logger
-from motia_core.tracing import (
-    MAX_SPANS,
-    SPAN_HEAD,
-    MemoryTraceStorage,
-    Span,
-    SpanStatus,
-    TraceFilter,
-    TracePage,
-    TraceStorage,
-    TraceStore,
-)
+from motia_core.tracing import MAX_SPANS, SPAN_HEAD, Span, SpanStatus, TraceStore
 from motia_core.tracing_recorder import TraceRecorder
+from motia_core.tracing_storage import MemoryTraceStorage, TraceFilter, TracePage, TraceStorage
 
 pytestmark = pytest.mark.timeout(60)
 

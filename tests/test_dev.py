@@ -218,3 +218,49 @@ def test_calls_running_during_reloads_get_no_5xx_and_none_is_lost(dev: Dev) -> N
         assert versions == sorted(versions), (path, versions)  # never back to older code
         assert versions[-1] == 4 and versions[0] == 1, (path, versions[0], versions[-1])
     assert len(results["/ts"]) > 10
+
+
+@pytest.mark.timeout(120)
+def test_the_workbench_live_socket_is_told_after_a_swap(dev: Dev) -> None:
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        async with aiohttp.ClientSession() as http, http.ws_connect(dev.url + "/__motia/live") as ws:
+            await asyncio.sleep(0.3)  # connected before the edit
+            await asyncio.to_thread(dev.change, lambda: edit(dev.project / "steps/ts.step.ts", "ts-v1", "ts-v2"))
+            deadline = asyncio.get_running_loop().time() + 30
+            while not any(m.get("type") == "flows" for m in got):
+                left = deadline - asyncio.get_running_loop().time()
+                assert left > 0, got
+                msg = await ws.receive(timeout=left)
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    got.append(json.loads(msg.data))
+        return got
+
+    messages = asyncio.run(run())
+    assert {"type": "flows"} in messages
+
+
+def test_which_runners_a_changed_file_reloads(tmp_path: Path) -> None:
+    from motia_core.project import Runtime
+    from motia_core.watch import classify
+
+    every = {Runtime.NODE, Runtime.PYTHON, Runtime.RUBY}
+
+    def runtimes(*names: str, present: set[Runtime] = every) -> set[Runtime]:
+        return classify(tmp_path, [tmp_path / n for n in names], present).runtimes
+
+    assert runtimes("src/lib/util.ts") == {Runtime.NODE}  # a helper: its language's runner
+    assert runtimes("steps/a_step.py", "src/db.py") == {Runtime.PYTHON}
+    assert runtimes("steps/x_step.rb") == {Runtime.RUBY}
+    assert runtimes("steps/data.json") == {Runtime.NODE}
+    assert runtimes(".env") == every
+    assert runtimes(".env", present={Runtime.PYTHON}) == {Runtime.PYTHON}
+    assert runtimes("src/x.rb", present={Runtime.NODE}) == set()  # no Ruby in the project
+    assert runtimes("src/node_modules/pkg/index.js", "steps/__pycache__/a.pyc", "steps/.a.ts.swp") == set()
+    assert runtimes("README.md", "steps/notes.yaml") == set()
+    config = classify(tmp_path, [tmp_path / "motia.config.ts"], every)
+    assert config.runtimes == {Runtime.NODE} and "next start" in config.notes[0]

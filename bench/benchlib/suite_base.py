@@ -73,6 +73,7 @@ class Durations:
     streams: float  # per measured streams phase (each after a 0.5 s warm-up)
     redis_rounds: int  # interleaved rounds of the redis scenario (SQLite-1, Redis-1, Redis-2, BullMQ)
     record_rounds: int  # interleaved rounds of the recording pair (on, off per endpoint; suite_record.py)
+    record: float  # seconds per run of the recording pair (short runs, more rounds: a median robust to bursts)
 
 
 FULL = Durations(
@@ -87,7 +88,8 @@ FULL = Durations(
     classic=4,
     streams=3,
     redis_rounds=2,
-    record_rounds=3,
+    record_rounds=5,
+    record=2,
 )
 QUICK = Durations(
     warm_first=1,
@@ -101,7 +103,8 @@ QUICK = Durations(
     classic=0,
     streams=2,
     redis_rounds=1,
-    record_rounds=2,
+    record_rounds=3,
+    record=2,
 )
 
 

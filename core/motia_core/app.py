@@ -39,8 +39,9 @@ from motia_core.steps import StepType
 from motia_core.streams.access import StreamAccess
 from motia_core.streams.hub import StreamHub
 from motia_core.streams.ws import StreamSocketServer
-from motia_core.tracing import MemoryTraceStorage, TraceListeners, TraceStorage, TraceStore
+from motia_core.tracing import TraceListeners, TraceStore
 from motia_core.tracing_recorder import TraceRecorder
+from motia_core.tracing_storage import MemoryTraceStorage, TraceStorage
 
 if TYPE_CHECKING:
     from motia_core.otel import OtelExport

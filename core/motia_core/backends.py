@@ -26,7 +26,7 @@ from motia_core.queue.base import EventQueue
 from motia_core.state.base import StateStore
 from motia_core.streams.hub import StreamBus
 from motia_core.streams.store import StreamStore
-from motia_core.tracing import TraceStorage
+from motia_core.tracing_storage import TraceStorage
 
 if TYPE_CHECKING:  # cron_lock imports redis: only the redis backend loads it
     from motia_core.cron_lock import CronLock

@@ -43,7 +43,7 @@ class DevReloader:
         self.reloads = 0  # batches that swapped the registry
         self.rejected = 0  # batches whose new runner failed to load and was dropped
         self._lock = asyncio.Lock()
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._retiring: dict[asyncio.Task[None], RunnerProcess] = {}
 
     def present(self) -> set[Runtime]:
         """Runtimes a change can reload: those with a runner, and those with files now (a first .rb)."""
@@ -151,14 +151,17 @@ class DevReloader:
 
     def _retire(self, proc: RunnerProcess, grace: float) -> None:
         task = asyncio.create_task(proc.stop(grace), name=f"retire-{proc.name}")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._retiring[task] = proc
+        task.add_done_callback(lambda t: self._retiring.pop(t, None))
 
     async def close(self) -> None:
         """Before the core's stop: runners still draining get a moment, then are stopped for good."""
         if self._retiring:
             await asyncio.wait(list(self._retiring), timeout=RETIRE_CLOSE_WAIT)
-        for task in list(self._retiring):
+        for task, proc in list(self._retiring.items()):
+            killed = proc.kill()  # SIGKILL first: a cancelled stop() would leave its process running
+            if killed:
+                self.logger.warn(f"killed the retired {proc.name} runner {killed} at shutdown")
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -19,7 +19,8 @@ import orjson
 
 from motia_core.logs import Logger
 from motia_core.metrics import REGISTRY
-from motia_core.tracing import Span, SpanChange, Trace, TraceChange, TraceStorage, TraceStore
+from motia_core.tracing import Span, Trace, TraceStore
+from motia_core.tracing_storage import SpanChange, TraceChange, TraceStorage
 
 FLUSH_INTERVAL = 0.1  # seconds between flushes
 FLUSH_SPANS = 256  # pending spans that trigger a flush before the interval ends

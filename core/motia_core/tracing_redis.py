@@ -33,16 +33,8 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 
 from motia_core.redis_conn import Faults
-from motia_core.tracing import (
-    MAX_SPANS,
-    SPAN_HEAD,
-    Dropped,
-    TraceChange,
-    TraceDoc,
-    TraceFilter,
-    TracePage,
-    trace_json,
-)
+from motia_core.tracing import MAX_SPANS, SPAN_HEAD, Dropped, TraceDoc, trace_json
+from motia_core.tracing_storage import TraceChange, TraceFilter, TracePage
 
 if TYPE_CHECKING:
     import redis.asyncio

@@ -37,7 +37,8 @@ from motia_core.http.guard import AdminGuard
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.logstore import LogDoc, log_doc
 from motia_core.queue.base import QueueStats
-from motia_core.tracing import SharedTraceChanges, Span, Trace, TraceDoc, TraceStore, trace_summary
+from motia_core.tracing import Span, Trace, TraceDoc, TraceStore, trace_summary
+from motia_core.tracing_storage import SharedTraceChanges
 
 TRACE_EVERY = 0.25  # seconds between two summaries of the same trace
 REMOTE_READS = 100  # traces re-read from the shared storage per tick

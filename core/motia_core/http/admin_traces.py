@@ -12,7 +12,8 @@ from motia_core.http.admin_logs import time_parameter
 from motia_core.http.common import admin_json_response as json_response
 from motia_core.http.guard import AdminGuard
 from motia_core.http.system import bad_parameter, id_parameter, query_limit
-from motia_core.tracing import SpanStatus, TraceFilter, TraceStorage
+from motia_core.tracing import SpanStatus
+from motia_core.tracing_storage import TraceFilter, TraceStorage
 
 _STATUSES = ", ".join(s.value for s in SpanStatus)
 

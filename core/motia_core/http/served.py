@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from motia_core.state.base import StateStore
     from motia_core.streams.hub import StreamHub
     from motia_core.streams.ws import StreamSocketServer
-    from motia_core.tracing import TraceStorage, TraceStore
+    from motia_core.tracing import TraceStore
+    from motia_core.tracing_storage import TraceStorage
 
 
 class HttpOptions(Protocol):

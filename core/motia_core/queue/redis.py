@@ -9,7 +9,7 @@ and reclaims leases that ran out (XAUTOCLAIM, any consumer's) or whose instance 
 keep one event per message group out (ready, leased or waiting for its retry) cluster-wide, the rest
 in a list per group. Every multi-key change is one Lua script (queue/redis_scripts.py: the key
 layout). Semantics are those of the SQLite queue (docs/delivery.md#redis), proven by
-tests/test_contract_queue.py; the design is in docs/adapters.md#redis-queue.
+tests/test_contract_queue.py; how it leases: docs/adapters.md#redis-queue.
 """
 
 from __future__ import annotations
