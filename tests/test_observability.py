@@ -89,7 +89,7 @@ async def test_span_events_in_order_with_parents_across_languages(ob_core: CoreP
         ("log", ("level", "warn"), ("message", "ruby finishes")),
         ("state", ("group", "ob"), ("key", trace_id), ("op", "delete")),
     ]
-    assert trace["steps"] == {"done": 3, "running": 0, "failed": 0}
+    assert trace["steps"] == {"done": 3, "running": 0, "failed": 0, "retried": 0}
     assert trace["endTime"] >= trace["startTime"] and trace["durationMs"] == trace["endTime"] - trace["startTime"]
 
 

@@ -210,7 +210,7 @@ class MotiaCore:
         self._cron.start()
         self.registries.on_swap(self._registry_swapped)  # HTTP follows it too (http/live_routes.py)
         self.live.start()
-        from motia_core.http.app import build_app  # late: http imports app for typing only
+        from motia_core.http.app import build_app  # late: only a serving core needs the HTTP layer
         from motia_core.http.timeouts import KEEPALIVE_TIMEOUT, HardenedAppRunner  # header deadline, keep-alive
 
         config_auth = self.project_config.stream_auth if self.project_config is not None else None
