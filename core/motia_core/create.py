@@ -2,7 +2,8 @@
 
 Templates live in motia_core/templates/<name>/ (package data, so they come with the wheel). Dotfiles are
 stored without their dot (``gitignore``) because package-data globs skip dotfiles; `{{name}}` in a file
-becomes the project's folder name. The README comes from templates/_readme.md with each template's facts.
+becomes the project's folder name. The README comes from templates/_readme.md with each template's facts,
+and files several templates share (the Node end-to-end test) from templates/_shared/, filled the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Template:
     description: str  # the languages, for the README and the prompt
     hops: tuple[str, ...]  # languages a greeting passes through, in order (what GET /greetings/:id reports)
     test: str  # how to run the template's own test, for its README
+    shared: tuple[str, ...] = ()  # files copied from templates/_shared/ (the same path in the project)
 
 
 TEMPLATES: dict[str, Template] = {
@@ -29,11 +31,13 @@ TEMPLATES: dict[str, Template] = {
         "TypeScript",
         ("typescript", "typescript"),
         "npm test                              # node --test: serves the project, calls it",
+        ("test/e2e.test.mjs",),
     ),
     "js": Template(
         "JavaScript",
         ("javascript", "javascript"),
         "npm test                              # node --test: serves the project, calls it",
+        ("test/e2e.test.mjs",),
     ),
     "py": Template(
         "Python",
@@ -48,6 +52,7 @@ TEMPLATES: dict[str, Template] = {
         ("typescript", "python", "ruby"),
         "python -m pytest                      # the Python step with motia.testing\n"
         "npm test                              # node --test: serves the project, calls the whole chain",
+        ("test/e2e.test.mjs",),
     ),
 }
 
@@ -67,33 +72,37 @@ def create(dest: Path, template: str) -> list[Path]:
     if dest.is_dir() and any(entry.name != ".git" for entry in dest.iterdir()):
         raise CreateError(f"{dest} is not empty: pick a new folder or empty this one")
     name = dest.resolve().name
+    values = _values(name, template, facts)
+    sources = [(path, path.relative_to(source)) for path in sorted(source.rglob("*"))]
+    sources += [(TEMPLATES_DIR / "_shared" / rel, Path(rel)) for rel in facts.shared]
     written: list[Path] = []
-    for path in sorted(source.rglob("*")):
+    for path, rel in sources:
         if path.is_dir() or "__pycache__" in path.parts:
             continue
-        rel = path.relative_to(source)
         target = dest / rel.parent / _DOTFILES.get(rel.name, rel.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix in _TEXT_SUFFIXES:
-            target.write_text(path.read_text(encoding="utf-8").replace("{{name}}", name), encoding="utf-8")
+            target.write_text(_fill(path.read_text(encoding="utf-8"), values), encoding="utf-8")
         else:
             shutil.copyfile(path, target)
         written.append(target)
     readme = dest / "README.md"
-    readme.write_text(_readme(name, template, facts), encoding="utf-8")
+    readme.write_text(_fill((TEMPLATES_DIR / "_readme.md").read_text(encoding="utf-8"), values), encoding="utf-8")
     written.append(readme)
     return written
 
 
-def _readme(name: str, template: str, facts: Template) -> str:
-    text = (TEMPLATES_DIR / "_readme.md").read_text(encoding="utf-8")
-    values = {
+def _values(name: str, template: str, facts: Template) -> dict[str, str]:
+    return {
         "name": name,
         "template": template,
         "description": facts.description,
-        "hops": ",".join(f'"{h}"' for h in facts.hops),
+        "hops": ",".join(f'"{h}"' for h in facts.hops),  # JSON, and a JS array literal
         "test": facts.test,
     }
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url))
-const EXPECTED_HOPS = ['typescript', 'typescript']
+const EXPECTED_HOPS = [{{hops}}]
 let core
 let baseUrl
 
