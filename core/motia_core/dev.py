@@ -6,6 +6,10 @@ once, registry.LiveRegistry) and new calls go to it; the old runner is told to s
 lets the calls it has in flight finish on the old code, then exits. A load error (syntax, import,
 config the runner cannot evaluate) in the new runner is logged with file, line and message and the
 new runner is dropped: the old one never stopped serving, and the next good save recovers.
+
+Like Motia's `dev`, it keeps the project's `types.d.ts` (`motia-core generate-types`) in step with the
+steps: written at start and after every swap, when the project has TypeScript or JavaScript steps or
+already has the file; an unchanged file is not rewritten, and the project root is not watched.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 
 from motia_core.app import MotiaCore
 from motia_core.errors import ProjectError
-from motia_core.project import Runtime, StepFile, discover
+from motia_core.project import Language, Runtime, StepFile, discover
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
 from motia_core.runners.transport import LoadFailure, Manifest
 from motia_core.watch import Change, watch
@@ -108,7 +112,25 @@ class DevReloader:
             self._retire(proc, grace)
         self.reloads += 1
         self.logger.debug(f"reload took {(time.perf_counter() - started) * 1000:.0f} ms")
+        self.write_types()
         return True
+
+    def write_types(self) -> None:
+        """Regenerate types.d.ts after the registry changed; a failure is a warning, never a stop."""
+        from motia_core import typegen
+
+        core = self.core
+        path = core.project_dir / "types.d.ts"
+        node_steps = any(s.language in (Language.TYPESCRIPT, Language.JAVASCRIPT) for s in core.registry.steps)
+        if not node_steps and not path.exists():
+            return
+        try:
+            changed = typegen.write_types(core.registry, path, None, typegen.auth_context_schema(core))
+        except Exception as exc:  # a schema the generator trips on must not stop the dev loop
+            self.logger.warn(f"types.d.ts not updated: {type(exc).__name__}: {exc}")
+            return
+        if changed:
+            self.logger.info("types.d.ts updated (motia-core generate-types)")
 
     def _candidate(self, runtime: Runtime, spec_files: list[StepFile], proc_spec: RunnerSpec) -> Candidate:
         core = self.core
@@ -180,6 +202,7 @@ async def serve_dev(core: MotiaCore) -> None:
     watcher: asyncio.Task[None] | None = None
     try:
         await core.start()
+        reloader.write_types()
         watcher = asyncio.create_task(
             watch(core.project_dir, reloader.present, reloader.on_change, stop, core.logger), name="dev-watch"
         )
