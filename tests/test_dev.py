@@ -287,3 +287,78 @@ def test_which_runners_a_changed_file_reloads(tmp_path: Path) -> None:
     assert runtimes("README.md", "steps/notes.yaml") == set()
     config = classify(tmp_path, [tmp_path / "motia.config.ts"], every)
     assert config.runtimes == {Runtime.NODE} and "next start" in config.notes[0]
+
+
+@pytest.mark.timeout(300)
+def test_a_created_multilang_project_reloads_ts_python_and_ruby_edits_under_load(tmp_path: Path) -> None:
+    """The issue's story on a project made by `motia-core create --template multilang`: while calls
+    run, a TS handler, a Python config and a Ruby helper (a file no runner loads as a step) are edited;
+    every call answers, each edit is served, and every chain started during the edits completes."""
+    from motia_core.create import create
+
+    project = tmp_path / "app"
+    create(project, "multilang")
+    steps = project / "steps"
+    (steps / "deliver_helper.rb").write_text('def delivered_status\n  "greeted"\nend\n')
+    deliver = (steps / "deliver_step.rb").read_text()
+    deliver = 'require_relative "deliver_helper"\n\n' + deliver.replace('= "greeted"', "= delivered_status")
+    (steps / "deliver_step.rb").write_text(deliver)
+    core = CoreProcess(project, ["--api-timeout", "30"], command="dev")
+    stop = threading.Event()
+    answers: list[tuple[int, Any]] = []
+    failures: list[str] = []
+
+    def hello(name: str) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            core.url + "/hello", json.dumps({"name": name}).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return int(resp.status), json.loads(resp.read())
+
+    def load() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                answers.append(hello(f"n{n}"))
+            except Exception as exc:  # a lost call: connection reset, timeout, 5xx
+                failures.append(repr(exc))
+
+    def greeting(trace_id: str, done: Callable[[Any], bool]) -> Any:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, doc = get(f"{core.url}/greetings/{trace_id}")
+            if status == 200 and done(doc):
+                return doc
+            time.sleep(0.1)
+        raise AssertionError(f"greeting {trace_id} not done: {doc!r}\n{core.output()}")
+
+    try:
+        core.wait_ready(60)
+        core.wait_for_log(lambda d: "for changes" in d.get("msg", ""), 30)
+        dev = Dev(core)
+        loader = threading.Thread(target=load, daemon=True)
+        loader.start()
+        time.sleep(0.5)
+        dev.change(lambda: edit(steps / "hello.step.ts", "body: { traceId }", "body: { traceId, v: 2 }"))
+        assert hello("ts")[1].get("v") == 2
+        dev.change(lambda: edit(steps / "greet_step.py", "Writes the greeting (Python)", "Writes it, v2"))
+        described = {s["name"]: s.get("description") for s in get(core.url + "/__motia/steps")[1]["steps"]}
+        assert described["Greet"] == "Writes it, v2"
+        dev.change(lambda: edit(steps / "deliver_helper.rb", '"greeted"', '"greeted-v2"'))
+        trace_id = hello("rb")[1]["traceId"]
+        assert greeting(trace_id, lambda d: d.get("status") == "greeted-v2")["hops"] == ["typescript", "python", "ruby"]
+        time.sleep(0.5)
+        stop.set()
+        loader.join(40)
+        assert not failures, failures[:5]
+        assert len(answers) > 5 and all(status == 202 for status, _ in answers), [a for a in answers if a[0] != 202]
+        for _, body in answers:  # every chain started during the reloads ran through all three languages
+            assert greeting(body["traceId"], lambda d: len(d.get("hops", [])) == 3)["hops"] == [
+                "typescript",
+                "python",
+                "ruby",
+            ]
+    finally:
+        stop.set()
+        core.stop()
