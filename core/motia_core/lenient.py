@@ -81,15 +81,8 @@ class EmitDrops:
                     return
 
     def _span(self, scope: InvocationScope) -> Span | None:
-        if self.traces is None:
-            return None
-        trace = self.traces.get(scope.trace_id)
-        if trace is None:
-            return None
-        for span in reversed(trace.spans):  # the emitting invocation's span is its invocation id
-            if span.span_id == scope.invocation_id:
-                return span
-        return None
+        # the emitting invocation's span has its invocation id
+        return self.traces.span(scope.invocation_id) if self.traces is not None else None
 
 
 def config_warnings(step: Step) -> list[str]:
