@@ -19,16 +19,21 @@ NODE_RUNNER_STAMP := runners/node/node_modules/.installed
 SDK_NODE_STAMP := sdk-node/node_modules/.installed
 STREAM_CLIENT_STAMP := tests/stream_client/node_modules/.installed
 NODE_BUILD := runners/node/dist/runner.cjs
+SDK_NODE_TYPES := sdk-node/dist/types/index.d.ts
 WORKBENCH_STAMP := core/workbench-ui/node_modules/.installed
 WORKBENCH_BUILD := core/motia_core/workbench/static/index.html
+GO_RUNNER_STAMP := $(VENV)/.go-runner-installed
 
-.PHONY: install serve test lint proto system-deps codegen-deps clean
+.PHONY: install serve test lint proto system-deps codegen-deps go-deps clean
 
-install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(NODE_BUILD) $(STREAM_CLIENT_STAMP) $(WORKBENCH_BUILD)
+install: system-deps $(PY_STAMP) $(NODE_RUNNER_STAMP) $(SDK_NODE_STAMP) $(SDK_NODE_TYPES) $(NODE_BUILD) $(STREAM_CLIENT_STAMP) $(WORKBENCH_BUILD) $(GO_RUNNER_STAMP)
 
 # System packages, installed with apt-get when running as root, else we print the exact command.
 SYSTEM_PACKAGES := ruby ruby-grpc redis-server chromium
 CODEGEN_PACKAGES := protobuf-compiler ruby-grpc-tools
+# Go steps (runners/go): Debian's toolchain and grpc-go/protobuf-go sources; no Go module proxy is needed.
+GO_PACKAGES := golang-go golang-google-grpc-dev golang-google-protobuf-dev protobuf-compiler
+GO_ENV := GO111MODULE=off GOPATH=$(CURDIR)/runners/go:/usr/share/gocode GOCACHE=$${MOTIA_GO_CACHE:-$$HOME/.cache/motia-go}/gocache GOFLAGS= CGO_ENABLED=0
 define apt_install
 	@missing=""; \
 	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,6 +51,18 @@ system-deps:
 codegen-deps:
 	$(call apt_install,$(CODEGEN_PACKAGES))
 
+go-deps:
+	$(call apt_install,$(GO_PACKAGES))
+
+# The go runner package (runners/go/python), installed into .venv the way a third-party runner package is:
+# its entry point registers the go runner. Then grpc-go and the motia Go library are compiled once into the
+# Go build cache, so a project's first build only compiles the project.
+$(GO_RUNNER_STAMP): $(PY_STAMP) runners/go/python/pyproject.toml | go-deps
+	@echo ">> installing the go runner package (runners/go/python) and warming the Go build cache"
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e runners/go/python
+	@$(PY) -m motia_runner_go warm
+	@touch $@
+
 $(PY_STAMP): pyproject.toml
 	@command -v node >/dev/null || { echo "node (>= 20) is required"; exit 1; }
 	@test -x $(PY) || { echo ">> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -62,6 +79,12 @@ $(NODE_RUNNER_STAMP): runners/node/package.json runners/node/package-lock.json
 $(SDK_NODE_STAMP): sdk-node/package.json sdk-node/package-lock.json
 	@echo ">> npm ci (sdk-node)"
 	@cd sdk-node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The .d.ts files a project's node_modules/motia points editors and tsc at (core/motia_core/sdk_link.py).
+$(SDK_NODE_TYPES): $(SDK_NODE_STAMP) sdk-node/tsconfig.json sdk-node/tsconfig.types.json $(shell find sdk-node/src -type f 2>/dev/null)
+	@echo ">> building sdk-node's type declarations"
+	@cd sdk-node && rm -rf dist/types && node_modules/.bin/tsc -p tsconfig.types.json
 	@touch $@
 
 # Motia's real stream client, used by tests/test_streams*.py to prove the WebSocket protocol.
@@ -113,12 +136,22 @@ lint: install codegen-deps
 	@tmp=$$(mktemp -d); runners/ruby/scripts/gen_proto.sh $$tmp >/dev/null && \
 	  diff -r $$tmp/motia/runner/v1 runners/ruby/lib/motia/runner/v1 || { rm -rf $$tmp; \
 	  echo "generated Ruby protobuf code is stale: run 'make proto' and commit"; exit 1; }; rm -rf $$tmp
+	$(VENV)/bin/ruff check runners/go/python
+	MYPYPATH=runners/go/python $(VENV)/bin/mypy -p motia_runner_go
+	@test -z "$$(gofmt -l runners/go/src runners/go/conformance tests/fixtures/go_* bench/projects/bench-go)" || { \
+	  gofmt -l runners/go/src runners/go/conformance tests/fixtures/go_* bench/projects/bench-go; \
+	  echo "Go files need gofmt -w"; exit 1; }
+	cd runners/go && $(GO_ENV) go vet motia
+	@tmp=$$(mktemp -d); runners/go/scripts/gen_proto.sh $$tmp >/dev/null && \
+	  diff -r $$tmp/motia/internal/runnerpb runners/go/src/motia/internal/runnerpb || { rm -rf $$tmp; \
+	  echo "generated Go protobuf code is stale: run 'make proto' and commit"; exit 1; }; rm -rf $$tmp
 	@echo "lint clean"
 
 proto: $(PY_STAMP) $(NODE_RUNNER_STAMP) codegen-deps
 	PYTHON=$(PY) scripts/gen_proto.sh
 	cd runners/node && npm run --silent gen
 	runners/ruby/scripts/gen_proto.sh
+	runners/go/scripts/gen_proto.sh
 
 clean:
 	rm -rf $(VENV) runners/node/node_modules runners/node/dist sdk-node/node_modules tests/stream_client/node_modules \

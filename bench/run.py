@@ -23,8 +23,9 @@ from benchlib import report
 from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
-BUDGET_S = {"full": 620, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
-SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev")
+BUDGET_S = {"full": 800, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev", "bodies")
+SCENARIOS += ("memory", "curves", "soak")  # issue 15 items 6-7: suite_memory.py, suite_scale.py
 
 
 def main() -> int:
@@ -49,6 +50,17 @@ def main() -> int:
         help="split: servers on CPU 0, load generators on CPU 1 (default); none: no pinning",
     )
     p.add_argument("--out", type=Path, help="results folder (bench/results/<timestamp>)")
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="SECONDS",
+        help="also soak one core under mixed load, RSS every 10 s (not by default; --only soak: 600 s)",
+    )
+    p.add_argument(
+        "--curves-full",
+        action="store_true",
+        help="the scale curves' largest points too (500 steps x3, 1M waiting events, 5,000 clients)",
+    )
     args = p.parse_args()
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
@@ -80,20 +92,36 @@ def main() -> int:
             ("floors", "import floors", suite.import_floors),
             ("classic", "classic Motia", suite.run_classic if suite.want_classic else None),
         ]
+    if not args.quick or (args.only and "bodies" in args.only):  # 1 MB JSON echo, CPU per MB (suite_bodies.py)
+        from benchlib import suite_bodies
+
+        scenarios.append(("bodies", "1 MB bodies: CPU per MB", lambda: suite_bodies.run(suite)))
+    if not args.quick or (args.only and {"memory", "curves"} & set(args.only)):  # issue 15 items 6-7
+        from benchlib import suite_memory, suite_scale
+
+        scenarios.append(("memory", "memory idle and at c64", lambda: suite_memory.memory(suite)))
+        scenarios.append(("curves", "scale curves", lambda: suite_scale.run(suite, full=args.curves_full)))
+    if args.only and "soak" in args.only and not args.soak:
+        args.soak = 600.0
+    if args.soak:  # only when asked for: --soak SECONDS (suite_memory.py)
+        from benchlib import suite_memory
+
+        soak_s = float(args.soak)
+        scenarios.append(("soak", f"soak {soak_s:.0f} s", lambda: suite_memory.soak(suite, soak_s)))
     if args.only and "dev" in args.only:  # motia-core dev's save-to-new-code time (bench/dev_reload.py)
         import dev_reload
 
         edits = 5 if args.quick else 20
         scenarios.append(("dev", "dev reload", lambda: suite.results.__setitem__("dev_reload", dev_reload.run(edits))))
     if args.only:
-        scenarios = [s for s in scenarios if s[0] in args.only]
+        scenarios = [s for s in scenarios if s[0] in args.only or s[0] == "soak"]
         suite.results["meta"]["only"] = list(args.only)
     try:
         for _, name, fn in scenarios:
             if fn is None:
                 suite.results["failures"].append({"scenario": name, "why": "skipped (--no-classic)"})
                 continue
-            if time.perf_counter() - started > BUDGET_S[mode]:
+            if time.perf_counter() - started > BUDGET_S[mode] and name != f"soak {args.soak or 0:.0f} s":
                 suite.fail(name, f"skipped: the run is past its {BUDGET_S[mode]} s budget")
                 continue
             try:

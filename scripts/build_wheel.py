@@ -6,7 +6,8 @@ motia_core/_runtime/ (the layout core/motia_core/paths.py resolves):
     _runtime/node/node_modules/...       its production dependencies (grpc-js, proto-loader, esbuild, zod...)
     _runtime/node/proto/...              runner.proto, which the Node runner loads at run time (it walks up to proto/)
     _runtime/ruby/{bin,lib}              the Ruby runner with the Ruby SDK and its generated protobuf code
-    _runtime/sdk-node/{src,package.json} the `motia` TypeScript types and runtime
+    _runtime/sdk-node/{src,package.json} the `motia` TypeScript runtime (the Node runner's SDK, motia/testing)
+    _runtime/sdk-node/dist/types         its .d.ts files, for a project's editor and tsc (sdk_link.py)
 so the working tree is never written to (other work goes on in it) and a checkout never sees a stale _runtime/.
 The Python runner (motia_runner), sdk-python (motia), the templates and the Workbench bundle are package data
 or packages already (pyproject.toml).
@@ -89,6 +90,27 @@ def stage(dest: Path) -> None:
     shutil.copytree(ROOT / "sdk-node/src", runtime / "sdk-node/src")
     for name in ("package.json", "README.md"):
         shutil.copy2(ROOT / "sdk-node" / name, runtime / "sdk-node" / name)
+    sdk_declarations(runtime / "sdk-node/dist/types")
+
+
+def sdk_declarations(dest: Path) -> None:
+    """sdk-node's .d.ts files, which its package.json `types`/`exports` name (a project's node_modules/motia links
+    there for editors and tsc): `make install`'s build when it is newer than every source, else a fresh one."""
+    sdk = ROOT / "sdk-node"
+    built = sdk / "dist/types"
+    inputs = [*(sdk / "src").rglob("*.ts"), sdk / "tsconfig.json", sdk / "tsconfig.types.json"]
+    index = built / "index.d.ts"
+    if index.is_file() and all(p.stat().st_mtime <= index.stat().st_mtime for p in inputs):
+        shutil.copytree(built, dest)
+        return
+    tsc = sdk / "node_modules/.bin/tsc"
+    if not tsc.is_file():
+        fail(f"{tsc} is missing: run `make install` first")
+    proc = subprocess.run(
+        [str(tsc), "-p", str(sdk / "tsconfig.types.json"), "--outDir", str(dest)], capture_output=True, text=True
+    )
+    if proc.returncode != 0 or not (dest / "index.d.ts").is_file():
+        fail(f"building sdk-node's type declarations failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 def build(out_dir: Path) -> Path:

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from motia_core.logs import Level, Logger
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.registry import Registry
 from motia_core.runners.transport import Manifest, ManifestEntry
 from motia_core.steps import parse_step, path_problem
@@ -63,7 +63,7 @@ def _file(tmp_path: Path, name: str) -> StepFile:
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("")
-    return StepFile(path, name, Language.PYTHON, Runtime.PYTHON)
+    return StepFile(path, name, "python", RunnerName("python"))
 
 
 def _api(name: str, path: str, **extra: Any) -> bytes:

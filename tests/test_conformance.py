@@ -15,11 +15,11 @@ import psutil
 import pytest
 
 from motia_core.conformance import CASES
+from motia_core.runner_registry import installed_runners
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "core" / "motia_core" / "conformance" / "fixtures"
 NODE_RUNNER = ROOT / "runners" / "node" / "dist" / "runner.cjs"
-RUBY_RUNNER = ROOT / "runners" / "ruby" / "bin" / "motia-ruby-runner"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$", re.MULTILINE)
 
 # A runner that is wrong on purpose. "garbage": a Hello with a wrong pid and language, no steps,
@@ -86,6 +86,24 @@ def run_kit(runner: str, lang: str, *extra: str, timeout: float = 120) -> subpro
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
+def run_outside(runner: str, fixtures: Path, broken: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The path of a runner registered nowhere: only --runner, --fixtures and --broken."""
+    command = [sys.executable, "-m", "motia_core", "conformance", "--runner", runner, "--fixtures", str(fixtures)]
+    command += ["--broken", str(broken)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def broken_file(tmp_path: Path, runner: str, language: str) -> Path:
+    """The registered broken file of a built-in language, as an outsider would keep it: a file."""
+    decl = installed_runners().runner(runner)
+    assert decl is not None
+    fixture = decl.conformance[language]
+    path = tmp_path / "broken" / Path(fixture.broken_file).name
+    path.parent.mkdir()
+    path.write_text(fixture.broken_source, encoding="utf-8")
+    return path
+
+
 def assert_all_passed(result: subprocess.CompletedProcess[str]) -> None:
     report = result.stdout + result.stderr
     found = SUMMARY.findall(result.stdout)
@@ -95,11 +113,26 @@ def assert_all_passed(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, report
 
 
-def test_python_runner_conforms() -> None:
+@pytest.mark.timeout(180)
+def test_python_runner_conforms(tmp_path: Path) -> None:
     runner = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'runners/python/motia_runner/bootstrap.py'))}"
-    assert_all_passed(run_kit(runner, "py"))
+    result = run_outside(runner, FIXTURES / "python", broken_file(tmp_path, "python", "python"))
+    assert_all_passed(result)
+    assert "SyntaxError" in _case_lines(result.stdout)["load_error"], result.stdout
 
 
+@pytest.mark.timeout(180)
+def test_typescript_runner_conforms_through_runner_and_fixtures(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None or not NODE_RUNNER.is_file():
+        pytest.skip("node or runners/node/dist/runner.cjs is missing (run `make install`)")
+    broken = broken_file(tmp_path, "node", "typescript")
+    assert_all_passed(
+        run_outside(f"{shlex.quote(node)} {shlex.quote(str(NODE_RUNNER))}", FIXTURES / "typescript", broken)
+    )
+
+
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("lang", ["ts", "js"])
 def test_node_runner_conforms(lang: str) -> None:
     node = shutil.which("node")
@@ -108,15 +141,15 @@ def test_node_runner_conforms(lang: str) -> None:
     assert_all_passed(run_kit(f"{shlex.quote(node)} {shlex.quote(str(NODE_RUNNER))}", lang))
 
 
+@pytest.mark.timeout(180)
 def test_ruby_runner_conforms() -> None:
-    ruby = shutil.which("ruby")
-    if ruby is None:
+    if shutil.which("ruby") is None:
         pytest.skip("ruby is not installed")
-    if not RUBY_RUNNER.is_file():
-        pytest.skip(f"the Ruby runner does not exist yet ({RUBY_RUNNER.relative_to(ROOT)})")
-    if not (FIXTURES / "ruby" / "steps").is_dir():
-        pytest.skip("the Ruby conformance fixtures do not exist yet (core/motia_core/conformance/fixtures/ruby)")
-    assert_all_passed(run_kit(f"{shlex.quote(ruby)} {shlex.quote(str(RUBY_RUNNER))}", "rb"))
+    # only --lang: the declaration gives the command, the fixtures and the broken file
+    command = [sys.executable, "-m", "motia_core", "conformance", "--lang", "ruby"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=170, cwd=ROOT)
+    assert_all_passed(result)
+    assert "runner 'ruby', ruby, fixtures" in result.stdout, result.stdout
 
 
 def _bad_runner(tmp_path: Path, mode: str) -> tuple[str, Path]:

@@ -268,25 +268,25 @@ def test_the_workbench_live_socket_is_told_after_a_swap(dev: Dev) -> None:
 
 
 def test_which_runners_a_changed_file_reloads(tmp_path: Path) -> None:
-    from motia_core.project import Runtime
+    from motia_core.project import RunnerName
     from motia_core.watch import classify
 
-    every = {Runtime.NODE, Runtime.PYTHON, Runtime.RUBY}
+    every = {RunnerName("node"), RunnerName("python"), RunnerName("ruby")}
 
-    def runtimes(*names: str, present: set[Runtime] = every) -> set[Runtime]:
+    def runtimes(*names: str, present: set[RunnerName] = every) -> set[RunnerName]:
         return classify(tmp_path, [tmp_path / n for n in names], present).runtimes
 
-    assert runtimes("src/lib/util.ts") == {Runtime.NODE}  # a helper: its language's runner
-    assert runtimes("steps/a_step.py", "src/db.py") == {Runtime.PYTHON}
-    assert runtimes("steps/x_step.rb") == {Runtime.RUBY}
-    assert runtimes("steps/data.json") == {Runtime.NODE}
+    assert runtimes("src/lib/util.ts") == {RunnerName("node")}  # a helper: its language's runner
+    assert runtimes("steps/a_step.py", "src/db.py") == {RunnerName("python")}
+    assert runtimes("steps/x_step.rb") == {RunnerName("ruby")}
+    assert runtimes("steps/data.json") == {RunnerName("node")}
     assert runtimes(".env") == every
-    assert runtimes(".env", present={Runtime.PYTHON}) == {Runtime.PYTHON}
-    assert runtimes("src/x.rb", present={Runtime.NODE}) == set()  # no Ruby in the project
+    assert runtimes(".env", present={RunnerName("python")}) == {RunnerName("python")}
+    assert runtimes("src/x.rb", present={RunnerName("node")}) == set()  # no Ruby in the project
     assert runtimes("src/node_modules/pkg/index.js", "steps/__pycache__/a.pyc", "steps/.a.ts.swp") == set()
     assert runtimes("README.md", "steps/notes.yaml") == set()
     config = classify(tmp_path, [tmp_path / "motia.config.ts"], every)
-    assert config.runtimes == {Runtime.NODE} and "next start" in config.notes[0]
+    assert config.runtimes == {RunnerName("node")} and "next start" in config.notes[0]
 
 
 @pytest.mark.timeout(300)

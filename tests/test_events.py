@@ -15,7 +15,7 @@ from motia_core.dispatch import RunnerInvoke, compose, failure_log_layer, tracin
 from motia_core.errors import CallFailed
 from motia_core.events import EventBus, backoff
 from motia_core.logs import Logger
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.queue.memory import MemoryQueue
 from motia_core.registry import Registry
 from motia_core.runners.fake import FakeContext, FakeHandler, FakeSession
@@ -32,7 +32,7 @@ class World:
         self.calls = CoreCalls(self.state, self.logger)
         self.session = FakeSession(handlers, self.calls, configs)
         self.traces = TraceStore()
-        files = [StepFile(tmp_path / k, k, Language.PYTHON, Runtime.PYTHON) for k in configs]
+        files = [StepFile(tmp_path / k, k, "python", RunnerName("python")) for k in configs]
         self.registry = Registry()
         self.files = files
 
@@ -47,7 +47,7 @@ class World:
         await self.queue.start()
         return bus
 
-    async def session_for(self, runtime: Runtime, timeout: float) -> RunnerSession:
+    async def session_for(self, runtime: RunnerName, timeout: float) -> RunnerSession:
         return self.session
 
     async def close(self) -> None:

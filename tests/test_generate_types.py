@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.steps import Step, parse_step
 from motia_core.typegen.py_schema import PyModule
 from motia_core.typegen.schema import HEADER
@@ -215,7 +215,7 @@ def test_no_tsc_no_silent_pass() -> None:
 
 def _step(config: dict[str, object]) -> Step:
     name = str(config["name"])
-    file = StepFile(Path(f"/p/steps/{name}.step.ts"), f"steps/{name}.step.ts", Language.TYPESCRIPT, Runtime.NODE)
+    file = StepFile(Path(f"/p/steps/{name}.step.ts"), f"steps/{name}.step.ts", "typescript", RunnerName("node"))
     return parse_step(file, json.dumps(config).encode(), True)
 
 

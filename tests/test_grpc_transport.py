@@ -16,7 +16,7 @@ from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
 from motia_core.calls import CoreCalls
 from motia_core.errors import RunnerLost
 from motia_core.logs import Logger
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.transport import Invocation, InvocationScope, Trigger
@@ -225,7 +225,7 @@ async def test_stream_end_fails_in_flight_with_runner_lost(server: tuple[GrpcRun
 async def test_load_steps_round_trip(server: tuple[GrpcRunnerServer, CoreCalls], tmp_path: Path) -> None:
     srv, _ = server
     runner, session = await _connect(srv)
-    files = [StepFile(tmp_path / "steps/a_step.py", "steps/a_step.py", Language.PYTHON, Runtime.PYTHON)]
+    files = [StepFile(tmp_path / "steps/a_step.py", "steps/a_step.py", "python", RunnerName("python"))]
     task = asyncio.create_task(session.load_steps(files, 5))
     load = (await runner.next("load_steps")).load_steps
     assert [f.relative_path for f in load.files] == ["steps/a_step.py"]

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from motia_core import project_config
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from tests.conftest import CoreProcess, copy_fixture
 from tests.redis_server import RedisServer
 from tests.stream_client.harness import NodeClient, WsClient
@@ -275,7 +275,7 @@ def test_redis_flag_wins_over_the_config_file(
 
 
 def _interpret(raw: dict[str, object]) -> project_config.ProjectConfig:
-    file = StepFile(Path("/p/motia.config.ts"), "motia.config.ts", Language.TYPESCRIPT, Runtime.NODE)
+    file = StepFile(Path("/p/motia.config.ts"), "motia.config.ts", "typescript", RunnerName("node"))
     return project_config.interpret(file, raw)
 
 

@@ -108,10 +108,10 @@ def test_local_refs_move_to_components(document: dict[str, Any]) -> None:
 
 
 def test_route_without_schemas_still_validates() -> None:
-    from motia_core.project import Language, Runtime, StepFile
+    from motia_core.project import RunnerName, StepFile
     from motia_core.steps import parse_step
 
-    file = StepFile(Path("/p/steps/a.step.ts"), "steps/a.step.ts", Language.TYPESCRIPT, Runtime.NODE)
+    file = StepFile(Path("/p/steps/a.step.ts"), "steps/a.step.ts", "typescript", RunnerName("node"))
     config = {"type": "api", "name": "Ping", "method": "HEAD", "path": "/", "emits": []}
     doc = render_openapi([parse_step(file, json.dumps(config).encode(), True)], "t", "1")
     validate(doc)

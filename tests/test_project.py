@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motia_core.project import Language, Runtime, discover, load_dotenv
+from motia_core.project import RunnerName, discover, load_dotenv
 
 
 def test_discovery_follows_motia_naming(tmp_path: Path) -> None:
@@ -32,10 +32,10 @@ def test_discovery_follows_motia_naming(tmp_path: Path) -> None:
         "src/f_step.rb",
     ]
     by_name = {f.relative_path: f for f in found.files}
-    assert by_name["steps/a.step.ts"].language is Language.TYPESCRIPT
-    assert by_name["steps/b_step.py"].runtime is Runtime.PYTHON
-    assert by_name["src/e.step.rb"].runtime is Runtime.RUBY
-    assert found.runtimes() == {Runtime.NODE, Runtime.PYTHON, Runtime.RUBY}
+    assert by_name["steps/a.step.ts"].language == "typescript"
+    assert by_name["steps/b_step.py"].runtime == RunnerName("python")
+    assert by_name["src/e.step.rb"].runtime == RunnerName("ruby")
+    assert found.runtimes() == {RunnerName("node"), RunnerName("python"), RunnerName("ruby")}
     assert len(found.warnings) == 1 and "old.step.py" in found.warnings[0]
 
 

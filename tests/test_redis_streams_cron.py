@@ -21,7 +21,7 @@ from motia_core.cron import CronScheduler
 from motia_core.cron_lock import RedisCronLock
 from motia_core.dispatch import InvokeRequest
 from motia_core.logs import Level, Logger
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.runners.transport import Outcome
 from motia_core.steps import Step, StepType
 from motia_core.streams.hub import StreamHub
@@ -254,7 +254,7 @@ async def test_a_log_trimmed_past_a_reader_re_syncs_instead_of_skipping(redis_se
 
 
 def cron_step(schedule: str = "* * * * * *") -> Step:
-    file = StepFile(Path("/p/steps/tick.step.ts"), "steps/tick.step.ts", Language.TYPESCRIPT, Runtime.NODE)
+    file = StepFile(Path("/p/steps/tick.step.ts"), "steps/tick.step.ts", "typescript", RunnerName("node"))
     return Step(file=file, type=StepType.CRON, name="Tick", config={}, cron=schedule)
 
 

@@ -22,7 +22,7 @@ from motia_core.cron import CronScheduler
 from motia_core.dispatch import InvokeRequest
 from motia_core.events import EventBus, subscription_key
 from motia_core.logs import Logger
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.queue.base import QueuedEvent
 from motia_core.queue.memory import MemoryQueue
 from motia_core.registry import LiveRegistry, Registry, RuntimeLoad, build_registry
@@ -32,7 +32,7 @@ from tests.conftest import CoreProcess
 
 
 def _registry(tmp_path: Path, configs: dict[str, dict[str, Any]]) -> Registry:
-    files = [StepFile(tmp_path / name, name, Language.PYTHON, Runtime.PYTHON) for name in configs]
+    files = [StepFile(tmp_path / name, name, "python", RunnerName("python")) for name in configs]
     manifest = Manifest([ManifestEntry(name, orjson.dumps(cfg), True) for name, cfg in configs.items()])
     return build_registry({"python": RuntimeLoad(files, manifest)}, [], files)
 

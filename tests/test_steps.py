@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 from motia_core.steps import ConfigValidationError, StepType, parse_step
 
 
@@ -16,7 +16,7 @@ def _file(tmp_path: Path, name: str = "steps/x_step.py", source: str = "") -> St
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source)
-    return StepFile(path, name, Language.PYTHON, Runtime.PYTHON)
+    return StepFile(path, name, "python", RunnerName("python"))
 
 
 def _parse(tmp_path: Path, config: dict[str, Any], source: str = "", has_handler: bool = True) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from motia_core.project import FileKind, Language, Runtime, StepFile, discover
+from motia_core.project import FileKind, RunnerName, StepFile, discover
 from motia_core.registry import Registry
 from motia_core.runners.transport import Manifest, ManifestEntry
 from motia_core.steps import ConfigValidationError
@@ -21,7 +21,7 @@ def _file(tmp_path: Path, rel: str, text: str = "", kind: FileKind = FileKind.ST
     path = tmp_path / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    return StepFile(path, rel, Language.TYPESCRIPT, Runtime.NODE, kind)
+    return StepFile(path, rel, "typescript", RunnerName("node"), kind)
 
 
 def test_discovery_finds_stream_and_auth_files(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_discovery_finds_stream_and_auth_files(tmp_path: Path) -> None:
         "src/d.stream.rb": FileKind.STREAM,
         "src/e_stream.ts": FileKind.STREAM,
     }
-    assert found.runtimes() == {Runtime.NODE, Runtime.PYTHON, Runtime.RUBY}
+    assert found.runtimes() == {RunnerName("node"), RunnerName("python"), RunnerName("ruby")}
     assert any("old.stream.py" in w and "'*_stream.py'" in w for w in found.warnings)
     assert any("src/stream_auth.py: ignored" in w and "steps/stream-auth.ts" in w for w in found.warnings)
 

@@ -212,6 +212,55 @@ def test_state_panel_edits_and_deletes_a_value(
     assert call("GET", f"{wp_core.url}/__motia/state/{group}")[1]["items"] == [{"key": "k", "value": "plain text"}]
 
 
+def test_state_panel_follows_writes_from_handlers_and_the_api_live(
+    wp_core: CoreProcess, page: Page, artifact: Callable[[str], Path]
+) -> None:
+    """Every write reaches the open panel through the live socket (http/live_state.py): the marker
+    set by open_panel proves no reload happened, and no Refresh button is clicked."""
+    first = unique("live")
+    assert call("POST", f"{wp_core.url}/wp/greet", {"name": first})[0] == 200
+    open_panel(page, wp_core, "state/wp-greetings")
+    expect(page.locator(".nav .live")).to_have_text("● live")
+    items = page.get_by_test_id("state-items")
+    expect(items.locator(f'tr[data-key="{first}"]')).to_be_visible()
+    items.locator(f'tr[data-key="{first}"]').click()
+    # a Python handler's set: a new key
+    second = unique("live")
+    assert call("POST", f"{wp_core.url}/wp/greet", {"name": second})[0] == 200
+    expect(items.locator(f'tr[data-key="{second}"]')).to_contain_text(f'"hello {second}"')
+    # another client's PUT: the value changes in place, the open editor too
+    edited = {"greeting": "from the API", "n": 3}
+    assert call("PUT", f"{wp_core.url}/__motia/state/wp-greetings/{first}", edited)[0] == 200
+    expect(items.locator(f'tr[data-key="{first}"]')).to_contain_text('"from the API"')
+    expect(page.get_by_test_id("state-editor")).to_have_value(json.dumps(edited, indent=2))
+    # a value too big to ride along is fetched
+    big = {"blob": "b" * 5000}
+    assert call("PUT", f"{wp_core.url}/__motia/state/wp-greetings/{second}", big)[0] == 200
+    expect(items.locator(f'tr[data-key="{second}"]')).to_contain_text('"bbbbbbbb')
+    # a JavaScript handler's delete
+    assert call("POST", f"{wp_core.url}/wp/forget", {"group": "wp-greetings", "key": first})[0] == 200
+    expect(items.locator(f'tr[data-key="{first}"]')).to_have_count(0)
+    expect(items.locator(f'tr[data-key="{second}"]')).to_be_visible()
+    # a Ruby handler's write, in the group opened next (a hash change, not a reload)
+    page.evaluate("window.location.hash = '#/state/wp-audit'")
+    expect(page.get_by_test_id("state-group")).to_have_attribute("data-group", "wp-audit")
+    third = unique("live")
+    assert call("POST", f"{wp_core.url}/wp/greet", {"name": third})[0] == 200
+    expect(page.get_by_test_id("state-items").locator(f'tr[data-key="{third}"]')).to_contain_text('"ruby"')
+    # a group created elsewhere joins the list; cleared by a handler, it empties and leaves it
+    group = unique("wp-live")
+    assert call("PUT", f"{wp_core.url}/__motia/state/{group}/k", [1, 2])[0] == 200
+    button = page.get_by_test_id("state-groups").locator(f'button[data-group="{group}"]')
+    expect(button).to_be_visible()
+    button.click()
+    expect(page.get_by_test_id("state-items").locator('tr[data-key="k"]')).to_contain_text("[1,2]")
+    page.screenshot(path=str(artifact("panels-state-live")), full_page=True)
+    assert call("POST", f"{wp_core.url}/wp/forget", {"group": group})[0] == 200
+    expect(page.get_by_text("This group is empty.")).to_be_visible()
+    expect(button).to_have_count(0)
+    assert_not_reloaded(page)
+
+
 def test_streams_panel_follows_a_group_live(wp_core: CoreProcess, page: Page, artifact: Callable[[str], Path]) -> None:
     first = unique("pinned")
     assert call("POST", f"{wp_core.url}/wp/greet", {"name": first})[0] == 200
@@ -332,3 +381,91 @@ def test_runners_panel_lists_every_runner_with_its_pid(
         expect(row.locator('[data-field="restarts"]')).to_have_text("0")
         expect(row.locator('[data-field="uptime"]')).to_have_text(re.compile(r"^\d+ (s|min|h|d)"))
     page.screenshot(path=str(artifact("panels-runners")), full_page=True)
+
+
+def _relabel(page: Page, pattern: str, change: Callable[[Any], None]) -> None:
+    """Answer `pattern` with the core's real answer as `change` rewrites it (the languages a core
+    with runner plugins would report; nothing else is invented)."""
+
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        doc = response.json()
+        change(doc)
+        route.fulfill(response=response, json=doc)
+
+    page.route(pattern, handle)
+
+
+def _steps_as(doc: Any, languages: dict[str, Any]) -> None:
+    for step in doc["steps"]:
+        if step["name"] in languages:
+            step["language"] = languages[step["name"]]
+
+
+def _background(locator: Any) -> str:
+    return str(locator.evaluate("e => getComputedStyle(e).backgroundColor"))
+
+
+def test_a_language_the_workbench_does_not_know_gets_a_readable_badge_everywhere(
+    wp_core: CoreProcess, page: Page, artifact: Callable[[str], Path]
+) -> None:
+    """Go (or any plugin's language) in Flows, Endpoints, Traces and Runners: its name on the badge,
+    one colour derived from it in every panel; a step without a language shows "?", never "undefined"."""
+    languages = {"Greet": "go", "Cure": None, "Forget": "zig"}
+    _relabel(page, "**/__motia/steps", lambda d: _steps_as(d, languages))
+
+    def flows_as(doc: Any) -> None:
+        for flow in doc["flows"]:
+            _steps_as(flow, languages)
+
+    _relabel(page, "**/__motia/flows", flows_as)
+
+    def spans_as_go(doc: Any) -> None:
+        for span in doc.get("spans", []):
+            if span["step"] == "Greet":
+                span["language"] = "go"
+
+    _relabel(page, "**/__motia/traces/*", spans_as_go)
+
+    def go_runner(doc: Any) -> None:
+        doc["runners"].append({**doc["runners"][0], "runtime": "go", "language": "go", "pid": 4242})
+
+    _relabel(page, "**/__motia/runners", go_runner)
+    _, answer = call("POST", f"{wp_core.url}/wp/greet", {"name": unique("go")})
+
+    open_panel(page, wp_core, "flows/wp")
+    go = page.locator('.step-node[data-step="Greet"] .badge')
+    expect(go).to_have_text("go")
+    expect(go).to_have_attribute("data-language", "go")
+    color = _background(go)
+    known = _background(page.locator('.step-node[data-step="PinGreeting"] .badge'))
+    assert color not in ("", "rgba(0, 0, 0, 0)", known), (color, known)
+    missing = page.locator('.step-node[data-step="Cure"] .badge')
+    expect(missing).to_have_text("?")
+    expect(missing).to_have_attribute("title", "unknown language")
+    assert color != _background(missing)  # not the neutral badge of "no language": a colour of its own
+    zig = page.locator('.step-node[data-step="Forget"] .badge')
+    expect(zig).to_have_text("zig")
+    assert _background(zig) not in (color, _background(missing))  # another name, another colour
+    expect(page.locator("main.panel")).not_to_contain_text("undefined")
+
+    page.evaluate("window.location.hash = '#/endpoints'")
+    badge = page.locator('[data-endpoint="POST /wp/greet"] .badge')
+    expect(badge).to_have_text("go")
+    assert _background(badge) == color
+    expect(page.locator('[data-endpoint="POST /wp/cure"] .badge')).to_have_text("?")
+    expect(page.locator("main.panel")).not_to_contain_text("undefined")
+
+    page.evaluate(f"window.location.hash = '#/traces/{answer['traceId']}'")
+    row = page.locator('.timeline-row[data-span-step="Greet"]').first
+    expect(row.locator(".badge")).to_have_text("go")
+    assert _background(row.locator(".badge")) == color
+    assert _background(row.locator(".timeline-bar")) == color  # the bar wears the language's colour too
+    expect(page.locator("main.panel")).not_to_contain_text("undefined")
+
+    page.evaluate("window.location.hash = '#/runners'")
+    runner = page.get_by_test_id("runner-table").locator('tr[data-runtime="go"] .badge')
+    expect(runner).to_have_text("go")
+    assert _background(runner) == color
+    page.screenshot(path=str(artifact("panels-unknown-language")), full_page=True)
+    assert_not_reloaded(page)

@@ -28,8 +28,10 @@ def wrk(
     body_file: Path | None = None,
     rate: float | None = None,
     timeout: float = 5.0,
+    new_session: bool = True,
 ) -> dict[str, Any]:
-    """One bounded wrk run (-t1). Returns requests, rps, errors and latency percentiles in µs."""
+    """One bounded wrk run (-t1). Returns requests, rps, errors and latency percentiles in µs.
+    new_session=False runs wrk in the caller's session (bench/session_check.py)."""
     with tempfile.NamedTemporaryFile(prefix="wrk-", suffix=".json", delete=False) as tmp:
         out = Path(tmp.name)
     env = {**os.environ, "WRK_OUT": str(out)}
@@ -54,7 +56,12 @@ def wrk(
     )
     try:
         proc = run_bounded(
-            argv, timeout=duration + timeout + 30, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv,
+            timeout=duration + timeout + 30,
+            new_session=new_session,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")

@@ -64,8 +64,12 @@ class Service:
         cwd: str | Path | None = None,
         env: dict[str, str] | None = None,
         cpus: str | None = None,
+        new_session: bool = True,
     ) -> None:
         self.name = name
+        # False: stay in the caller's session (and Linux autogroup), as a plain shell script would;
+        # stop() then signals the process itself, never the caller's process group.
+        self.new_session = new_session
         self.argv = pinned(cpus, argv)
         self.log_path = log
         self.cwd = cwd
@@ -85,7 +89,7 @@ class Service:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=self.new_session,
         )
         log.close()
         _LIVE.append(self)
@@ -128,6 +132,14 @@ class Service:
                 raise RuntimeError(f"{self.name} did not answer 200 on {url} within {timeout:g}s: {self.tail()}")
             time.sleep(poll)
 
+    def _signal(self, signum: int) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.new_session:
+                os.killpg(self.proc.pid, signum)
+            elif self.proc.poll() is None:
+                self.proc.send_signal(signum)
+
     def tail(self, lines: int = 12) -> str:
         try:
             text = self.log_path.read_text(errors="replace").strip().splitlines()
@@ -140,14 +152,12 @@ class Service:
         if self.proc is None:
             return
         self.descendants()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        self._signal(signal.SIGTERM)
         try:
             self.proc.wait(grace)
         except subprocess.TimeoutExpired:
             pass
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(2.0)
         # descendants in other sessions (motia-core runners) leave on their own when the core's
@@ -174,19 +184,28 @@ def stop_all() -> None:
             svc.stop(grace=2.0)
 
 
-def run_bounded(argv: Sequence[str], timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a bounded helper (a load generator) in its own process group; kill the group on timeout."""
-    proc = subprocess.Popen(list(argv), start_new_session=True, text=True, **kwargs)  # type: ignore[call-overload]
+def run_bounded(
+    argv: Sequence[str], timeout: float, new_session: bool = True, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run a bounded helper (a load generator) in its own process group; kill the group on timeout.
+    new_session=False keeps it in the caller's session (its Linux autogroup); it is then killed alone."""
+    proc = subprocess.Popen(list(argv), start_new_session=new_session, text=True, **kwargs)  # type: ignore[call-overload]
+
+    def kill() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if new_session:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        kill()
         proc.communicate()
         raise
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        kill()
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 

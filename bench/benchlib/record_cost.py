@@ -3,7 +3,14 @@ the same lines through the core's Logger with and without its LogRecorder sink o
 store, CPU of every thread (time.process_time) per line. CPU time, unlike throughput, is barely
 moved by what else runs on the machine, so it checks the recording pair's noisy ratios.
 
-    python bench/benchlib/record_cost.py [--lines 30000] [--reps 3]   # prints JSON
+The store is measured where a serving core spends its life: already holding as many lines as its
+retention keeps (`--kept`, the default bound), so every write also prunes, and with trace ids in
+Motia's format (random letters, then the time). An empty store with made-up ids hides what a full
+index costs (the trace id index once cost ~15 µs a line there, on an empty store nearly nothing).
+Lines are emitted at `--rate` lines a second in bursts of 16 (c16's requests in flight), not as
+fast as the loop can: a real core's recorder flushes batches of that rate's size.
+
+    python bench/benchlib/record_cost.py [--lines 20000] [--reps 3] [--kept 100000] [--rate 10000]
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -21,68 +29,86 @@ from typing import Any, TextIO
 import uvloop
 
 from motia_core.logs import Level, Logger, LogRecord
-from motia_core.logstore import FLUSH_LINES, LogRecorder, SqliteLogStorage
+from motia_core.logstore import FLUSH_LINES, LogRecorder, LogRetention, SqliteLogStorage
+from motia_core.tracing import new_trace_id
 
 BURST = 16  # lines emitted between two turns of the event loop: c16's requests in flight
 
 
-def _line(i: int) -> LogRecord:
+def _line() -> LogRecord:
     # what a handler's `logger.info('bench request handled', {lang})` becomes in the core (calls.py log)
     return LogRecord(
         level=Level.INFO,
         message="bench request handled",
         step="LogTs",
-        trace_id=f"T{i:08d}-{i}",
+        trace_id=new_trace_id(),
         language="typescript",
         source="step",
         fields={"lang": "ts", "flows": ["bench"]},
     )
 
 
-async def _emit_all(logger: Logger, lines: int) -> float:
+async def _emit_all(logger: Logger, lines: int, rate: float) -> float:
+    records = [_line() for _ in range(lines)]  # made before the clock starts: they are not recording's cost
     t0 = time.process_time()
     for at in range(0, lines, BURST):
-        for i in range(at, min(at + BURST, lines)):
-            logger.emit(_line(i))
-        await asyncio.sleep(0)
+        for record in records[at : at + BURST]:
+            logger.emit(record)
+        await asyncio.sleep(BURST / rate)
     return t0
 
 
-async def _once(lines: int, folder: Path, sink: TextIO) -> dict[str, float]:
+async def _filled(path: Path, logger: Logger, kept: int) -> SqliteLogStorage:
+    """A store already at its retention bound (`kept` lines): a copy of one filled once per process."""
+    template = path.parent.parent / f"filled-{kept}.db"
+    if not template.exists():
+        storage = SqliteLogStorage(template, logger, LogRetention(max_lines=kept))
+        for at in range(0, kept, 5000):
+            await storage.append([_line() for _ in range(min(5000, kept - at))])
+        await storage.close()  # the last connection closed: the WAL is merged into the file
+    shutil.copyfile(template, path)
+    return SqliteLogStorage(path, logger, LogRetention(max_lines=kept))
+
+
+async def _once(lines: int, kept: int, rate: float, folder: Path, sink: TextIO) -> dict[str, float]:
     out: dict[str, float] = {}
     # stdout rendering alone (both sides of the pair pay it)
     logger = Logger("pretty", Level.INFO, stream=sink)
-    t0 = await _emit_all(logger, lines)
+    t0 = await _emit_all(logger, lines, rate)
     await asyncio.sleep(0.3)  # the stdout writer thread drains
     out["stdout_only_us"] = (time.process_time() - t0) / lines * 1e6
-    # the same plus recording: LogRecorder buffer, batched writes to .motia/logs.db on a worker thread
+    # the same plus recording: LogRecorder buffer, batched writes to a full .motia/logs.db
     logger = Logger("pretty", Level.INFO, stream=sink)
-    recorder = LogRecorder(SqliteLogStorage(folder / "recorded.db", logger), logger)
+    recorder = LogRecorder(await _filled(folder / "recorded.db", logger, kept), logger)
     logger.sinks.append(recorder)
     recorder.start()
-    t0 = await _emit_all(logger, lines)
+    t0 = await _emit_all(logger, lines, rate)
     await recorder.close(10.0)
     await asyncio.sleep(0.3)
     out["recorded_us"] = (time.process_time() - t0) / lines * 1e6
     if recorder.dropped or recorder.recorded != lines:
         raise RuntimeError(f"the recorder kept {recorder.recorded} of {lines} lines ({recorder.dropped} dropped)")
-    # of which the store's part: rows built, INSERTed in one transaction per batch on the worker thread
-    storage = SqliteLogStorage(folder / "store.db", logger)
-    batch = [_line(i) for i in range(FLUSH_LINES)]
-    t0 = time.process_time()
-    for _ in range(lines // FLUSH_LINES):
-        await storage.append(batch)
-    out["store_append_us"] = (time.process_time() - t0) / (lines // FLUSH_LINES * FLUSH_LINES) * 1e6
+    # of which the store's part: one append of FLUSH_LINES lines after another, full store and empty one
+    for key, storage in (
+        ("store_append_us", await _filled(folder / "full.db", logger, kept)),
+        ("store_append_empty_us", SqliteLogStorage(folder / "empty.db", logger, LogRetention(max_lines=kept))),
+    ):
+        batches = [[_line() for _ in range(FLUSH_LINES)] for _ in range(max(1, lines // FLUSH_LINES))]
+        t0 = time.process_time()
+        for batch in batches:
+            await storage.append(batch)
+        out[key] = (time.process_time() - t0) / (len(batches) * FLUSH_LINES) * 1e6
+        await storage.close()
     return out
 
 
-async def measure(lines: int, reps: int, folder: Path, sink: TextIO) -> dict[str, Any]:
-    """`reps` rounds of the three measurements (each on fresh databases); medians, and every round."""
+async def measure(lines: int, reps: int, kept: int, rate: float, folder: Path, sink: TextIO) -> dict[str, Any]:
+    """`reps` rounds of the measurements (each on fresh databases); medians, and every round."""
     runs = []
     for i in range(reps):
         (folder / str(i)).mkdir()
-        runs.append(await _once(lines, folder / str(i), sink))
-    out: dict[str, Any] = {"lines": lines, "reps": reps, "runs": runs}
+        runs.append(await _once(lines, kept, rate, folder / str(i), sink))
+    out: dict[str, Any] = {"lines": lines, "reps": reps, "kept": kept, "rate": rate, "runs": runs}
     for key in runs[0]:
         out[key] = statistics.median(r[key] for r in runs)
     out["recording_us"] = statistics.median(r["recorded_us"] - r["stdout_only_us"] for r in runs)
@@ -91,11 +117,13 @@ async def measure(lines: int, reps: int, folder: Path, sink: TextIO) -> dict[str
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lines", type=int, default=30_000)
+    p.add_argument("--lines", type=int, default=20_000)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--kept", type=int, default=LogRetention().max_lines, help="lines the store holds already")
+    p.add_argument("--rate", type=float, default=10_000.0, help="lines emitted per second")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="record-cost-") as tmp, open(os.devnull, "w") as sink:
-        print(json.dumps(uvloop.run(measure(args.lines, args.reps, Path(tmp), sink))))
+        print(json.dumps(uvloop.run(measure(args.lines, args.reps, args.kept, args.rate, Path(tmp), sink))))
 
 
 if __name__ == "__main__":

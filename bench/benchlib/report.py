@@ -17,7 +17,9 @@ from benchlib.report_charts import charts
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
 from benchlib.report_record import render_record
 from benchlib.report_redis import render_redis
+from benchlib.report_scale import render_scale, scale_charts
 from benchlib.report_sections import render_classic, render_profile, render_resources, render_streams
+from benchlib.report_session import render_session
 from benchlib.report_targets import targets
 
 COMMAND = "make bench"
@@ -130,7 +132,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         classic_api = res.get("classic", {}).get("api", {})
         rows: list[list[str]] = []
         for c in ("1", "16", "64"):
-            for name in ("bare", "ts", "js", "py", "rb"):
+            for name in ("bare", "ts", "js", "py", "rb", "go"):
                 e = s.get(name, {}).get(c)
                 if not e:
                     continue
@@ -198,7 +200,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         w("### Added latency: motia-core minus bare aiohttp, per percentile\n")
         rows = []
         for c in ("1", "16", "64"):
-            for name in ("ts", "js", "py", "rb"):
+            for name in ("ts", "js", "py", "rb", "go"):
                 e = s.get(name, {}).get(c)
                 if e and e.get("added_us"):
                     rows.append(
@@ -234,6 +236,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
             )
         )
         w("")
+    render_session(res, w)
     render_record(res, w)
     ol = res.get("open_loop")
     if ol and ol.get("runs"):
@@ -464,6 +467,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
             w(f"\nmotia-core starts {ratio(statistics.median(ccs) / statistics.median(mcs))} faster.")
         w("")
     render_resources(res, w)
+    render_scale(res, w)  # memory, soak, the scale curves (report_scale.py)
     render_classic(res, w)
     render_profile(res, w)
     w("## Method\n")
@@ -514,7 +518,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
 
 def write(res: dict[str, Any], out: Path) -> Path:
     analyze(res)
-    made = charts(res, out)
+    made = charts(res, out) + scale_charts(res, out)
     text = render(res, made)
     (out / "report.md").write_text(text)
     (out / "results.json").write_text(json.dumps(res, indent=1, default=str))

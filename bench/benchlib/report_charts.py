@@ -27,6 +27,7 @@ def charts(res: dict[str, Any], out: Path) -> list[str]:
         "js": "#c9a800",
         "py": "#2b8a3e",
         "rb": "#c92a2a",
+        "go": "#00add8",
         "classic ts": "#91b4e3",
         "classic py": "#8fd19e",
     }

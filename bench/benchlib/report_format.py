@@ -12,10 +12,11 @@ NAMES = {
     "js": "motia-core, JavaScript step",
     "py": "motia-core, Python step",
     "rb": "motia-core, Ruby step",
+    "go": "motia-core, Go step",
 }
 CLASSIC_NAMES = {"ts": "classic Motia, TypeScript step", "py": "classic Motia, Python step"}
-LANGS = {"ts": "TS", "js": "JS", "py": "Python", "rb": "Ruby"}
-RUNNER_OF = {"ts": "node runner", "js": "node runner", "py": "python runner", "rb": "ruby runner"}
+LANGS = {"ts": "TS", "js": "JS", "py": "Python", "rb": "Ruby", "go": "Go"}
+RUNNER_OF = {"ts": "node runner", "js": "node runner", "py": "python runner", "rb": "ruby runner", "go": "go runner"}
 P = ("p50", "p90", "p99", "p99_9")
 PLABEL = {"p50": "p50", "p90": "p90", "p99": "p99", "p99_9": "p99.9"}
 

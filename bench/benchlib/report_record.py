@@ -3,7 +3,6 @@ and where recording's time goes."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -20,25 +19,34 @@ TARGET = 0.95  # issue 10: c16 API throughput with logs and traces recorded drop
 
 
 def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per endpoint: the median over rounds of the per-round on/off throughput ratio (pairs made
-    seconds apart), the median runs of each side, and CPU per request on each side."""
+    """Per endpoint: throughput on / off pooled over every run (all requests over all seconds each side
+    was loaded), the same per round (a round's runs of each side pooled: an ABBA round has two each),
+    the median runs of each side, and CPU per request on each side (pooled the same way)."""
+    rec = res.get("record", {})
+    per = int(rec.get("runs_per_round", 1))
     out: dict[str, dict[str, Any]] = {}
-    for key, by in res.get("record", {}).get("runs", {}).items():
+    for key, by in rec.get("runs", {}).items():
         on, off = by.get("on") or [], by.get("off") or []
-        pairs = [(a, b) for a, b in zip(on, off, strict=False) if b["rps"]]
-        if not pairs:
+        rounds = [
+            (on[i : i + per], off[i : i + per]) for i in range(0, min(len(on), len(off)), per) if _rps(off[i : i + per])
+        ]
+        if not rounds:
             continue
-        cpu = [(ca, cb) for a, b in pairs if (ca := cpu_us(a)) and (cb := cpu_us(b))]
+        cpu = [(ca, cb) for a, b in rounds if (ca := _cpu(a)) and (cb := _cpu(b))]
+        cpu_on, cpu_off = _cpu(on), _cpu(off)
         out[key] = {
-            "ratio": statistics.median(a["rps"] / b["rps"] for a, b in pairs),
-            "ratios": [a["rps"] / b["rps"] for a, b in pairs],
+            "ratio": _rps(on) / _rps(off),
+            "ratios": [_rps(a) / _rps(b) for a, b in rounds],
+            "rps_on": _rps(on),
+            "rps_off": _rps(off),
             "on": median_run(on),
             "off": median_run(off),
-            "cpu_on_us": statistics.median(a for a, _ in cpu) if cpu else None,
-            "cpu_off_us": statistics.median(b for _, b in cpu) if cpu else None,
-            "cpu_added_us": statistics.median(a - b for a, b in cpu) if cpu else None,
+            "cpu_on_us": cpu_on,
+            "cpu_off_us": cpu_off,
+            "cpu_added_us": cpu_on - cpu_off if cpu_on and cpu_off else None,
             # throughput share at equal CPU (off's CPU per request / on's): less moved by other load
-            "ratio_cpu": statistics.median(b / a for a, b in cpu) if cpu else None,
+            "ratio_cpu": cpu_off / cpu_on if cpu_on and cpu_off else None,
+            "ratios_cpu": [b / a for a, b in cpu],
             "errors": sum(r["errors"] for r in on + off),
             # CPU other processes took on the servers' CPU during the runs: the noise this machine added
             "foreign_pct": [
@@ -46,6 +54,19 @@ def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
             ],
         }
     return out
+
+
+def _rps(runs: list[dict[str, Any]]) -> float:
+    seconds = sum(r.get("duration_s") or 0.0 for r in runs)
+    return sum(r.get("requests") or 0 for r in runs) / seconds if seconds else 0.0
+
+
+def _cpu(runs: list[dict[str, Any]]) -> float | None:
+    """CPU µs per request of the whole server over several runs (None when one was not sampled)."""
+    per = [(c, r["requests"]) for r in runs if (c := cpu_us(r)) is not None]
+    if len(per) != len(runs) or not per:
+        return None
+    return sum(c * n for c, n in per) / sum(n for _, n in per)
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -62,7 +83,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             if res["record"].get("valid", True)
             else "invalid (see Not run or failed)",
             "measured": ", ".join(f"{NAMES[k]} {pct1(e['ratio'])}" for k, e in s.items())
-            + f" (worst: {NAMES[worst]}; median of {len(s[worst]['ratios'])} interleaved rounds; "
+            + f" (worst: {NAMES[worst]}; every request of {len(s[worst]['ratios'])} interleaved rounds; "
             f"per CPU µs: {per_cpu})",
             "detail": "",
         }
@@ -86,9 +107,17 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
         "logging, traces and /metrics stay on both; OTel is off). `GET /log/<lang>` is an API step that "
         "logs one info line per request; the no-op steps log nothing, so their difference is the span "
         f"bookkeeping alone. wrk c16, {rec['seconds']:g} s per run, {rec['rounds']} interleaved rounds "
-        "(each endpoint on then off, the order flipped every round); *on/off* is the median of the "
-        "per-round ratios, the other figures are from each side's median run; *on/off per CPU* = off's CPU "
-        "time per request (core + runners) / on's, the share recording leaves at equal CPU; *other load* = "
+        + (
+            "(ABBA: on, off, off, on, then off, on, on, off, so a drift of the machine's speed weighs on both "
+            "sides alike); *req/s* and *on/off* are over every run of each side (all requests over all seconds "
+            "loaded), *per round* the same over one round's runs"
+            if rec.get("runs_per_round", 1) == 2
+            else "(each endpoint on then off, the order flipped every round); *on/off* is over every run of each "
+            "side, *per round* one pair's ratio"
+        )
+        + "; p50 and p99 are from each side's median run; *CPU / request* is over every run; *on/off per CPU* "
+        "= off's CPU time per request (core + runners) / on's, the share recording leaves at equal CPU; "
+        "*other load* = "
         "the range, over the runs, of the CPU other processes took on the servers' CPU (this machine's noise).\n"
     )
     rows = []
@@ -97,8 +126,8 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
         rows.append(
             [
                 NAMES[key],
-                num(on["rps"]),
-                num(off["rps"]),
+                num(e["rps_on"]),
+                num(e["rps_off"]),
                 f"**{100 * e['ratio']:.1f} %**",
                 ", ".join(f"{100 * r:.1f}" for r in e["ratios"]),
                 f"{ms(on['latency_us']['p50'])} / {ms(off['latency_us']['p50'])}",
@@ -148,10 +177,22 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
         w(
             "\nCPU time of one recorded line, measured apart from any server (`benchlib/record_cost.py`: "
             f"{num(cost['lines'])} lines through the core's Logger, with and without its LogRecorder on a "
-            f"SQLite store, CPU of every thread, median of {cost.get('reps', 1)} rounds): "
+            f"SQLite store"
+            + (
+                f" already holding {num(cost['kept'])} lines (its retention bound: every write also prunes), "
+                f"trace ids in Motia's format, {num(cost['rate'])} lines/s"
+                if "kept" in cost
+                else ""
+            )
+            + f", CPU of every thread, median of {cost.get('reps', 1)} rounds): "
             f"**{cost['recording_us']:.1f} µs** per line; the store's batched append measured alone (rows "
-            f"built, one INSERT transaction per 500 lines on a worker thread) {cost['store_append_us']:.1f} µs; "
-            f"rendering the line for stdout costs {cost['stdout_only_us']:.1f} µs "
+            f"built, one INSERT transaction per 500 lines on a worker thread) {cost['store_append_us']:.1f} µs"
+            + (
+                f" (into an empty store {cost['store_append_empty_us']:.1f} µs)"
+                if "store_append_empty_us" in cost
+                else ""
+            )
+            + f"; rendering the line for stdout costs {cost['stdout_only_us']:.1f} µs "
             "on both sides. CPU time moves much less with other load than throughput, so it checks the ratios "
             "above: with the --no-record side's CPU per request from this run, a logging step would keep "
             + (", ".join(proj) if proj else "–")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from benchlib import report_record, report_redis
+from benchlib import report_record, report_redis, report_session
 from benchlib.report_format import LANGS, ms, num, pct, ratio
 
 
@@ -125,6 +125,9 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "missed" if bad else "met",
             ", ".join(f"{n} {100 * r['rps'] / ol['rate']:.1f} %" for n, r in ol["runs"].items()),
         )
+    session = report_session.session_target(res)
+    if session:
+        add(session["target"], session["status"], session["measured"])
     out += report_record.targets(res)
     out += report_redis.targets(res)
     return out

@@ -24,6 +24,8 @@ def role_of(proc: psutil.Process) -> str:
         return "bullmq (node)"
     if "runner.cjs" in cmd:
         return "node runner"
+    if "motia-go-runner" in cmd or "motia_runner_go" in cmd:  # before "motia_runner": the go launcher's name
+        return "go runner"
     if "motia_runner" in cmd or "bootstrap.py" in cmd:
         return "python runner"
     if "motia-ruby-runner" in cmd:

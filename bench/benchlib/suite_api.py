@@ -12,15 +12,16 @@ from typing import Any
 import psutil
 from benchlib import profile, resources
 from benchlib.procs import Service, pinned
-from benchlib.suite_base import PAYLOADS, SuiteBase
+from benchlib.suite_base import PAYLOADS
+from benchlib.suite_session import SessionScenario
 
 
-class ApiScenarios(SuiteBase):
+class ApiScenarios(SessionScenario):
     # -- motia-core and bare aiohttp: API, open loop, payloads, chains, profile --------------------
 
     def run_main(self) -> None:
         """Everything that runs against one long-lived motia-core server and the bare server."""
-        project = self.copy_project("bench", self.work / "bench-project", ruby=self.ruby)
+        project = self.copy_project("bench", self.work / "bench-project", ruby=self.ruby, go=self.go)
         core, core_port = self.motia_core(project, "motia-core", self.layout.sut)
         bare, bare_port = self.bare()
         core.start()
@@ -39,6 +40,7 @@ class ApiScenarios(SuiteBase):
             return
         self.results["resources_idle_bench_project"] = resources.snapshot(core.pid)
         langs = ["ts", "py"] if self.quick else ["ts", "js", "py"] + (["rb"] if self.ruby else [])
+        langs += ["go"] if self.go and not self.quick else []
         targets: dict[str, tuple[str, Service]] = {"bare": (f"http://127.0.0.1:{bare_port}/noop/bare", bare)}
         for lang in langs:
             url = f"http://127.0.0.1:{core_port}/noop/{lang}"
@@ -51,6 +53,7 @@ class ApiScenarios(SuiteBase):
             self.api_matrix(targets)
             if not self.quick:
                 self.shared_layout(targets)
+                self.session_modes(core, core_port)
                 self.open_loop(targets)
                 self.payloads(core_port, bare_port, [lang for lang in ("ts", "py", "rb") if lang in targets])
             self.chains(core_port, core)

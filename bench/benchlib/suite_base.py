@@ -121,6 +121,8 @@ class SuiteBase:
         self.want_classic = classic and not quick
         self.t_start = time.perf_counter()
         self.ruby = (REPO / "runners/ruby/bin/motia-ruby-runner").is_file() and shutil.which("ruby") is not None
+        # Go steps: the go runner package in .venv (make install) and the go toolchain (runners/go/README.md)
+        self.go = (REPO / ".venv/.go-runner-installed").is_file() and shutil.which("go") is not None
         self.sink_port = free_port()  # UDP port the chain steps report to (BENCH_SINK_PORT)
         self.next_id = 1
         self.results: dict[str, Any] = {
@@ -256,12 +258,14 @@ class SuiteBase:
         )
         return {"class": name, "durable": durable, "description": kind}
 
-    def copy_project(self, name: str, dest: Path, ruby: bool = False) -> Path:
+    def copy_project(self, name: str, dest: Path, ruby: bool = False, go: bool = False) -> Path:
         if dest.exists():
             shutil.rmtree(dest)
         shutil.copytree(PROJECTS / name, dest)
         if ruby and (PROJECTS / f"{name}-ruby").is_dir():
             shutil.copytree(PROJECTS / f"{name}-ruby", dest, dirs_exist_ok=True)
+        if go and (PROJECTS / f"{name}-go").is_dir():
+            shutil.copytree(PROJECTS / f"{name}-go", dest, dirs_exist_ok=True)
         return dest
 
     def motia_core(

@@ -1,7 +1,7 @@
 """What recording costs (issue 10): two motia-core servers on the same step files, one recording
 (the default: log lines into .motia/logs.db, span events) and one `serve --no-record`, measured
-with wrk at c16 in interleaved rounds seconds apart, like the bare comparison. Targets: a TS and a
-Python API step that logs one info line per request (`/log/<lang>`) and the no-op steps.
+with wrk at c16 in interleaved ABBA rounds (on, off, off, on; then off, on, on, off). Targets: a TS
+and a Python API step that logs one info line per request (`/log/<lang>`) and the no-op steps.
 
 Both servers run `--log-level info`, so the step's line passes the level check and is rendered to
 the server's log file in both (stdout logging is not recording): the only difference between them is
@@ -99,28 +99,37 @@ class RecordScenario(SuiteBase):
             endpoints[key] = path
         if not endpoints:
             return
-        out: dict[str, Any] = {"c": RECORD_C, "rounds": rounds, "seconds": d.record, "runs": {}}
+        # ABBA rounds: each side runs twice a round, in turn first and last, so a drift of the machine's
+        # speed within a round weighs on both sides alike; the side that opens alternates between rounds.
+        # Each side still gets d.record seconds a round, in two runs.
+        seconds = max(1.0, d.record / 2)
+        out: dict[str, Any] = {
+            "c": RECORD_C,
+            "rounds": rounds,
+            "seconds": seconds,
+            "runs_per_round": 2,
+            "runs": {},
+        }
         self.results["record"] = out
         for path in endpoints.values():
             for _, port in servers.values():
                 self.load(f"http://127.0.0.1:{port}{path}", RECORD_C, d.warm_first)
         self.progress("record: warm-up", f"{len(endpoints)} endpoints x on/off: {d.warm_first:g} s each at c16")
         for r in range(rounds):
-            # alternate which side goes first, so neither always runs right after the other's load
-            order = ("on", "off") if r % 2 == 0 else ("off", "on")
+            order = ("on", "off", "off", "on") if r % 2 == 0 else ("off", "on", "on", "off")
             for key, path in endpoints.items():
                 line = []
                 for side in order:
                     svc, port = servers[side]
                     with resources.Sampler(svc.pid) as sampler:
-                        run = self.load(f"http://127.0.0.1:{port}{path}", RECORD_C, d.record)
+                        run = self.load(f"http://127.0.0.1:{port}{path}", RECORD_C, seconds)
                     run["resources"] = sampler.result()
                     out["runs"].setdefault(key, {}).setdefault(side, []).append(run)
                     line.append(f"{side} {run['rps']:,.0f}" + (f" ({run['errors']} errors)" if run["errors"] else ""))
                 by = out["runs"][key]
+                ratio = pooled_rps(by["on"][-2:]) / max(pooled_rps(by["off"][-2:]), 1.0)
                 self.progress(
-                    f"record {key} c16 round {r + 1}/{rounds}",
-                    "req/s " + ", ".join(line) + f"  on/off {by['on'][-1]['rps'] / max(by['off'][-1]['rps'], 1):.3f}",
+                    f"record {key} c16 round {r + 1}/{rounds}", "req/s " + ", ".join(line) + f"  on/off {ratio:.3f}"
                 )
         out["checks"] = {side: self._recorded(port) for side, (_, port) in servers.items()}
         self.progress(
@@ -198,6 +207,12 @@ class RecordScenario(SuiteBase):
             "inclusive": prof["inclusive"][:10],
             "file": path.name,
         }
+
+
+def pooled_rps(runs: list[dict[str, Any]]) -> float:
+    """Requests per second over several runs together: every request, every second loaded."""
+    seconds = sum(r["duration_s"] for r in runs)
+    return sum(r["requests"] for r in runs) / seconds if seconds else 0.0
 
 
 # py-spy samples every thread whether it runs or waits: a stack through one of these is a wait (the

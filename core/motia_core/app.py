@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
-import shutil
-import site
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from motia_core import paths, project_config
+from motia_core import project_config
 from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
 from motia_core.cron import CronScheduler
@@ -25,16 +21,20 @@ from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
 from motia_core.events import EventBus, subscription_key
 from motia_core.http.admin_cron import CronHistory
 from motia_core.http.admin_live import LiveFeed
+from motia_core.http.live_state import StateNotices
 from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
 from motia_core.logstore import LogRecorder, LogRetention, LogStorage, SqliteLogStorage
 from motia_core.metrics import CoreMetrics, RunnerSample, Subscription
-from motia_core.project import Discovery, FileKind, Runtime, StepFile, discover, load_dotenv
+from motia_core.project import Discovery, FileKind, RunnerName, StepFile, discover
 from motia_core.registry import LiveRegistry, Registry, RuntimeLoad, build_registry
+from motia_core.runner_registry import RunnerSet, installed_runners
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.grpc_session import GrpcSession
-from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
+from motia_core.runners.launch import RunnerLauncher
+from motia_core.runners.supervisor import RunnerProcess
 from motia_core.runners.transport import Manifest
+from motia_core.state.observed import ObservedState
 from motia_core.steps import StepType
 from motia_core.streams.access import StreamAccess
 from motia_core.streams.hub import StreamHub
@@ -88,14 +88,22 @@ class MotiaCore:
         # the registry HTTP, events and cron read through; a reload or a runner's restart swaps it whole
         self.registries = LiveRegistry()
         self.loads: dict[str, RuntimeLoad] = {}  # each runner's last manifest, by runtime (registry.py)
-        self._load_issues: list[ConfigIssue] = []  # files no runner could take (no node, runner never started)
+        # files no runner could take (no node, a failed prepare, runner never started), by runner
+        self._load_issues: dict[RunnerName, list[ConfigIssue]] = {}
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
         opts = self.options
         # motia.config.ts / .js first: its `redis` key chooses the backend (project_config.py)
-        self.project_config = project_config.read(self.project_dir, self._node_command)
+        self.project_config = project_config.read(self.project_dir, project_config.node_command)
         redis_url, storage_lines = project_config.storage(self.project_config, opts.redis_url, opts.backend)
         self._report_config(storage_lines)
+        # which runner loads which file: installed entry points + the config's `runners` (runner_registry.py)
+        self.runners: RunnerSet = installed_runners(self.project_dir, self.project_config)
+        for note in self.runners.notes:
+            logger.info(note)
+        self.launcher = RunnerLauncher(
+            self.project_dir, self.runners, logger, strict=opts.strict, slots=opts.runner_slots
+        )
         self._config_auth = False  # streamAuth of the config file is the stream auth hook (load())
         # queue, state and stream items from one factory (backends.py); sqlite keeps .motia/ at 0700
         # and its databases at 0600 (docs/delivery.md#storage-faults)
@@ -103,7 +111,7 @@ class MotiaCore:
             backend_name(redis_url, opts.backend),
             BackendOptions(self.project_dir, logger, redis_url, opts.redis_prefix, opts.log_retention),
         )
-        self.state = self.backends.state
+        self.state = ObservedState(self.backends.state)  # every write told to the live socket (below)
         self.streams = StreamHub(self.backends.stream_store, self.backends.stream_bus, logger)
         # traces: dropped emits, and each call's event on its span (unless --no-record)
         self.calls = CoreCalls(self.state, logger, self.streams, self.traces, record_events=opts.record)
@@ -118,6 +126,7 @@ class MotiaCore:
         self.live = LiveFeed(self.traces, lambda: self.queue.stats(), logger, shared_traces)
         recorder = self._trace_recorder
         self.traces.listener = self.live if recorder is None else TraceListeners(recorder, self.live)
+        self.state.listener = StateNotices(self.live).changed  # the State panel, live (http/live_state.py)
         self.cron_history = CronHistory()  # last outcome of each cron step (GET /__motia/cron)
         self.log_storage: LogStorage | None = None  # opened by start(): `steps` and `dlq` keep no logs
         self._log_recorder: LogRecorder | None = None
@@ -133,7 +142,7 @@ class MotiaCore:
         self._access_invoke: Invoke = runner_invoke
         self.sockets: StreamSocketServer | None = None
         self._server = GrpcRunnerServer(self.calls, logger, str(self.project_dir))
-        self._runners: dict[Runtime, RunnerProcess] = {}
+        self._runners: dict[RunnerName, RunnerProcess] = {}
         self._bus: EventBus | None = None
         self._cron: CronScheduler | None = None
         self._http: web.AppRunner | None = None
@@ -150,7 +159,7 @@ class MotiaCore:
         """Discover step files, start one runner per language, validate what they report."""
         started = time.perf_counter()
         await self.backends.open()  # a storage server that does not answer fails here, before any runner starts
-        self.discovery = discover(self.project_dir)
+        self.discovery = discover(self.project_dir, self.runners)
         for warning in self.discovery.warnings:
             self.logger.warn(warning)
         auth_files = self.discovery.of_kind(FileKind.STREAM_AUTH)
@@ -161,22 +170,21 @@ class MotiaCore:
         if self._config_auth and self.project_config is not None:  # the Node runner runs authenticate
             self.discovery.files.append(self.project_config.file)
         await self._server.start()
-        specs: dict[Runtime, RunnerSpec] = {}
-        for runtime in sorted(self.discovery.runtimes()):
-            files = [f for f in self.discovery.files if f.runtime is runtime]
-            try:
-                specs[runtime] = self._spec(runtime)
-            except ProjectError as exc:
-                for f in files:
-                    self._load_issues.append(ConfigIssue(f.relative_path, "", str(exc)))
-        for runtime, spec in specs.items():
-            files = [f for f in self.discovery.files if f.runtime is runtime]
-            self._runners[runtime] = RunnerProcess(spec, files, self._server, self.logger, self._on_manifest)
+        names = sorted(self.discovery.runtimes())
+        by_runner = {name: [f for f in self.discovery.files if f.runtime == name] for name in names}
+        # prepare (build) commands run side by side; a runner whose prepare fails is not started
+        ready = await asyncio.gather(*(self.launcher.ready_spec(n, by_runner[n]) for n in names))
+        for name, spec in zip(names, ready, strict=True):
+            if isinstance(spec, list):
+                self._load_issues[name] = spec
+                continue
+            self._runners[name] = RunnerProcess(spec, by_runner[name], self._server, self.logger, self._on_manifest)
         await asyncio.gather(*(r.start() for r in self._runners.values()))
         for runtime, proc in self._runners.items():
             if proc.session is None or proc.session.closed.done():
-                for f in proc.files:
-                    self._load_issues.append(ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start"))
+                self._load_issues[runtime] = [
+                    ConfigIssue(f.relative_path, "", f"the {runtime} runner did not start") for f in proc.files
+                ]
         self.registries.current = self.build_registry()  # not a swap: nothing reads it yet
         self.streams.streams = self.registry.streams
         self._report(time.perf_counter() - started)
@@ -338,7 +346,7 @@ class MotiaCore:
 
     # -- what the dispatcher and routes use -------------------------------------------------------
 
-    async def session_for(self, runtime: Runtime, timeout: float) -> GrpcSession:
+    async def session_for(self, runtime: RunnerName, timeout: float) -> GrpcSession:
         proc = self._runners.get(runtime)
         if proc is None:
             raise RunnerUnavailable(f"no {runtime} runner in this project")
@@ -353,9 +361,10 @@ class MotiaCore:
         out = []
         for runtime, proc in self._runners.items():
             info = proc.session.info if proc.session else None
+            decl = self.runners.runner(runtime)
             out.append(
                 {
-                    "runtime": runtime.value,
+                    "runtime": runtime,
                     "state": proc.state.value,
                     "pid": proc.process.pid if proc.process else None,
                     "restarts": proc.restarts,
@@ -363,7 +372,9 @@ class MotiaCore:
                     "runtimeVersion": info.runtime_version if info else None,
                     "slots": info.slots if info else None,
                     "steps": len(proc.files),
-                    "language": info.language if info else runtime.value,
+                    "language": info.language if info else runtime,
+                    # the languages its declaration loads (plugins.py): what the Workbench badges show
+                    "languages": [lang.name for lang in decl.languages] if decl is not None else [],
                     "startedAt": int(proc.started_at * 1000) if proc.started_at else None,
                     "uptimeMs": int((time.time() - proc.started_at) * 1000) if proc.started_at else None,
                 }
@@ -381,14 +392,14 @@ class MotiaCore:
 
         def runners() -> list[RunnerSample]:
             return [
-                RunnerSample(rt.value, p.state.value, p.restarts, p.session.in_flight if p.session else 0)
+                RunnerSample(rt, p.state.value, p.restarts, p.session.in_flight if p.session else 0)
                 for rt, p in self._runners.items()
             ]
 
         self.metrics.watch(self.queue, subscriptions, runners)
 
-    def _on_manifest(self, runtime: Runtime, manifest: Manifest, first: bool) -> None:
-        self.loads[runtime.value] = self.runtime_load(self._runners[runtime].files, manifest)
+    def _on_manifest(self, runtime: RunnerName, manifest: Manifest, first: bool) -> None:
+        self.loads[runtime] = self.runtime_load(self._runners[runtime].files, manifest)
         if not first:  # a runner restarted after a crash: what it loaded now is what is served
             self.reconcile(f"the {runtime} runner restarted")
 
@@ -404,9 +415,10 @@ class MotiaCore:
     def build_registry(self) -> Registry:
         """A registry from every runner's last manifest (and the files no runner could take)."""
         for runtime, proc in self._runners.items():  # files whose import ended their runner (supervisor.py)
-            load = self.loads.setdefault(runtime.value, RuntimeLoad([], Manifest()))
+            load = self.loads.setdefault(runtime, RuntimeLoad([], Manifest()))
             load.quarantined = dict(proc.quarantined)
-        return build_registry(self.loads, self._load_issues, self.discovery.files)
+        issues = [issue for runner_issues in self._load_issues.values() for issue in runner_issues]
+        return build_registry(self.loads, issues, self.discovery.files)
 
     def reconcile(self, why: str) -> Registry:
         """Rebuild the registry from the runners' last manifests and swap it in: routes, subscriptions
@@ -465,39 +477,6 @@ class MotiaCore:
     def _display_host(self) -> str:
         return "localhost" if self.options.host in ("0.0.0.0", "::", "") else self.options.host
 
-    def _node_command(self) -> list[str]:
-        node = shutil.which("node")
-        if node is None:
-            raise ProjectError("node is not installed (TypeScript/JavaScript steps and motia.config.* need Node 20+)")
-        return [node, _node_runner()]
-
-    def _spec(self, runtime: Runtime) -> RunnerSpec:
-        env = load_dotenv(self.project_dir)
-        env["MOTIA_STRICT"] = "1" if self.options.strict else "0"  # the runners' emit checks (lenient.py)
-        cwd = str(self.project_dir)
-        slots = self.options.runner_slots
-        if runtime is Runtime.PYTHON:
-            return RunnerSpec(runtime, [self._python(), _python_bootstrap()], cwd, {**env, **_python_env()}, slots)
-        if runtime is Runtime.NODE:
-            node = shutil.which("node")
-            if node is None:
-                raise ProjectError("node is not installed (TypeScript/JavaScript steps need Node.js 20+)")
-            return RunnerSpec(runtime, [node, _node_runner()], cwd, env, slots)
-        if runtime is Runtime.RUBY:
-            ruby = shutil.which("ruby")
-            if ruby is None:
-                raise ProjectError("ruby is not installed (Ruby steps need Debian's ruby and ruby-grpc packages)")
-            return RunnerSpec(runtime, [ruby, _ruby_runner()], cwd, env, slots)
-        raise ProjectError(f"no {runtime} runner in this version of motia-core; these files are not served")
-
-    def _python(self) -> str:
-        """The project's virtualenv when it has one (.venv or Motia's python_modules), else ours."""
-        for venv in (".venv", "python_modules", "venv"):
-            candidate = self.project_dir / venv / "bin" / "python"
-            if candidate.exists():
-                return str(candidate)
-        return sys.executable
-
 
 def _otel_export(project_dir: Path) -> OtelExport | None:
     """The OTLP exporter when an endpoint is configured and the SDK not switched off (OTEL_SDK_DISABLED);
@@ -509,33 +488,3 @@ def _otel_export(project_dir: Path) -> OtelExport | None:
     from motia_core.otel import OtelExport
 
     return OtelExport(project_dir)
-
-
-def _python_bootstrap() -> str:
-    spec = importlib.util.find_spec("motia_runner")
-    if spec is None or not spec.submodule_search_locations:
-        raise ProjectError("the Python runner package (motia_runner) is not installed")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "bootstrap.py")
-
-
-def _python_env() -> dict[str, str]:
-    """Where the runner finds grpc, protobuf and our packages when it runs in a project's venv."""
-    paths: list[str] = []
-    for name in ("motia_core", "motia", "motia_runner"):
-        spec = importlib.util.find_spec(name)
-        if spec and spec.submodule_search_locations:
-            parent = str(Path(next(iter(spec.submodule_search_locations))).parent)
-            if parent not in paths:
-                paths.append(parent)
-    for p in site.getsitepackages():
-        if p not in paths:
-            paths.append(p)
-    return {"MOTIA_CORE_SITE_PACKAGES": os.pathsep.join(paths)}
-
-
-def _ruby_runner() -> str:
-    return str(paths.ruby_runner())  # checkout or installed wheel: paths.py
-
-
-def _node_runner() -> str:
-    return str(paths.node_runner())

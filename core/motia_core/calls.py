@@ -19,7 +19,6 @@ from motia_core.tracing import Span, TraceStore
 
 NULL = b"null"
 _LEVELS = {1: Level.DEBUG, 2: Level.INFO, 3: Level.WARN, 4: Level.ERROR}
-_LANGUAGE_OF_RUNNER = {"node": "node", "python": "python", "ruby": "ruby"}
 
 
 class CoreCalls:
@@ -207,7 +206,7 @@ class CoreCalls:
             message=message,
             step=scope.step_name if scope else None,
             trace_id=scope.trace_id if scope else None,
-            language=scope.language if scope else _LANGUAGE_OF_RUNNER.get(info.language, info.language),
+            language=scope.language if scope else info.language,
             source="step" if scope else f"runner:{info.language}",
             fields=fields,
             time=time_ms / 1000 if time_ms else time.time(),

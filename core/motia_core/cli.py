@@ -18,6 +18,7 @@ from motia_core import __version__
 from motia_core.create import TEMPLATES
 from motia_core.errors import MotiaError
 from motia_core.logs import Level, Logger, capture_std_logging
+from motia_core.sdk_link import STDERR, link_sdk
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     from motia_core.typegen import commands as typegen_commands
 
     typegen_commands.add_parsers(sub)  # generate-types, openapi
+    from motia_core import runners_command
+
+    runners_command.add_parser(sub)  # the runner registry (runner_registry.py)
     return parser
 
 
@@ -201,11 +205,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("generate-types", "openapi"):
             from motia_core.typegen import commands as typegen_commands
 
+            if args.command == "generate-types":
+                link_sdk(Path(args.dir).resolve(), STDERR)  # the types.d.ts it writes augments `motia`
             return typegen_commands.run(args)
         if args.command == "conformance":
             from motia_core import conformance
 
             return conformance.run(args)
+        if args.command == "runners":
+            from motia_core import runners_command
+
+            return runners_command.run(args)
         return _emit(args)
     except MotiaError as exc:
         print(f"motia-core: {exc}", file=sys.stderr)
@@ -303,6 +313,7 @@ def _serve(args: argparse.Namespace) -> int:
     logger = _logger(args)
     capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
     core = MotiaCore(Path(args.dir), logger, options)
+    link_sdk(core.project_dir, logger)  # node_modules/motia for editors and tsc (sdk_link.py)
     if args.command == "dev":
         from motia_core.dev import serve_dev
 
@@ -336,7 +347,7 @@ def _steps(args: argparse.Namespace) -> int:
                 {
                     "name": d.name,
                     "filePath": d.file.relative_path,
-                    "language": d.file.language.value,
+                    "language": d.file.language,
                     "canAccess": d.can_access,
                 }
                 for d in registry.streams.values()
@@ -356,7 +367,7 @@ def _steps(args: argparse.Namespace) -> int:
                 "cron": f"cron {s.cron}",
                 "noop": "noop",
             }[s.type.value]
-            print(f"  {s.type.value:<5} {s.name:<32} {trigger:<40} {s.file.relative_path} ({s.language.value})")
+            print(f"  {s.type.value:<5} {s.name:<32} {trigger:<40} {s.file.relative_path} ({s.language})")
         for d in registry.streams.values():
             access = " (canAccess)" if d.can_access else ""
             print(f"  {'stream':<5} {d.name:<32} {'ctx.streams.' + d.name + access:<40} {d.file.relative_path}")

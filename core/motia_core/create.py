@@ -16,6 +16,7 @@ from pathlib import Path
 
 from motia_core.errors import CreateError
 from motia_core.paths import TEMPLATES_DIR
+from motia_core.sdk_link import STDERR, link_sdk
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ TEMPLATES: dict[str, Template] = {
 }
 
 _DOTFILES = {"gitignore": ".gitignore"}
+# README lines for the templates with a package.json (sdk_link.py makes their node_modules links)
+_EDITORS = """ Your editor and `npx tsc --noEmit` find `motia` (and
+`motia/testing`, `zod`) through `node_modules/motia` and `node_modules/zod`, links to what motia-core
+installed: `create` makes them, and `serve`, `dev` and `generate-types` put them back after an
+`npm install` prunes them. A `motia` you install from npm yourself is left alone."""
 _TEXT_SUFFIXES = {".json", ".md", ".ts", ".js", ".mjs", ".py", ".rb", ".ini", ".txt", ""}
 
 
@@ -99,6 +105,7 @@ def _values(name: str, template: str, facts: Template) -> dict[str, str]:
         "description": facts.description,
         "hops": ",".join(f'"{h}"' for h in facts.hops),  # JSON, and a JS array literal
         "test": facts.test,
+        "editors": _EDITORS if (TEMPLATES_DIR / template / "package.json").is_file() else "",
     }
 
 
@@ -131,5 +138,6 @@ def run(directory: str | None, template: str | None) -> int:
     dest, name = resolve_arguments(directory, template, sys.stdin.isatty())
     files = create(dest, name)
     print(f"created {dest} from the {name} template ({len(files)} files)")
+    link_sdk(dest.resolve(), STDERR)  # a Node project's editor and tsc find `motia` (and zod) at once
     print(f"  cd {dest}\n  motia-core dev      # or motia-core serve")
     return 0

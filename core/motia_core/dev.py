@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 
 from motia_core.app import MotiaCore
-from motia_core.errors import ProjectError
-from motia_core.project import Language, Runtime, StepFile, discover
+from motia_core.errors import ConfigIssue, ProjectError
+from motia_core.project import RunnerName, StepFile, discover
 from motia_core.runners.supervisor import RunnerProcess, RunnerSpec
 from motia_core.runners.transport import LoadFailure, Manifest
 from motia_core.watch import Change, watch
@@ -32,7 +32,7 @@ RETIRE_CLOSE_WAIT = 2.0  # at dev's stop: how long old runners still draining ge
 
 @dataclass
 class Candidate:
-    runtime: Runtime
+    runtime: RunnerName
     proc: RunnerProcess
     manifest: Manifest | None = None
     adopted: bool = False
@@ -49,9 +49,15 @@ class DevReloader:
         self._lock = asyncio.Lock()
         self._retiring: dict[asyncio.Task[None], RunnerProcess] = {}
 
-    def present(self) -> set[Runtime]:
-        """Runtimes a change can reload: those with a runner, and those with files now (a first .rb)."""
-        return set(self.core._runners) | discover(self.core.project_dir).runtimes()
+    def present(self) -> set[RunnerName]:
+        """Runtimes a change can reload: those with a runner, those whose files could not load (a
+        failed prepare), and those with files now (a first .rb)."""
+        core = self.core
+        known = set(core._runners) | set(core._load_issues)
+        try:
+            return known | discover(core.project_dir, core.runners).runtimes()
+        except ProjectError:  # a file two declarations claim: _reload says so
+            return known
 
     async def on_change(self, change: Change) -> None:
         shown = ", ".join(change.paths[:5]) + (f" and {len(change.paths) - 5} more" if len(change.paths) > 5 else "")
@@ -59,36 +65,51 @@ class DevReloader:
             self.logger.warn(note)
         await self.reload(change.runtimes, f"{shown} changed")
 
-    async def reload(self, runtimes: set[Runtime], why: str) -> bool:
+    async def reload(self, runtimes: set[RunnerName], why: str) -> bool:
         """Reload the runners of `runtimes` with the files on disk now; True if the registry was swapped."""
         async with self._lock:
             return await self._reload(runtimes, why)
 
-    async def _reload(self, runtimes: set[Runtime], why: str) -> bool:
+    async def _reload(self, runtimes: set[RunnerName], why: str) -> bool:
         core = self.core
         started = time.perf_counter()
-        discovery = discover(core.project_dir)
+        try:
+            discovery = discover(core.project_dir, core.runners)
+        except ProjectError as exc:  # e.g. a new file two runner declarations claim
+            self.logger.error(f"cannot reload: {exc}")
+            self.rejected += 1
+            return False
         if core._config_auth and core.project_config is not None:  # the Node runner runs authenticate
             discovery.files.append(core.project_config.file)
-        candidates: list[Candidate] = []
-        gone: list[Runtime] = []
+        gone: list[RunnerName] = []
+        wanted: dict[RunnerName, list[StepFile]] = {}
         for runtime in sorted(runtimes):
-            files = [f for f in discovery.files if f.runtime is runtime]
+            files = [f for f in discovery.files if f.runtime == runtime]
             if not files:
                 gone.append(runtime)  # its last file was deleted: its runner retires, its steps go
                 continue
-            try:
-                spec = core._spec(runtime)
-            except ProjectError as exc:
-                self.logger.error(f"cannot reload the {runtime} runner: {exc}")
+            wanted[runtime] = files
+        # each runner's prepare (build) first, side by side: a failed one keeps the old runner serving
+        ready = await asyncio.gather(*(core.launcher.ready_spec(r, files) for r, files in wanted.items()))
+        candidates: list[Candidate] = []
+        failed_fresh = False  # a runner that never started (its first prepare failed) has new errors to show
+        for (runtime, files), spec in zip(wanted.items(), ready, strict=True):
+            if isinstance(spec, RunnerSpec):
+                candidates.append(self._candidate(runtime, spec_files=files, proc_spec=spec))
                 continue
-            candidates.append(self._candidate(runtime, spec_files=files, proc_spec=spec))
+            self._log_prepare_failure(runtime, spec)
+            if runtime not in core._runners:
+                core._load_issues[runtime] = spec
+                failed_fresh = True
         await asyncio.gather(*(c.proc.start() for c in candidates))
         good = [c for c in candidates if self._loaded_cleanly(c)]
         for bad in (c for c in candidates if c not in good):
             self._retire(bad.proc, grace=3.0)  # Shutdown first: it exits quietly
-        if not good and not [r for r in gone if r in core._runners]:
+        if not good and not [r for r in gone if r in core._runners or r in core._load_issues]:
             self.rejected += 1
+            if failed_fresh:
+                core.discovery = discovery
+                core.reconcile(f"the build failed ({why})")
             return False
         old: list[RunnerProcess] = []
         for c in good:
@@ -97,16 +118,18 @@ class DevReloader:
             if previous is not None:
                 old.append(previous)
             core._runners[c.runtime] = c.proc
+            core._load_issues.pop(c.runtime, None)  # a build that failed before succeeded now
             assert c.manifest is not None
-            core.loads[c.runtime.value] = core.runtime_load(c.proc.files, c.manifest)
+            core.loads[c.runtime] = core.runtime_load(c.proc.files, c.manifest)
         for runtime in gone:
             proc = core._runners.pop(runtime, None)
             if proc is not None:
                 old.append(proc)
-            core.loads.pop(runtime.value, None)
+            core.loads.pop(runtime, None)
+            core._load_issues.pop(runtime, None)
         core.discovery = discovery
         # one swap for the whole batch, in this event-loop step: calls from now on reach the new runners
-        core.reconcile(f"reloaded {', '.join(sorted(c.runtime.value for c in good) + [r.value for r in gone])} ({why})")
+        core.reconcile(f"reloaded {', '.join(sorted(c.runtime for c in good) + gone)} ({why})")
         grace = max(core.options.api_timeout, core.options.shutdown_timeout)
         for proc in old:  # what they run now finishes on the old code, within the grace
             self._retire(proc, grace)
@@ -121,7 +144,8 @@ class DevReloader:
 
         core = self.core
         path = core.project_dir / "types.d.ts"
-        node_steps = any(s.language in (Language.TYPESCRIPT, Language.JAVASCRIPT) for s in core.registry.steps)
+        # types.d.ts is for TypeScript editors: projects with TS/JS steps, or that already have it
+        node_steps = any(s.language in ("typescript", "javascript") for s in core.registry.steps)
         if not node_steps and not path.exists():
             return
         try:
@@ -132,14 +156,24 @@ class DevReloader:
         if changed:
             self.logger.info("types.d.ts updated (motia-core generate-types)")
 
-    def _candidate(self, runtime: Runtime, spec_files: list[StepFile], proc_spec: RunnerSpec) -> Candidate:
+    def _log_prepare_failure(self, runtime: RunnerName, issues: list[ConfigIssue]) -> None:
+        keeps = "the old one keeps serving" if runtime in self.core._runners else "it starts after the next good save"
+        for issue in issues:
+            if not issue.message.startswith("not loaded:"):  # the others only point at these
+                self.logger.error(
+                    f"{issue}; the {runtime} runner's build failed, {keeps}", file=issue.file, line=issue.line
+                )
+        if all(i.message.startswith("not loaded:") for i in issues) and issues:
+            self.logger.error(f"{issues[0].message}; {keeps}")
+
+    def _candidate(self, runtime: RunnerName, spec_files: list[StepFile], proc_spec: RunnerSpec) -> Candidate:
         core = self.core
         holder: list[Candidate] = []
 
-        def on_manifest(rt: Runtime, manifest: Manifest, first: bool) -> None:
+        def on_manifest(rt: RunnerName, manifest: Manifest, first: bool) -> None:
             candidate = holder[0]
             if candidate.adopted and not first:  # restarted after a crash, once serving: as in serve
-                core.loads[rt.value] = core.runtime_load(candidate.proc.files, manifest)
+                core.loads[rt] = core.runtime_load(candidate.proc.files, manifest)
                 core.reconcile(f"the {rt} runner restarted")
             else:
                 candidate.manifest = manifest
@@ -155,7 +189,7 @@ class DevReloader:
         if c.manifest is None or proc.session is None or proc.session.closed.done():
             self.logger.error(f"the new {c.runtime} runner did not start; the old one keeps serving")
             return False
-        before = self.core.loads.get(c.runtime.value)
+        before = self.core.loads.get(c.runtime)
         known = set(before.quarantined) | {e.step_id for e in before.manifest.errors} if before else set[str]()
         failures = [e for e in c.manifest.errors if e.step_id not in known]
         files = {f.step_id: f for f in proc.files}
@@ -204,7 +238,8 @@ async def serve_dev(core: MotiaCore) -> None:
         await core.start()
         reloader.write_types()
         watcher = asyncio.create_task(
-            watch(core.project_dir, reloader.present, reloader.on_change, stop, core.logger), name="dev-watch"
+            watch(core.project_dir, reloader.present, reloader.on_change, stop, core.logger, runners=core.runners),
+            name="dev-watch",
         )
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({watcher, stopped}, return_when="FIRST_COMPLETED")

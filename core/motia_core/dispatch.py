@@ -21,7 +21,8 @@ import orjson
 
 from motia_core.errors import RunnerError
 from motia_core.logs import Logger
-from motia_core.project import Runtime
+from motia_core.project import RunnerName
+from motia_core.runners.http_body import HttpRequestBody
 from motia_core.runners.transport import Invocation, InvocationScope, Outcome, RunnerSession, Trigger
 from motia_core.steps import Step
 from motia_core.tracing import SpanStatus, TraceStore, new_invocation_id
@@ -38,6 +39,7 @@ class InvokeRequest:
     invocation_id: str = field(default_factory=new_invocation_id)
     parent_id: str = ""  # the span that emitted the event this invocation handles (its span's parent)
     traceparent: str = ""  # an API request's W3C traceparent header: OpenTelemetry joins the caller's trace
+    http_body: HttpRequestBody | None = None  # an API request's body, as bytes (runners/http_body.py)
 
 
 Invoke = Callable[[InvokeRequest], Awaitable[Outcome]]
@@ -45,7 +47,7 @@ Layer = Callable[[Invoke], Invoke]
 
 
 class SessionProvider(Protocol):
-    async def session_for(self, runtime: Runtime, timeout: float) -> RunnerSession: ...
+    async def session_for(self, runtime: RunnerName, timeout: float) -> RunnerSession: ...
 
 
 def compose(layers: Sequence[Layer], inner: Invoke) -> Invoke:
@@ -95,8 +97,9 @@ class RunnerInvoke:
             attempt=req.attempt,
             topic=req.topic,
             deadline_ms=int((time.time() + timeout) * 1000) if timeout else 0,
+            http_body=req.http_body,
         )
-        scope = InvocationScope(iid, req.trace_id, step.name, step.language.value, step.flows, step.emits)
+        scope = InvocationScope(iid, req.trace_id, step.name, step.language, step.flows, step.emits)
         outcome = await session.invoke(invocation, scope, self.admission_timeout, timeout)
         if outcome.failure is not None:
             outcome.runner = f"{session.info.language} pid {session.info.pid}"
@@ -114,7 +117,7 @@ def tracing_layer(traces: TraceStore) -> Layer:
                 req.invocation_id,
                 step.name,
                 step.type.value,
-                step.language.value,
+                step.language,
                 req.attempt,
                 req.topic or None,
                 req.parent_id or None,
@@ -154,7 +157,7 @@ def failure_log_layer(logger: Logger) -> Layer:
                     f"{req.step.name} could not run: {exc}",
                     step=req.step.name,
                     trace_id=req.trace_id,
-                    language=req.step.language.value,
+                    language=req.step.language,
                 )
                 raise
             if outcome.failure is not None:
@@ -163,7 +166,7 @@ def failure_log_layer(logger: Logger) -> Layer:
                     f"{req.step.name} failed: {f.error_type + ': ' if f.error_type else ''}{f.message}",
                     step=req.step.name,
                     trace_id=req.trace_id,
-                    language=req.step.language.value,
+                    language=req.step.language,
                     attempt=req.attempt,
                     kind=f.kind.name.lower(),
                     stack=f.stack,

@@ -1,7 +1,9 @@
 """`motia-core dlq list|show|replay|purge`: dead letters of a project, read from the storage the
 project is served with (works whether or not it is being served; a running core picks a replayed
 event up within a second). SQLite: the project's .motia/queue.db. Redis (`--redis URL`): the
-shared queue every instance with the same URL and prefix uses."""
+shared queue every instance with the same URL and prefix uses.
+
+`letter_json` is a dead letter as `--json` and GET /__motia/dlq show it (http/admin_dlq.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,29 @@ from pathlib import Path
 from motia_core.backends import BackendOptions, Backends, backend_name, build_backends
 from motia_core.errors import ProjectError
 from motia_core.logs import Level, Logger
-from motia_core.queue.base import EventQueue
+from motia_core.queue.base import DeadLetter, EventQueue
+
+
+def letter_json(letter: DeadLetter, with_data: bool = True) -> dict[str, object]:
+    """`letter` as JSON with its times (enqueuedAt, diedAt, each failure's time) in Unix milliseconds,
+    the unit of every other admin answer; the queue stores seconds."""
+    doc = letter.as_json(with_data)
+    doc["enqueuedAt"] = _ms(letter.enqueued_at)
+    doc["diedAt"] = _ms(letter.died_at)
+    if with_data:
+        doc["failures"] = [_failure_ms(f) for f in letter.failures]
+    return doc
+
+
+def _failure_ms(failure: dict[str, object]) -> dict[str, object]:
+    time_ = failure.get("time")
+    if isinstance(time_, int | float) and not isinstance(time_, bool):
+        return {**failure, "time": _ms(time_)}
+    return failure
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 @dataclass(frozen=True)
@@ -62,7 +86,7 @@ async def _run(queue: EventQueue, action: str, letter_id: str | None, everything
     if action == "list":
         letters = await queue.dead_letters()
         if as_json:
-            print(json.dumps([d.as_json(with_data=False) for d in letters], indent=2))
+            print(json.dumps([letter_json(d, with_data=False) for d in letters], indent=2))
         else:
             for d in letters:
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.died_at))
@@ -75,7 +99,7 @@ async def _run(queue: EventQueue, action: str, letter_id: str | None, everything
         if letter is None:
             print(f"no dead letter {letter_id}")
             return 1
-        print(json.dumps(letter.as_json(), indent=2))
+        print(json.dumps(letter_json(letter), indent=2))
         return 0
     if action == "replay":
         ids = [d.id for d in await queue.dead_letters()] if everything else [_need(letter_id)]

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from motia_core.metrics import EMITS_DROPPED, Counter
-from motia_core.project import Language
 from motia_core.runners.transport import InvocationScope
 from motia_core.steps import Step, StepType
 from motia_core.tracing import Span, TraceStore
@@ -113,7 +112,7 @@ def deviation_notices(steps: Sequence[Step]) -> list[str]:
             f"bodySchema is enforced for {_names(with_schema)}: a body failing it gets 400 with every error and the "
             "handler is not called (Motia 0.x never checked it)"
         )
-    if any(s.language is Language.PYTHON for s in steps):
+    if any(s.language == "python" for s in steps):
         notices.append(
             "Python context.state.get returns the stored value (None when missing), not Motia 0.x's "
             "{'data': ...} wrapper"

@@ -7,7 +7,8 @@ handler's ctx.logger) goes to a LogStorage that GET /__motia/logs reads (docs/ob
 - ``LogRecorder`` is the Logger's sink. On the emitting side it only appends the record to a bounded
   buffer (no I/O, no await); one task writes the buffer every ``interval`` seconds (or sooner when
   ``batch`` lines wait) as one ``append``. A full buffer drops the new line and counts it; a failed
-  write drops its batch and counts it; either is logged at most once per ``LOG_EVERY`` seconds.
+  write drops its batch and counts it; either is logged at most once per ``LOG_EVERY`` seconds
+  (the flush loop and the drop count are batching.py's, shared with the TraceRecorder).
 - Retention: ``LogRetention`` (lines and age), enforced by each storage as it writes.
 """
 
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from motia_core.batching import LOG_EVERY, DropCount, FlushLoop
 from motia_core.logs import Level, Logger, LogRecord
 from motia_core.metrics import REGISTRY
 from motia_core.sqlite import Database, open_db
@@ -35,7 +37,6 @@ FLUSH_INTERVAL = 0.1  # seconds between two writes of the buffer
 FLUSH_LINES = 500  # buffered lines that trigger a write before the interval ends
 MAX_PENDING = 20_000  # lines held while a write is slow; past it new lines are dropped and counted
 FLUSH_TIMEOUT = 5.0  # seconds one write may take before its batch is counted as lost
-LOG_EVERY = 60.0  # seconds between two warnings about lines not recorded
 PRUNE_EVERY = 2_000  # lines written between two sweeps by count, at most
 AGE_SWEEP_EVERY = 60.0  # seconds between two sweeps by age
 
@@ -122,9 +123,25 @@ CREATE TABLE IF NOT EXISTS logs (
     source    TEXT NOT NULL,
     fields    BLOB
 );
-CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id) WHERE trace_id IS NOT NULL;
+DROP INDEX IF EXISTS logs_trace;
+CREATE INDEX IF NOT EXISTS logs_trace_tail ON logs (substr(trace_id, instr(trace_id, '-') + 1))
+    WHERE trace_id IS NOT NULL;
 DROP INDEX IF EXISTS logs_time;
 """
+# The trace id index is keyed by the id's part after its first dash: in Motia's ids
+# (tracing.new_trace_id: 5 random letters, a dash, the time in ms) that part grows with time, so a new
+# line lands at the index's end. Keyed by the whole id (random first letters) every line landed on a
+# random page: at 100k lines kept that cost ~15 µs of CPU per line, twice what the rest of recording
+# costs, half of it writing those pages to the WAL (record_cost.py's steady-state figure measures it).
+_TRACE_KEY = "substr(trace_id, instr(trace_id, '-') + 1)"
+
+
+def _trace_key(trace_id: str) -> str:
+    """What _TRACE_KEY computes in SQLite: the part after the first dash, or the whole id without one."""
+    head, dash, tail = trace_id.partition("-")
+    return tail if dash else head
+
+
 _COLUMNS = "id, time, level, message, step, trace_id, language, source, fields"
 _ROWS_PER_INSERT = 500  # 9 parameters a row: far below SQLite's 32766 per statement
 
@@ -147,29 +164,29 @@ class SqliteLogStorage:
     async def append(self, records: Sequence[LogRecord]) -> list[str]:
         first = self._next_id
         self._next_id += len(records)
-        rows = [
-            (first + i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language, r.source,
-             fields_json(r))
-            for i, r in enumerate(records)
-        ]  # fmt: skip
-        await asyncio.to_thread(self._write, rows)
+        # the rows are made on the worker thread too: the event loop only hands the records over
+        await asyncio.to_thread(self._write, first, records)
         return [str(first + i) for i in range(len(records))]
 
-    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, first: int, records: Sequence[LogRecord]) -> None:
         db = self._writer
         db.ensure_present()
         db.execute("BEGIN")
         try:
-            for at in range(0, len(rows), _ROWS_PER_INSERT):  # one statement per chunk: far cheaper than per row
-                chunk = rows[at : at + _ROWS_PER_INSERT]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                db.execute(f"INSERT INTO logs ({_COLUMNS}) VALUES {values}", [v for row in chunk for v in row])
+            for at in range(0, len(records), _ROWS_PER_INSERT):  # one statement per chunk: far cheaper than per row
+                chunk = records[at : at + _ROWS_PER_INSERT]
+                values: list[Any] = []
+                for i, r in enumerate(chunk, first + at):
+                    values += (i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language,
+                               r.source, fields_json(r))  # fmt: skip
+                rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                db.execute(f"INSERT INTO logs ({_COLUMNS}) VALUES {rows}", values)
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 db.execute("ROLLBACK")
             raise
-        self._since_prune += len(rows)
+        self._since_prune += len(records)
         every = min(PRUNE_EVERY, max(1, self.retention.max_lines // 10))  # at most 10 % over the bound
         if self._since_prune >= every or time.monotonic() - self._aged_at >= AGE_SWEEP_EVERY:
             self._prune()
@@ -193,10 +210,14 @@ class SqliteLogStorage:
         if query.level is not None:
             where.append("level >= ?")
             args.append(int(query.level))
-        for column, value in (("step", query.step), ("trace_id", query.trace_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        if query.step is not None:
+            where.append("step = ?")
+            args.append(query.step)
+        if query.trace_id is not None:
+            # `+trace_id`: a plain `trace_id = ?` lets SQLite put the value into _TRACE_KEY, which then
+            # no longer matches the index's expression, and it scans the table
+            where.append(f"{_TRACE_KEY} = ? AND trace_id IS NOT NULL AND +trace_id = ?")
+            args += [_trace_key(query.trace_id), query.trace_id]
         if query.text:
             escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("message LIKE ? ESCAPE '\\'")  # LIKE is case-insensitive for ASCII
@@ -245,41 +266,35 @@ class LogRecorder:
         max_pending: int = MAX_PENDING,
     ) -> None:
         self.storage = storage
-        self.interval = interval
         self.batch = batch
         self.max_pending = max_pending
         self.listeners: list[LogListener] = []
-        self.dropped = 0  # lines not recorded, in all
         self.recorded = 0
-        self._logger = logger
         self._pending: deque[LogRecord] = deque()
         self._loop_thread = threading.get_ident()  # asyncio.Event.set belongs to the loop's thread
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._unlogged = 0
-        self._why = ""
-        self._last_warning = -LOG_EVERY
+        self._loop = FlushLoop(self.flush, "log-recorder", interval)
+        self._drops = DropCount(logger, LINES_NOT_RECORDED, _not_recorded, LOG_EVERY)
+
+    @property
+    def interval(self) -> float:
+        return self._loop.interval
+
+    @property
+    def dropped(self) -> int:
+        """Lines not recorded, in all."""
+        return self._drops.total
 
     def __call__(self, record: LogRecord) -> None:
         """Called by Logger.emit on the caller's path: an append, nothing else."""
         if len(self._pending) >= self.max_pending:
-            self._drop(1, f"more than {self.max_pending} lines waiting for the log store")
+            self._drops.drop(1, f"more than {self.max_pending} lines waiting for the log store")
             return
         self._pending.append(record)  # deque.append is thread-safe: a worker thread's line lands too
         if len(self._pending) >= self.batch and threading.get_ident() == self._loop_thread:
-            self._wake.set()  # another thread's line waits for the next interval instead
+            self._loop.wake()  # another thread's line waits for the next interval instead
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="log-recorder")
-
-    async def _run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
+        self._loop.start()
 
     async def flush(self) -> None:
         if not self._pending:
@@ -288,11 +303,11 @@ class LogRecorder:
         try:
             ids = await asyncio.wait_for(self.storage.append(batch), FLUSH_TIMEOUT)
         except asyncio.CancelledError:
-            self._drop(len(batch), "the core stopped while they were being written")
+            self._drops.drop(len(batch), "the core stopped while they were being written")
             raise
         except Exception as exc:  # never the emitter's problem
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self._drop(len(batch), f"the log store failed ({reason})")
+            self._drops.drop(len(batch), f"the log store failed ({reason})")
             return
         self.recorded += len(ids)
         for listener in list(self.listeners):
@@ -300,40 +315,17 @@ class LogRecorder:
 
     async def close(self, timeout: float = 1.0) -> None:
         """Write what is buffered (within `timeout` seconds) and stop."""
-        self._closing = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(self._last_flush(), timeout)
-        except TimeoutError:
-            self._drop(len(self._pending), f"the last write took longer than {timeout:g}s at shutdown")
-        self._task = None
-        self._warn(force=True)
+        if not await self._loop.stop(timeout, self._drain):
+            self._drops.drop(len(self._pending), f"the last write took longer than {timeout:g}s at shutdown")
+        self._drops.warn(force=True)
 
-    async def _last_flush(self) -> None:
-        if self._task is not None:
-            await self._task
+    async def _drain(self) -> None:
         while self._pending:
             before = len(self._pending)
             await self.flush()
             if len(self._pending) >= before:
                 break
 
-    def _drop(self, count: int, why: str) -> None:
-        if count <= 0:
-            return
-        self.dropped += count
-        LINES_NOT_RECORDED.inc(amount=count)
-        self._unlogged += count
-        self._why = why
-        self._warn()
 
-    def _warn(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._unlogged and (force or now - self._last_warning >= LOG_EVERY):
-            unlogged, self._unlogged = self._unlogged, 0  # first: this warning comes back through the sink
-            self._last_warning = now
-            self._logger.warn(
-                f"{unlogged} log line(s) were not recorded in the log store: {self._why}; "
-                f"/__motia/logs misses them ({self.dropped} in all)",
-                dropped=unlogged,
-            )
+def _not_recorded(count: int, why: str, total: int) -> str:
+    return f"{count} log line(s) were not recorded in the log store: {why}; /__motia/logs misses them ({total} in all)"

@@ -123,7 +123,7 @@ class OtelExport:
             "motia.trace_id": req.trace_id,
             "motia.span_id": req.invocation_id,
             "motia.step": step.name,
-            "motia.language": step.language.value,
+            "motia.language": step.language,
             "motia.attempt": req.attempt,
         }  # few: the SDK spends several us per attribute per span encoding it; the span kind tells the type
         if req.topic:

@@ -7,43 +7,23 @@ import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NewType
 
 from motia_core.errors import ProjectError
 from motia_core.logs import Logger
 
+if TYPE_CHECKING:
+    from motia_core.runner_registry import RunnerSet
+
 STEP_ROOTS = ("steps", "src")
 SKIPPED_DIRS = frozenset({"node_modules", "python_modules", ".venv", "venv", "__pycache__", ".motia", ".git"})
-_STEP_FILE = re.compile(r"(?:\.step\.(?:ts|js|rb)|_step\.(?:ts|js|py|rb))$")
-_STREAM_FILE = re.compile(r"(?:\.stream\.(?:ts|js|rb)|_stream\.(?:ts|js|py|rb))$")
 _DB_SUFFIXES = (".db", ".db-wal", ".db-shm")  # under .motia/: the databases, kept 0600
+# Motia 0.17 skips Python steps named *.step.py (not importable): said once per file, not silently dropped
 _DEPRECATED_PY = re.compile(r"\.(step|stream)\.py$")
-# The project's stream auth hook (docs/streams.md#access-control): one file, by exact name.
-STREAM_AUTH_NAMES = frozenset(
-    f"stream{sep}auth.{ext}" for sep in "-_" for ext in ("ts", "js", "py", "rb") if (sep, ext) != ("-", "py")
-)
 
-
-class Runtime(enum.StrEnum):
-    """The runner process that loads a file."""
-
-    NODE = "node"
-    PYTHON = "python"
-    RUBY = "ruby"
-
-
-class Language(enum.StrEnum):
-    TYPESCRIPT = "typescript"
-    JAVASCRIPT = "javascript"
-    PYTHON = "python"
-    RUBY = "ruby"
-
-
-_BY_SUFFIX = {
-    ".ts": (Language.TYPESCRIPT, Runtime.NODE),
-    ".js": (Language.JAVASCRIPT, Runtime.NODE),
-    ".py": (Language.PYTHON, Runtime.PYTHON),
-    ".rb": (Language.RUBY, Runtime.RUBY),
-}
+# The runner that loads a file: a RunnerDeclaration's name ("node", "python", "go", ...). Languages
+# are declared, not coded (plugins.py, runner_registry.py): any name a declaration gives is valid.
+RunnerName = NewType("RunnerName", str)
 
 
 class FileKind(enum.StrEnum):
@@ -61,8 +41,8 @@ class StepFile:
 
     path: Path
     relative_path: str  # posix, relative to the project root; doubles as the step id
-    language: Language
-    runtime: Runtime
+    language: str  # the LanguageDeclaration's name: "typescript", "python", "go", ...
+    runtime: RunnerName  # the runner process that loads it
     kind: FileKind = FileKind.STEP
 
     @property
@@ -75,27 +55,22 @@ class Discovery:
     files: list[StepFile]
     warnings: list[str]
 
-    def runtimes(self) -> set[Runtime]:
+    def runtimes(self) -> set[RunnerName]:
         return {f.runtime for f in self.files}
 
     def of_kind(self, kind: FileKind) -> list[StepFile]:
         return [f for f in self.files if f.kind is kind]
 
 
-def file_kind(name: str) -> FileKind | None:
-    """What a file name declares, or None when it is not a step, stream or stream auth file."""
-    if _STEP_FILE.search(name):
-        return FileKind.STEP
-    if _STREAM_FILE.search(name):
-        return FileKind.STREAM
-    if name in STREAM_AUTH_NAMES:
-        return FileKind.STREAM_AUTH
-    return None
-
-
-def discover(project_dir: Path) -> Discovery:
-    """Find step and stream files under steps/ and src/, the way Motia 0.x does (spec 1.1, 1.4)."""
+def discover(project_dir: Path, runners: RunnerSet | None = None) -> Discovery:
+    """Find step and stream files under steps/ and src/, the way Motia 0.x does (spec 1.1, 1.4): a file
+    is one when a runner declaration's patterns claim its name (runner_registry.py). Without `runners`:
+    the project's (installed entry points plus its motia.config `runners`)."""
     project_dir = project_dir.resolve()
+    if runners is None:
+        from motia_core.runner_registry import installed_runners
+
+        runners = installed_runners(project_dir)
     files: list[StepFile] = []
     warnings: list[str] = []
     if not any((project_dir / r).is_dir() for r in STEP_ROOTS):
@@ -106,19 +81,18 @@ def discover(project_dir: Path) -> Discovery:
             continue
         for path in sorted(_walk(root)):
             rel = path.relative_to(project_dir).as_posix()
-            deprecated = _DEPRECATED_PY.search(path.name)
-            if deprecated:
-                what = deprecated.group(1)
-                warnings.append(
-                    f"{rel}: Python {what}s named '*.{what}.py' are skipped (as in Motia 0.17); "
-                    f"rename the file to '*_{what}.py' with an importable name"
-                )
+            match = runners.classify(path.name)
+            if match is None:
+                deprecated = _DEPRECATED_PY.search(path.name)
+                if deprecated:
+                    what = deprecated.group(1)
+                    warnings.append(
+                        f"{rel}: Python {what}s named '*.{what}.py' are skipped (as in Motia 0.17); "
+                        f"rename the file to '*_{what}.py' with an importable name"
+                    )
                 continue
-            kind = file_kind(path.name)
-            if kind is None:
-                continue
-            language, runtime = _BY_SUFFIX[path.suffix]
-            files.append(StepFile(path=path, relative_path=rel, language=language, runtime=runtime, kind=kind))
+            runner = RunnerName(match.runner.name)
+            files.append(StepFile(path, rel, match.language.name, runner, match.kind))
     auth = [f for f in files if f.kind is FileKind.STREAM_AUTH]
     for extra in auth[1:]:
         warnings.append(

@@ -7,6 +7,8 @@ motia-core honours what it implements and says, one line per key, what it does i
   is loaded there as STEP_FILE_KIND_PROJECT_CONFIG and answers TRIGGER_STREAM_AUTH), exactly like the
   project's stream auth file; ``streamAuth.contextSchema`` validates what it returns;
 * ``redis`` selects the Redis backend (``--redis`` / ``MOTIA_REDIS_URL`` win over it);
+* ``runners`` declares runners for more languages, or replaces an installed one (project_runners.py,
+  runner_registry.py);
 * ``plugins``, ``adapters``, ``app`` and unknown keys: a warning each, naming the key and the file.
 
 The storage backend is opened before any runner starts, and ``redis`` decides which one it is, so the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -30,8 +33,10 @@ from urllib.parse import quote
 
 import orjson
 
+from motia_core import paths, project_runners
 from motia_core.errors import ProjectError
-from motia_core.project import FileKind, Language, Runtime, StepFile, load_dotenv
+from motia_core.plugins import RunnerDeclaration
+from motia_core.project import FileKind, RunnerName, StepFile, load_dotenv
 from motia_core.redis_conn import mask
 from motia_core.runners.transport import LoadFailure, Manifest
 from motia_core.schema import compile_schema
@@ -40,6 +45,9 @@ from motia_core.streams.config import AuthHook
 CONFIG_NAMES = ("motia.config.ts", "motia.config.js")  # at the project root, Motia's names; .ts wins
 EVAL_TIMEOUT = 30.0  # seconds the evaluation may take (a config that imports heavy plugins)
 _MARKER = b"@@motia-config-result@@ "  # runners/node/src/config-file.ts EVAL_RESULT_MARKER
+# Motia's config file is TypeScript/JavaScript whatever the steps are: the Node runner evaluates it and
+# runs its streamAuth
+CONFIG_RUNNER = RunnerName("node")
 _KNOWN_STREAM_AUTH = frozenset({"authenticate", "contextSchema"})
 _KNOWN_REDIS = frozenset({"useMemoryServer", "host", "port", "password", "username", "db"})
 
@@ -63,6 +71,7 @@ class ProjectConfig:
     redis_url: str | None  # from `redis: {host, port, ...}`
     findings: list[str] = field(default_factory=list)  # one warning per key motia-core does not honour
     eval_ms: float = 0.0
+    runners: tuple[RunnerDeclaration, ...] = ()  # the `runners` key (project_runners.py)
 
 
 def find(project_dir: Path) -> tuple[Path | None, list[str]]:
@@ -84,8 +93,8 @@ def read(project_dir: Path, node_runner: Callable[[], list[str]]) -> ProjectConf
     file = StepFile(
         path=path,
         relative_path=rel,
-        language=Language.TYPESCRIPT if path.suffix == ".ts" else Language.JAVASCRIPT,
-        runtime=Runtime.NODE,
+        language="typescript" if path.suffix == ".ts" else "javascript",
+        runtime=CONFIG_RUNNER,
         kind=FileKind.PROJECT_CONFIG,
     )
     started = time.perf_counter()
@@ -160,11 +169,17 @@ def interpret(file: StepFile, raw: dict[str, Any], eval_ms: float = 0.0) -> Proj
     findings: list[str] = []
     stream_auth: AuthHook | None = None
     redis_url: str | None = None
+    runners: list[RunnerDeclaration] = []
     for key, value in raw.items():
         if key == "streamAuth":
             stream_auth = _stream_auth(file, value, findings)
         elif key == "redis":
             redis_url = _redis(rel, value, findings)
+        elif key == "runners":
+            try:
+                runners = project_runners.parse(value)
+            except project_runners.FieldError as exc:
+                raise ProjectConfigError(rel, exc.message, field_=exc.field) from None
         elif key == "plugins":
             names = ", ".join(_describe(p) for p in value) if isinstance(value, list) else _describe(value)
             findings.append(
@@ -190,7 +205,15 @@ def interpret(file: StepFile, raw: dict[str, Any], eval_ms: float = 0.0) -> Proj
             )
         else:
             findings.append(f"{rel}: {key} is not a Motia setting motia-core knows: it is ignored")
-    return ProjectConfig(file, raw, stream_auth, redis_url, findings, eval_ms)
+    return ProjectConfig(file, raw, stream_auth, redis_url, findings, eval_ms, tuple(runners))
+
+
+def node_command() -> list[str]:
+    """The Node runner that evaluates the config file (the same loader as TypeScript step files)."""
+    node = shutil.which("node")
+    if node is None:
+        raise ProjectError("node is not installed (TypeScript/JavaScript steps and motia.config.* need Node 20+)")
+    return [node, str(paths.node_runner())]
 
 
 def _stream_auth(file: StepFile, value: object, findings: list[str]) -> AuthHook | None:

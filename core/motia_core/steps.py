@@ -18,7 +18,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from motia_core.errors import ConfigIssue
-from motia_core.project import Language, Runtime, StepFile
+from motia_core.project import RunnerName, StepFile
 
 
 class StepType(enum.StrEnum):
@@ -230,11 +230,11 @@ class Step:
         return self.file.step_id
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> RunnerName:
         return self.file.runtime
 
     @property
-    def language(self) -> Language:
+    def language(self) -> str:
         return self.file.language
 
 

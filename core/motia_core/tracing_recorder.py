@@ -5,18 +5,18 @@ only puts the span (or a begun trace) into a pending map, keyed by id, so a span
 finishes between two flushes is sent once, finished. One task flushes the pending changes every
 `interval` seconds, or sooner when `batch` spans are pending, as one `TraceStorage.record` call (one
 Redis pipeline). A flush that fails (Redis down, too slow) drops its batch: the spans stay in the live
-store, the drop is counted and logged as a warning at most once per `LOG_EVERY` seconds. Nothing here
-ever makes a request wait or fail.
+store, the drop is counted and logged as a warning at most once per `LOG_EVERY` seconds (the flush
+loop and the drop count are batching.py's, shared with the LogRecorder). Nothing here ever makes a
+request wait or fail.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 
 import orjson
 
+from motia_core.batching import LOG_EVERY, DropCount, FlushLoop
 from motia_core.logs import Logger
 from motia_core.metrics import REGISTRY
 from motia_core.tracing import Span, Trace, TraceStore
@@ -26,7 +26,6 @@ FLUSH_INTERVAL = 0.1  # seconds between flushes
 FLUSH_SPANS = 256  # pending spans that trigger a flush before the interval ends
 FLUSH_TIMEOUT = 5.0  # seconds one flush may take before its batch is dropped
 MAX_PENDING = 20_000  # changed spans held while a flush is slow; past it new changes are dropped
-LOG_EVERY = 60.0  # seconds between two warnings about dropped changes
 
 SPANS_NOT_RECORDED = REGISTRY.counter(
     "motia_trace_spans_not_recorded_total",
@@ -45,20 +44,22 @@ class TraceRecorder:
     ) -> None:
         self.live = live
         self.storage = storage
-        self.interval = interval
         self.batch = batch
-        self.dropped = 0  # span changes not recorded (a failed flush, or too many pending)
         self.flushes = 0  # batches recorded
-        self._logger = logger
         self._spans: dict[str, Span] = {}
         self._begun: dict[str, Trace] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._unlogged = 0  # drops since the last warning
-        self._why = ""  # the reason of the latest drop
-        self._last_warning = -LOG_EVERY
+        self._loop = FlushLoop(self.flush, "trace-recorder", interval)
+        self._drops = DropCount(logger, SPANS_NOT_RECORDED, _not_recorded, LOG_EVERY)
         live.listener = self
+
+    @property
+    def interval(self) -> float:
+        return self._loop.interval
+
+    @property
+    def dropped(self) -> int:
+        """Span changes not recorded (a failed flush, or too many pending), in all."""
+        return self._drops.total
 
     # -- the live store's listener: called on the request path, so it only takes note -------------
 
@@ -68,24 +69,16 @@ class TraceRecorder:
 
     def span_changed(self, span: Span) -> None:
         if len(self._spans) >= MAX_PENDING and span.span_id not in self._spans:
-            self._drop(1, f"more than {MAX_PENDING} span changes waiting for the storage")
+            self._drops.drop(1, f"more than {MAX_PENDING} span changes waiting for the storage")
             return
         self._spans[span.span_id] = span
         if len(self._spans) >= self.batch:
-            self._wake.set()
+            self._loop.wake()
 
     # -- the flusher ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="trace-recorder")
-
-    async def _run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
+        self._loop.start()
 
     async def flush(self) -> None:
         """Send what is pending as one batch (nothing when nothing changed)."""
@@ -97,11 +90,11 @@ class TraceRecorder:
         try:
             await asyncio.wait_for(self.storage.record(changes), FLUSH_TIMEOUT)
         except asyncio.CancelledError:
-            self._drop(len(spans), "the core stopped while they were being recorded")
+            self._drops.drop(len(spans), "the core stopped while they were being recorded")
             raise
         except Exception as exc:  # whatever the storage raised, the request path never sees it
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self._drop(len(spans), f"the trace storage failed ({reason})")
+            self._drops.drop(len(spans), f"the trace storage failed ({reason})")
             return
         self.flushes += 1
         for span in spans.values():
@@ -110,20 +103,10 @@ class TraceRecorder:
     async def close(self, timeout: float = 2.0) -> None:
         """Let the flush under way end, send what is still pending, and stop; all within `timeout`
         seconds (what is not sent by then is dropped and counted)."""
-        self._closing = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(self._last_flush(), timeout)
-        except TimeoutError:
-            self._drop(len(self._spans), f"the last flush took longer than {timeout:g}s at shutdown")
-        self._task = None
-        self._flush_warning(force=True)
+        if not await self._loop.stop(timeout, self.flush):
+            self._drops.drop(len(self._spans), f"the last flush took longer than {timeout:g}s at shutdown")
+        self._drops.warn(force=True)
         self.live.listener = None
-
-    async def _last_flush(self) -> None:
-        if self._task is not None:
-            await self._task  # it ends after the flush it is doing
-        await self.flush()
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -143,22 +126,9 @@ class TraceRecorder:
             change.spans.append(SpanChange(span.span_id, span.start, orjson.dumps(span.as_json()), span.recorded))
         return list(by_trace.values())
 
-    def _drop(self, count: int, why: str) -> None:
-        if count <= 0:
-            return
-        self.dropped += count
-        SPANS_NOT_RECORDED.inc(amount=count)
-        self._unlogged += count
-        self._why = why
-        self._flush_warning()
 
-    def _flush_warning(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._unlogged and (force or now - self._last_warning >= LOG_EVERY):
-            self._logger.warn(
-                f"{self._unlogged} trace span change(s) were not recorded in the shared trace storage: "
-                f"{self._why}; /__motia/traces misses them ({self.dropped} in all)",
-                dropped=self._unlogged,
-            )
-            self._unlogged = 0
-            self._last_warning = now
+def _not_recorded(count: int, why: str, total: int) -> str:
+    return (
+        f"{count} trace span change(s) were not recorded in the shared trace storage: {why}; "
+        f"/__motia/traces misses them ({total} in all)"
+    )

@@ -19,9 +19,10 @@ def _key(name: str) -> str:
 class ApiRequest(dict[str, Any]):
     """An API request: a plain ``dict`` (as in Motia) that also allows attribute access.
 
-    Keys, as the core sends them: ``body`` (parsed JSON, form fields or text), ``headers``
-    (lower-cased names; ``str`` or ``list[str]`` values), ``pathParams``, ``queryParams``
-    (``str`` or ``list[str]`` values) and ``rawBody`` (the body as text).
+    Keys, as the core sends them: ``body`` (parsed JSON, form fields, text, or ``bytes`` for a
+    binary body such as ``application/octet-stream`` or ``image/png``), ``headers`` (lower-cased
+    names; ``str`` or ``list[str]`` values), ``pathParams``, ``queryParams`` (``str`` or
+    ``list[str]`` values) and ``rawBody`` (the body as text; the same ``bytes`` for a binary body).
 
     ``req["body"]`` and ``req.body`` are the same thing, and so are ``req.path_params`` /
     ``req.pathParams``, ``req.query_params`` / ``req.queryParams`` and ``req.raw_body`` /
@@ -68,12 +69,14 @@ class ApiRequest(dict[str, Any]):
         self["queryParams"] = value
 
     @property
-    def raw_body(self) -> str:
+    def raw_body(self) -> str | bytes:
         value = self.get("rawBody")
+        if isinstance(value, bytes):  # a binary body, exactly as received
+            return value
         return "" if value is None else str(value)
 
     @raw_body.setter
-    def raw_body(self, value: str) -> None:
+    def raw_body(self, value: str | bytes) -> None:
         self["rawBody"] = value
 
     # camelCase spellings, as Motia's TS API names them.

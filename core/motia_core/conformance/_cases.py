@@ -8,40 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import time
+from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 import psutil
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core.conformance._checks import completed, echo_request, failed, short
-from motia_core.conformance._kit import RUNNER_SLOTS, CaseContext, CaseFailed, Runner
-from motia_core.conformance._stream import KIT_PROTOCOL
+from motia_core.conformance._kit import RUNNER_SLOTS, CaseContext, CaseFailed, CaseSkipped, Runner
+from motia_core.conformance._spec import spec
+from motia_core.conformance._stream import KIT_PROTOCOL, Invocation
 from motia_core.steps import ConfigValidationError, Step, parse_step
 
 REFUSAL_EXIT_SECONDS = 5.0
 STDIN_EXIT_SECONDS = 2.0
+BUILD_SECONDS = 120.0  # one prepare (build) run in the load_error case, on top of --timeout
 
-# What each fixture step must declare (compared with the core's own parse of its config).
-EXPECTED_STEPS: dict[str, dict[str, Any]] = {
-    "ConformanceEcho": {
-        "type": "api",
-        "method": "POST",
-        "path": "/conformance/echo/:id",
-        "emits": ("conformance.echoed",),
-    },
-    "ConformanceCalls": {"type": "event", "subscribes": ("conformance.calls",), "emits": ("conformance.done",)},
-    "ConformanceTick": {"type": "cron", "cron": "* * * * *", "emits": ("conformance.tick",)},
-    "ConformanceBoom": {"type": "event", "subscribes": ("conformance.boom",)},
-    "ConformanceBig": {"type": "api", "method": "POST", "path": "/conformance/big"},
-    "ConformanceSlow": {"type": "event", "subscribes": ("conformance.slow",)},
-    "ConformanceNoop": {"type": "noop"},
-    "ConformanceLenient": {
-        "type": "event",
-        "subscribes": ("conformance.lenient",),
-        "emits": ("conformance.lenient.ok",),
-    },
+# How the core's parse of a config exposes each key the spec can declare (the rest: the raw config).
+_PARSED: dict[str, Callable[[Step], Any]] = {
+    "type": lambda step: step.type.value,
+    "method": lambda step: step.method or None,
+    "path": lambda step: step.path or None,
+    "cron": lambda step: step.cron or None,
+    "emits": lambda step: list(step.emits),
+    "subscribes": lambda step: list(step.subscribes),
+    "flows": lambda step: list(step.flows),
 }
 
 
@@ -56,9 +51,11 @@ async def handshake(ctx: CaseContext) -> str:
     others = [s.hello.runner_instance_id for s in ctx.kit.server.streams if s is not runner.stream]
     if hello.runner_instance_id in others:
         problems.append("runner_instance_id repeats the id of an earlier runner process")
-    expected_language = ctx.kit.language.hello_language
-    if hello.language != expected_language:
-        problems.append(f"language is {hello.language!r}, expected {expected_language!r}")
+    target = ctx.kit.target
+    if target.check_name and hello.language != target.runner.name:
+        problems.append(f"language is {hello.language!r}, expected the runner's name {target.runner.name!r}")
+    if not hello.language:
+        problems.append("language is empty (the runner's name, e.g. 'python', 'go')")
     if not hello.runtime_version:
         problems.append("runtime_version is empty")
     if not hello.sdk_version:
@@ -108,70 +105,77 @@ async def manifest(ctx: CaseContext) -> str:
             problems.append(f"the core rejects the config of {m.step_id}: {exc}")
             continue
         by_name[step.name] = step
-        problems += _check_step(step, m)
-    missing = sorted(set(EXPECTED_STEPS) - set(by_name))
+        problems += check_step(step, m)
+    expected = spec().names
+    missing = [name for name in expected if name not in by_name]
     if missing:
-        problems.append(f"missing step(s): {', '.join(missing)}")
-    extra = sorted(set(by_name) - set(EXPECTED_STEPS))
+        problems.append(f"missing step(s): {', '.join(missing)} (spec/fixtures.json declares {len(expected)})")
+    extra = sorted(set(by_name) - set(expected))
     if extra:
         problems.append(f"unexpected step(s): {', '.join(extra)}")
     if problems:
         raise CaseFailed("; ".join(problems[:4]))
-    return f"{len(loaded.steps)} steps, configs valid for the core"
+    return f"{len(loaded.steps)} steps, configs as the spec declares them"
 
 
-def _check_step(step: Step, m: pb.StepManifest) -> list[str]:
-    expected = EXPECTED_STEPS.get(step.name)
-    if expected is None:
+def check_step(step: Step, m: pb.StepManifest) -> list[str]:
+    """What the runner's manifest says against what spec/fixtures.json declares for that step name:
+    every key the spec lists, and nothing else among the routing keys (method, path, cron, emits,
+    subscribes)."""
+    fixture = next((f for f in spec().steps if f.name == step.name), None)
+    if fixture is None:
         return []
     problems = []
-    actual = {
-        "type": step.type.value,
-        "method": step.method,
-        "path": step.path,
-        "emits": step.emits,
-        "subscribes": step.subscribes,
-        "cron": step.cron,
-    }
-    for key, want in expected.items():
-        if actual[key] != want:
-            problems.append(f"{step.name}.{key} is {actual[key]!r}, expected {want!r}")
-    if step.flows != ("conformance",):
-        problems.append(f"{step.name}.flows is {list(step.flows)!r}, expected ['conformance']")
-    if m.has_handler != (step.name != "ConformanceNoop"):
-        problems.append(f"{step.name}: has_handler is {m.has_handler}")
+    for key, want in fixture.config.items():
+        if key == "name":
+            continue
+        if key == "bodySchema":
+            problems += _schema_problems(f"{step.name}.bodySchema", step.body_schema, want)
+            continue
+        got = _PARSED[key](step) if key in _PARSED else step.config.get(key)
+        if got != want:
+            problems.append(f"{step.name}.{key} is {short(got)}, expected {short(want)}")
+    for key, read in _PARSED.items():
+        if key not in fixture.config and read(step) not in (None, []):
+            problems.append(f"{step.name}.{key} is {short(read(step))}, the spec declares none")
+    if m.has_handler != fixture.has_handler:
+        problems.append(f"{step.name}: has_handler is {m.has_handler}, expected {fixture.has_handler}")
     if m.middleware_count != 0:
         problems.append(f"{step.name}: middleware_count is {m.middleware_count}, the step declares none")
-    if step.name == "ConformanceEcho":
-        problems += _check_body_schema(step.body_schema)
-    if step.name == "ConformanceNoop":
-        config = step.config
-        if config.get("virtualEmits") != ["conformance.calls"] or config.get("virtualSubscribes") != []:
-            problems.append("ConformanceNoop must declare virtualEmits ['conformance.calls'] and virtualSubscribes []")
     return problems
 
 
-def _check_body_schema(schema: dict[str, Any] | None) -> list[str]:
-    if not isinstance(schema, dict):
-        return [f"ConformanceEcho.bodySchema is {short(schema)}, expected a JSON Schema object"]
-    properties = schema.get("properties")
-    text = properties.get("text") if isinstance(properties, dict) else None
-    required = schema.get("required")
-    if (
-        schema.get("type") != "object"
-        or not isinstance(text, dict)
-        or text.get("type") != "string"
-        or not isinstance(required, list)
-        or "text" not in required
-    ):
-        return [f"ConformanceEcho.bodySchema {short(schema)} is not an object schema requiring a string 'text'"]
-    return []
+def _schema_problems(where: str, got: Any, want: Any) -> list[str]:
+    """JSON Schemas compared on what they constrain: ``type``, ``properties`` (each recursively, no
+    extra ones), ``required`` (as a set) and any other key the spec gives; annotations a converter
+    adds (title, description, additionalProperties) are ignored."""
+    if not isinstance(got, dict):
+        return [f"{where} is {short(got)}, expected a JSON Schema object like {short(want)}"]
+    problems = []
+    for key, value in want.items():
+        if key == "properties":
+            found = got.get("properties")
+            props: dict[str, Any] = found if isinstance(found, dict) else {}
+            for name, sub in value.items():
+                problems += _schema_problems(f"{where}.properties.{name}", props.get(name), sub)
+            problems += [f"{where}.properties.{name}: not in the spec" for name in props if name not in value]
+        elif key == "required":
+            if not isinstance(got.get("required"), list) or set(got["required"]) != set(value):
+                problems.append(f"{where}.required is {short(got.get('required'))}, expected {short(value)}")
+        elif got.get(key) != value:
+            problems.append(f"{where}.{key} is {short(got.get(key))}, expected {short(value)}")
+    return problems
 
 
 async def load_error(ctx: CaseContext) -> str:
+    target = ctx.kit.target
+    if target.broken is None:
+        raise CaseSkipped("no broken file: pass --broken FILE (a step file that fails to load in this language)")
+    broken = target.broken[0]
+    if target.runner.prepare is not None:
+        return await _build_error(ctx, broken, target.broken[1])
     runner = await ctx.shared()
     stream = runner.connected
-    broken = ctx.kit.language.broken_file
     files = [*ctx.kit.step_files, (broken, str(ctx.kit.project / broken), broken)]
     loaded = await ctx.wait(runner, stream.load_steps(files), "StepsLoaded (a second LoadSteps, with a broken file)")
     errors = {e.step_id: e for e in loaded.errors}
@@ -190,10 +194,41 @@ async def load_error(ctx: CaseContext) -> str:
     if missing:
         raise CaseFailed(f"the other files must still load; missing {', '.join(missing)}")
     # The steps were re-imported (hot reload): they must still run.
-    echo = stream.start(runner.step("ConformanceEcho"), pb.TRIGGER_API, echo_request("reloaded"))
+    echo = stream.start(runner.step(spec().step("echo").name), pb.TRIGGER_API, echo_request("reloaded"))
     completed(await ctx.wait(runner, echo.result, "the echo result after the reload"), "echo after the reload")
     first_line = error.message.strip().splitlines()[0] if error.message.strip() else ""
     return f"{error.error_type}: {short(first_line, 70)}"
+
+
+async def _build_error(ctx: CaseContext, broken: str, source: str) -> str:
+    """For a runner with a build (RunnerDeclaration.prepare), a file that cannot load is a failed
+    build: the core turns its ``path:line[:col]: message`` lines into load errors
+    (docs/writing-a-runner.md). The build must fail naming the broken file and a line, then pass
+    again without it, and the running runner keeps serving."""
+    runner = await ctx.shared()
+    ctx.extend(2 * BUILD_SECONDS)  # two builds, each bounded by BUILD_SECONDS
+    path = ctx.kit.project / broken
+    path.write_text(source, encoding="utf-8")
+    try:
+        code, output = await ctx.wait(runner, ctx.kit.prepare(BUILD_SECONDS), "the prepare command with a broken file")
+    finally:
+        path.unlink(missing_ok=True)
+    if code == 0:
+        raise CaseFailed(f"the prepare command succeeded with {broken} in the project; it must fail")
+    name = PurePosixPath(broken).name
+    located = [line for line in output if re.search(rf"(^|/){re.escape(name)}:\d+(:\d+)?: ", line)]
+    if not located:
+        raise CaseFailed(f"the failed build names no '{broken}:<line>: <message>' line: {' | '.join(output[-5:])}")
+    code_after, output_after = await ctx.wait(runner, ctx.kit.prepare(BUILD_SECONDS), "the prepare command again")
+    if code_after != 0:
+        raise CaseFailed(f"the prepare command fails ({code_after}) after {broken} is removed: {output_after[-3:]}")
+    echo = _echo_again(runner)
+    completed(await ctx.wait(runner, echo.result, "the echo result after the failed build"), "echo after the build")
+    return f"build failed ({code}) with {short(located[0].strip(), 80)}"
+
+
+def _echo_again(runner: Runner) -> Invocation:
+    return runner.connected.start(runner.step(spec().step("echo").name), pb.TRIGGER_API, echo_request("again"))
 
 
 async def version_mismatch(ctx: CaseContext) -> str:

@@ -8,19 +8,8 @@ import orjson
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core.conformance._kit import CaseFailed
+from motia_core.conformance._spec import FixtureStep, expected_args
 from motia_core.conformance._stream import Invocation
-
-LOG_INFO = int(pb.Log.LEVEL_INFO)
-CALLS_SEQUENCE = (
-    "state_set",
-    "state_get",
-    "state_set",
-    "state_get_group",
-    "state_delete",
-    "log",
-    "emit",
-    "state_clear",
-)
 
 
 def echo_request(text: str) -> dict[str, Any]:
@@ -103,37 +92,34 @@ def first_difference(got: Any, want: Any, path: str = "$") -> str | None:
     return None
 
 
-def check_calls_step(invocation: Invocation, key: str, n: int) -> None:
-    """The ConformanceCalls handler made exactly the specified calls, in order, each awaited."""
-    who = f"calls step ({key})"
-    calls = invocation.calls
+def check_calls(invocation: Invocation, fixture: FixtureStep, scope: dict[str, Any], who: str) -> None:
+    """The handler made exactly the calls the spec lists for ``fixture``, in order, each awaited.
+
+    ``scope`` holds what the templates refer to (``input``, ``request``, ``ctx``); the kit's replies
+    to calls the spec names with ``as`` are added under ``replies`` as the check goes."""
+    check_call_list(invocation, fixture.calls, scope, f"{fixture.name} {who}")
+
+
+def check_call_list(
+    invocation: Invocation, specified: list[dict[str, Any]], scope: dict[str, Any], who: str, skip_logs: bool = False
+) -> None:
+    """``check_calls`` for a list of specified calls; ``skip_logs`` leaves log lines out of the comparison."""
+    calls = [c for c in invocation.calls if not (skip_logs and c.op == "log")]
     ops = tuple(c.op for c in calls)
-    if ops != CALLS_SEQUENCE:
-        raise CaseFailed(f"{who}: calls were {', '.join(ops) or 'none'}; expected {', '.join(CALLS_SEQUENCE)}")
-    got, group = calls[1].reply, calls[3].reply
-    expected: list[dict[str, Any]] = [
-        {"group": "conf", "key": key, "value": {"n": n}},
-        {"group": "conf", "key": key},
-        {"group": "conf", "key": f"{key}-2", "value": n},
-        {"group": "conf"},
-        {"group": "conf", "key": f"{key}-2"},
-        {"level": LOG_INFO, "message": "calls done", "fields": {"n": n}},
-        {
-            "topic": "conformance.done",
-            "data": {"n": n, "got": got, "count": len(group) if isinstance(group, list) else -1},
-            "message_group_id": "",
-        },
-        {"group": f"conf{key}"},
-    ]
-    for i, (call, want) in enumerate(zip(calls, expected, strict=True)):
-        diff = first_difference(call.args, want)
+    want_ops = tuple(str(c["op"]) for c in specified)
+    if ops != want_ops:
+        raise CaseFailed(f"{who}: calls were {', '.join(ops) or 'none'}; expected {', '.join(want_ops) or 'none'}")
+    replies: dict[str, Any] = {}
+    scope = {**scope, "replies": replies}
+    for i, (call, spec_call) in enumerate(zip(calls, specified, strict=True)):
+        diff = first_difference(call.args, expected_args(spec_call, scope))
         if diff:
             raise CaseFailed(f"{who}: call {i + 1} ({call.op}) {diff}")
         if call.overlapped:
             raise CaseFailed(f"{who}: call {i + 1} ({call.op}) was sent before the previous call's reply (not awaited)")
         if call.op != "log" and call.request_id == 0:
             raise CaseFailed(f"{who}: call {i + 1} ({call.op}) has request_id 0")
-    if invocation.unanswered_at_result:
-        raise CaseFailed(f"{who}: the result arrived before the reply to its last call (state.clear not awaited)")
-    if got != {"n": n}:  # the kit's own answer: a sanity check of the kit, not the runner
-        raise CaseFailed(f"{who}: the kit answered state.get with {short(got)}")
+        if "as" in spec_call:
+            replies[str(spec_call["as"])] = call.reply
+    if calls and invocation.unanswered_at_result:
+        raise CaseFailed(f"{who}: the result arrived before the reply to its last call ({calls[-1].op} not awaited)")

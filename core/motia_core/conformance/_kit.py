@@ -1,5 +1,8 @@
 """Running the cases: a fixture project, the kit's server, runners spawned per case or shared.
 
+The target (_target.py) is a runner declaration: the kit copies its fixtures, discovers their step
+files with the declaration's patterns (as the core's discovery does), runs its ``prepare`` once if
+it has one, and starts runners with its ``command`` and ``env``, the way the core would.
 Every case runs under its own timeout; a runner that hangs, crashes or misbehaves fails the case
 (with the reason and the runner's last output lines), never the kit. One *shared* runner (welcomed
 with ``max_message_bytes`` = 1 MiB, fixture steps loaded) serves every case that can share it; it is
@@ -14,6 +17,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -24,10 +28,13 @@ from typing import Any, TypeVar
 import orjson
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
-from motia_core.conformance._languages import Language
-from motia_core.conformance._process import RunnerProcess
+from motia_core.conformance._process import RunnerProcess, run_prepare
 from motia_core.conformance._stream import KitServer, RunnerStream
-from motia_core.project import StepFile, discover
+from motia_core.conformance._target import Target
+from motia_core.errors import ProjectError
+from motia_core.plugins import PREPARE_TIMEOUT, RunnerContext
+from motia_core.project import FileKind, StepFile, discover
+from motia_core.runner_registry import InstalledRunner, RunnerSet
 
 _T = TypeVar("_T")
 
@@ -40,12 +47,22 @@ class CaseFailed(Exception):
     """A check did not hold; the message is the reason shown in the report."""
 
 
+class CaseSkipped(Exception):
+    """The case cannot run against this target (e.g. no broken file given); the message says why."""
+
+
+class KitSetupError(Exception):
+    """The kit cannot start at all: no fixture steps, a runner command that does not exist, a failed
+    prepare (build) command. ``motia-core conformance`` exits 2 with this message."""
+
+
 @dataclass
 class CaseResult:
     name: str
     passed: bool
     detail: str  # why it failed, or what it measured when it passed
     seconds: float
+    skipped: bool = False  # neither passed nor failed: the detail says why it did not run
 
 
 @dataclass
@@ -78,9 +95,10 @@ Case = Callable[["CaseContext"], Awaitable[str]]
 class Kit:
     """One conformance run against one runner command."""
 
-    def __init__(self, command: list[str], language: Language, timeout: float, echo: bool = False) -> None:
-        self.command = command
-        self.language = language
+    def __init__(self, target: Target, timeout: float, echo: bool = False) -> None:
+        self.target = target
+        self.command: list[str] = []  # the runner's argv: target.runner.command(context)
+        self.context: RunnerContext | None = None
         self.timeout = timeout
         self.echo = echo
         self.server = KitServer()
@@ -94,8 +112,8 @@ class Kit:
         self._spawn_env: dict[str, str] = {}
 
     async def run(self, cases: list[tuple[str, Case]]) -> list[CaseResult]:
-        await self._setup()
         try:
+            await self._setup()
             return [await self._run_case(name, case) for name, case in cases]
         finally:
             await self._teardown()
@@ -103,25 +121,61 @@ class Kit:
     # -- setup and teardown ----------------------------------------------------------------------
 
     async def _setup(self) -> None:
+        target = self.target
         self._workdir = tempfile.mkdtemp(prefix="motia-conformance-")
         os.chmod(self._workdir, 0o700)
         self.project = Path(self._workdir) / "project"
         # A copy: runners write caches next to the steps, and load_error adds a broken file.
-        shutil.copytree(self.language.fixture_dir, self.project, ignore=shutil.ignore_patterns("__pycache__"))
-        self.files = discover(self.project).files
+        ignore = shutil.ignore_patterns("__pycache__", ".motia", "node_modules")
+        shutil.copytree(target.fixtures_dir, self.project, ignore=ignore)
+        # Discovery as the core does it, with the one declaration under test.
+        runners = RunnerSet([InstalledRunner(target.runner, target.source)])
+        found = discover(self.project, runners).files
+        self.files = [f for f in found if f.language == target.language and f.kind is FileKind.STEP]
+        if not self.files:
+            patterns = ", ".join(target.declaration.step_patterns)
+            raise KitSetupError(
+                f"no {target.language} step files in {target.fixtures_dir}/steps or /src (step patterns: {patterns})"
+            )
         self.step_files = [(f.step_id, str(f.path), f.relative_path) for f in self.files]
-        broken = self.project / self.language.broken_file
-        broken.write_text(self.language.broken_source, encoding="utf-8")
-        await self.server.start(os.path.join(self._workdir, "core.sock"))
+        self.context = RunnerContext(self.project, tuple(self.files), sys.executable, strict=False)
+        try:
+            extra_env = dict(target.runner.env(self.context)) if target.runner.env is not None else {}
+        except ProjectError as exc:
+            raise KitSetupError(f"runner '{target.runner.name}': {exc}") from exc
         self._spawn_env = {
+            **extra_env,
             "MOTIA_PROJECT_DIR": str(self.project),
             "MOTIA_RUNNER_SLOTS": str(RUNNER_SLOTS),
             "MOTIA_STRICT": "0",  # as `serve` without --strict: the lenient_emit case checks Motia's lenient edges
         }
-        if self.language.code == "py":
-            from motia_core.app import _python_env  # how the core points its Python runner at grpc
+        if target.runner.prepare is not None:  # as the core: the build runs before the runner's command is asked
+            code, output = await self.prepare()
+            if code != 0:
+                raise KitSetupError(f"the runner's prepare command failed ({code}): {' | '.join(output[-8:])}")
+        try:
+            self.command = list(target.runner.command(self.context))
+        except ProjectError as exc:
+            raise KitSetupError(f"runner '{target.runner.name}': {exc}") from exc
+        if not self.command or shutil.which(self.command[0]) is None:
+            shown = self.command[0] if self.command else "(an empty command)"
+            raise KitSetupError(f"cannot run {shown!r} (not found or not executable)")
+        if target.runner.prepare is None and target.broken is not None:
+            # Runners without a build load the broken file when asked; one with a build (prepare)
+            # meets it in the load_error case, which runs the build with it.
+            broken, source = target.broken
+            (self.project / broken).write_text(source, encoding="utf-8")
+        await self.server.start(os.path.join(self._workdir, "core.sock"))
 
-            self._spawn_env.update(_python_env())
+    async def prepare(self, timeout: float = PREPARE_TIMEOUT) -> tuple[int, list[str]]:
+        """Run the declaration's prepare (build) command in the project copy, as the core does before
+        starting the runner: its exit code (-1 on timeout) and output lines."""
+        assert self.context is not None and self.target.runner.prepare is not None
+        try:
+            argv = list(self.target.runner.prepare(self.context))
+        except ProjectError as exc:
+            return 127, [f"runner '{self.target.runner.name}': {exc}"]
+        return await run_prepare(argv, self.project, self._spawn_env, timeout, self.echo)
 
     async def _teardown(self) -> None:
         await asyncio.gather(*(p.kill() for p in self._spawned), return_exceptions=True)
@@ -136,10 +190,14 @@ class Kit:
         self._case_spawned = []
         started = time.perf_counter()
         try:
-            detail = await asyncio.wait_for(ctx.run(case), self.timeout + 1.0)
+            async with asyncio.timeout(self.timeout + 1.0) as scope:
+                ctx.scope = scope
+                detail = await ctx.run(case)
             passed = True
         except CaseFailed as exc:
             passed, detail = False, str(exc)
+        except CaseSkipped as exc:
+            return CaseResult(name, False, str(exc), time.perf_counter() - started, skipped=True)
         except TimeoutError:
             passed, detail = False, f"timed out after {self.timeout:g}s"
         except Exception as exc:  # a bug in a check must fail the case, not the kit
@@ -217,7 +275,16 @@ class CaseContext:
     def __init__(self, kit: Kit, deadline: float) -> None:
         self.kit = kit
         self.deadline = deadline
+        self.scope: asyncio.Timeout | None = None  # the case's overall timeout, moved by extend()
         self._watched: list[Runner] = []
+
+    def extend(self, seconds: float) -> None:
+        """Give the case more time than --timeout: a runner's build (prepare) is not protocol work, and
+        compiling a language can take longer than any protocol check should."""
+        self.deadline += seconds
+        when = self.scope.when() if self.scope is not None else None
+        if self.scope is not None and when is not None:
+            self.scope.reschedule(when + seconds)
 
     async def run(self, case: Case) -> str:
         detail = await case(self)

@@ -11,9 +11,12 @@ import signal
 import time
 import uuid
 
+import orjson
+
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
-from motia_core.conformance._checks import completed, completed_empty, describe, echo_request, failed
+from motia_core.conformance._checks import check_calls, completed, completed_empty, describe, echo_request, failed
 from motia_core.conformance._kit import CaseContext, CaseFailed, Runner
+from motia_core.conformance._spec import spec
 from motia_core.conformance._stream import Invocation, RunnerStream
 
 SHUTDOWN_GRACE_MS = 5000
@@ -42,8 +45,8 @@ async def cancel(ctx: CaseContext) -> str:
     if confirmed.invocation_id != unknown:
         raise CaseFailed(f"Cancelled names {confirmed.invocation_id!r}, expected {unknown!r}")
 
-    slow = runner.step("ConformanceSlow")
-    inv = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 30_000, "n": 1}, topic="conformance.slow")
+    slow = runner.step(spec().step("slow").name)
+    inv = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 30_000, "n": 1}, topic=spec().step("slow").topic)
     await ctx.wait(runner, stream.ping(4242), "the Pong after StartInvocation")
     await asyncio.sleep(0.1)  # the handler is sleeping now
     sent = time.monotonic()
@@ -60,7 +63,7 @@ async def cancel(ctx: CaseContext) -> str:
     if inv.result.done():
         raise CaseFailed(f"the cancelled invocation still got a result: {describe(inv.result.result())}")
     inv.result.cancel()  # none may come; a late one is a violation (see RunnerStream._on_result)
-    echo = stream.start(runner.step("ConformanceEcho"), pb.TRIGGER_API, echo_request("after cancel"))
+    echo = stream.start(runner.step(spec().step("echo").name), pb.TRIGGER_API, echo_request("after cancel"))
     completed(await ctx.wait(runner, echo.result, "the echo result after a cancel"), "echo after cancel")
     return f"unknown id confirmed; a sleeping handler stopped and confirmed in {took_ms:.0f} ms, no result"
 
@@ -68,11 +71,13 @@ async def cancel(ctx: CaseContext) -> str:
 async def shutdown_drain(ctx: CaseContext) -> str:
     runner = await ctx.loaded_runner()
     stream = runner.connected
-    slow = runner.step("ConformanceSlow")
-    invs = [stream.start(slow, pb.TRIGGER_EVENT, {"ms": 300, "n": i}, topic="conformance.slow") for i in range(5)]
+    slow = runner.step(spec().step("slow").name)
+    invs = [
+        stream.start(slow, pb.TRIGGER_EVENT, {"ms": 300, "n": i}, topic=spec().step("slow").topic) for i in range(5)
+    ]
     await asyncio.sleep(0.05)
     stream.shutdown(SHUTDOWN_GRACE_MS, "conformance kit: shutdown_drain")
-    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic="conformance.slow")  # same frame
+    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic=spec().step("slow").topic)  # same frame
     limit = min(ctx.remaining, SHUTDOWN_GRACE_MS / 1000 + 3.0)
     code = await runner.process.wait(limit)
     for i, inv in enumerate(invs):
@@ -92,12 +97,14 @@ async def sigterm_drain(ctx: CaseContext) -> str:
     runner = await ctx.loaded_runner()  # its own runner: this case ends it
     stream = runner.connected
     _require(stream, "drain")
-    slow = runner.step("ConformanceSlow")
-    invs = [stream.start(slow, pb.TRIGGER_EVENT, {"ms": 400, "n": i}, topic="conformance.slow") for i in range(3)]
+    slow = runner.step(spec().step("slow").name)
+    invs = [
+        stream.start(slow, pb.TRIGGER_EVENT, {"ms": 400, "n": i}, topic=spec().step("slow").topic) for i in range(3)
+    ]
     await ctx.wait(runner, stream.ping(4343), "the Pong after three StartInvocations")
     os.kill(runner.process.pid, signal.SIGTERM)
     draining = await ctx.wait(runner, stream.draining, "Draining after SIGTERM", timeout=5.0)
-    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic="conformance.slow")
+    late = stream.start(slow, pb.TRIGGER_EVENT, {"ms": 1, "n": 99}, topic=spec().step("slow").topic)
     results = await ctx.wait(
         runner, asyncio.gather(*(inv.result for inv in invs), late.result), "the in-flight results"
     )
@@ -111,8 +118,7 @@ async def sigterm_drain(ctx: CaseContext) -> str:
 
 def _slow_completed(result: pb.InvocationResult, inv: Invocation, i: int) -> None:
     completed_empty(result, f"in-flight slow step {i}")
-    if [c.args.get("message") for c in inv.calls] != ["slow done"]:
-        raise CaseFailed(f"in-flight slow step {i} did not log 'slow done' before finishing")
+    check_calls(inv, spec().step("slow"), {"input": orjson.loads(inv.start.payload_json)}, f"in flight ({i})")
 
 
 def _exited_cleanly(runner: Runner, code: int | None, still_running: str, after: str) -> None:

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections import deque
 from collections.abc import Mapping
+from pathlib import Path
 
 TAIL_LINES = 30
 
@@ -97,3 +98,35 @@ class RunnerProcess:
                     self.stderr.append(text)
                 if self._echo:
                     sys.stderr.write(f"  [{self.label} {name}] {text}\n")
+
+
+async def run_prepare(
+    argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float, echo: bool = False
+) -> tuple[int, list[str]]:
+    """Run a runner's prepare (build) command as the core does: cwd = the project, the runner's
+    environment, stdout and stderr together. Its exit code (-1 on timeout, 127 when it cannot
+    start) and its output lines; a build that outlives ``timeout`` is killed with its process group."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return 127, [f"cannot run {argv[0]!r}: {exc}"]
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return -1, [f"timed out after {timeout:g}s: {' '.join(argv)}"]
+    lines = out.decode("utf-8", "replace").splitlines()
+    if echo:
+        for line in lines:
+            sys.stderr.write(f"  [prepare] {line}\n")
+    return (proc.returncode if proc.returncode is not None else -1), lines

@@ -6,12 +6,15 @@
     DELETE /__motia/dlq/{id}              -> {"purged": n}
     POST   /__motia/dlq/purge             -> {"purged": n}
 
-The one dependency is the EventQueue, passed in; every instance of a shared queue sees the same."""
+Times (enqueuedAt, diedAt, each failure's time) are Unix milliseconds, like every admin answer
+(dlq.letter_json). The one dependency is the EventQueue, passed in; every instance of a shared queue
+sees the same."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from motia_core.dlq import letter_json
 from motia_core.http.common import Handler
 from motia_core.http.common import admin_json_response as json_response
 from motia_core.http.guard import AdminGuard
@@ -25,7 +28,7 @@ def add_dlq_routes(app: web.Application, guard: AdminGuard, queue: EventQueue) -
         if isinstance(subscription, web.Response):
             return subscription
         letters = await queue.dead_letters(subscription)
-        return json_response(200, {"deadLetters": [d.as_json(with_data=False) for d in letters]})
+        return json_response(200, {"deadLetters": [letter_json(d, with_data=False) for d in letters]})
 
     async def dead_letter(request: web.Request) -> web.Response:
         letter_id = id_parameter("dead letter id", request.match_info["id"])
@@ -34,7 +37,7 @@ def add_dlq_routes(app: web.Application, guard: AdminGuard, queue: EventQueue) -
         letter = await queue.dead_letter(letter_id or "")
         if letter is None:
             return json_response(404, {"error": "Not found", "message": "no such dead letter"})
-        return json_response(200, letter.as_json())
+        return json_response(200, letter_json(letter))
 
     async def replay(request: web.Request) -> web.Response:
         letter_id = id_parameter("dead letter id", request.match_info["id"])

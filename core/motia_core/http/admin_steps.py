@@ -48,7 +48,7 @@ def step_json(step: Step) -> dict[str, Any]:
         "id": step.id,
         "name": step.name,
         "type": step.type.value,
-        "language": step.language.value,
+        "language": step.language,
         "filePath": step.file.relative_path,
         "flows": list(step.flows),
         "emits": list(step.emits),

@@ -1,9 +1,10 @@
 """API steps on aiohttp: the Motia request shape in, the Motia response shape out.
 
-Per request: read the body once, parse it once, validate it against the step's compiled
-bodySchema, splice the raw JSON bytes into the invocation payload (no re-encoding), one round trip
-to the runner, map the result. Everything else (route table, validators, step metadata) is built at
-start-up.
+Per request: read the body once, parse it once (only to answer bad JSON with a 400 and to validate
+it against the step's compiled bodySchema), send the raw bytes to the runner beside a small JSON
+payload (headers, path and query params; docs/protocol.md), one round trip to the runner, then send
+the body the runner encoded without decoding it (response.py). Everything else (route table,
+validators, step metadata) is built at start-up.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
 from motia_core.http.body import BadBody, add_value, parse_body_async, read_body
 from motia_core.http.common import Handler, json_response
-from motia_core.http.response import handler_response
+from motia_core.http.response import encoded_response, handler_response
 from motia_core.limits import MAX_PAYLOAD_BYTES, size_message
 from motia_core.logs import Logger
+from motia_core.runners.http_body import BodyEncoding, HttpRequestBody
 from motia_core.runners.transport import FailureKind, Trigger
 from motia_core.schema import CompiledSchema
 from motia_core.steps import Step
@@ -50,47 +52,51 @@ def api_handler(
         raw = await read_body(request, request.client_max_size)  # = --max-body (http/app.py)
         if isinstance(raw, web.Response):
             return raw  # 413, before any runner sees the request
-        parsed = await parse_body_async(request.content_type, raw, request.headers.get("Content-Type", ""))
+        content_type = request.headers.get("Content-Type", "")
+        # aiohttp reports a missing Content-Type as application/octet-stream; "" keeps them apart
+        parsed = await parse_body_async(request.content_type if content_type else "", raw, content_type)
         if isinstance(parsed, BadBody):
             return json_response(400, {"error": "Invalid request body", "message": parsed.reason})
-        body, body_json = parsed
         if validator is not None:
-            problems = validator.errors(body)
+            problems = validator.errors(parsed.validation_value())
             if problems:
                 return json_response(
                     400, {"error": "Request body failed validation", "errors": [p.as_json() for p in problems]}
                 )
         trace_id = new_trace_id()
         traces.begin(trace_id, step.name)
+        in_payload = parsed.encoding is BodyEncoding.IN_PAYLOAD  # form fields or {}: the runner cannot rebuild them
         payload = b"".join(
             (
-                b'{"body":',
-                body_json,
-                b',"headers":',
+                b'{"body":' + parsed.body_json + b"," if in_payload else b"{",
+                b'"headers":',
                 orjson.dumps(_headers(request.headers)),
                 b',"pathParams":',
                 orjson.dumps(request.get(PATH_PARAMS, request.match_info)),
                 b',"queryParams":',
                 orjson.dumps(_query(request.query)),
-                b',"rawBody":',
-                orjson.dumps(raw.decode("utf-8", errors="replace")),
                 b"}",
             )
         )
-        if len(payload) > MAX_PAYLOAD_BYTES:  # body + rawBody + headers must fit in one runner message
+        http_body = HttpRequestBody(raw, content_type, parsed.encoding)
+        if len(payload) + len(raw) > MAX_PAYLOAD_BYTES:  # payload + body must fit in one runner message
             return json_response(
-                413, {"error": "Payload too large", "message": size_message("the request", len(payload))}
+                413, {"error": "Payload too large", "message": size_message("the request", len(payload) + len(raw))}
             )
         try:
             # traceparent: OpenTelemetry's span of this run joins the caller's trace (otel.py)
             traceparent = request.headers.get("traceparent", "")
-            outcome = await invoke(InvokeRequest(step, Trigger.API, payload, trace_id, traceparent=traceparent))
+            outcome = await invoke(
+                InvokeRequest(step, Trigger.API, payload, trace_id, traceparent=traceparent, http_body=http_body)
+            )
         except RunnerError as exc:
             return json_response(503, {"error": "Service unavailable", "message": str(exc)}, trace_id)
         if outcome.failure is not None:
             if outcome.failure.kind is FailureKind.TIMEOUT:  # --api-timeout or the step's handler.timeout
                 return json_response(504, {"error": "Gateway timeout", "message": outcome.failure.message}, trace_id)
             return json_response(500, {"error": "Internal server error"}, trace_id)
+        if outcome.http is not None:  # the runner encoded the body: sent as is
+            return encoded_response(step, outcome.http, trace_id, logger)
         if not outcome.payload:
             logger.error(f"{step.name} returned no response", step=step.name, trace_id=trace_id)
             return json_response(500, {"error": "Internal server error"}, trace_id)

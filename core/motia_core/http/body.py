@@ -1,5 +1,12 @@
-"""API request bodies: read within --max-body, parsed as Motia's body parsers would, into (value,
-its JSON encoding).
+"""API request bodies: read within --max-body, classified by Content-Type (BodyEncoding: how every
+runner builds ``body`` / ``rawBody`` from the bytes) and parsed as Motia's body parsers would.
+
+* JSON (application/json, */*+json, or no Content-Type and a body starting with { or [): parsed here
+  only to answer malformed JSON with a 400 and to validate bodySchema; the runner gets the bytes.
+* Forms (urlencoded, multipart): parsed here; the runner gets the fields as JSON.
+* Text (text/*, XML, JavaScript, ...; or no Content-Type and valid UTF-8): the runner decodes it.
+* Anything else (application/octet-stream, image/*, application/protobuf, ...) is binary: it reaches
+  the step as bytes, never decoded.
 
 * Size: a declared Content-Length over the limit is refused before a byte of the body is read;
   a chunked body is counted while it is read and refused as soon as it passes the limit. The 413
@@ -17,7 +24,9 @@ import asyncio
 import base64
 import email.parser
 import email.policy
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +36,7 @@ from aiohttp import web
 
 from motia_core.http.common import json_response
 from motia_core.limits import MAX_JSON_DEPTH, json_depth_exceeds, mib
+from motia_core.runners.http_body import BodyEncoding
 
 THREAD_THRESHOLD = 1024 * 1024  # bytes; smaller bodies parse faster than a thread hop costs
 
@@ -34,6 +44,56 @@ THREAD_THRESHOLD = 1024 * 1024  # bytes; smaller bodies parse faster than a thre
 class BadBody:
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBody:
+    encoding: BodyEncoding
+    value: Any  # JSON / IN_PAYLOAD: the parsed value; TEXT / BINARY: None (see validation_value)
+    body_json: bytes  # IN_PAYLOAD: the JSON of value, for payload_json; b"" otherwise
+    raw: bytes
+
+    def validation_value(self) -> Any:
+        """What bodySchema is checked against. Text and binary bodies are decoded only when a step
+        has a schema; a binary one is checked as the text older versions gave the step."""
+        if self.encoding is BodyEncoding.TEXT or self.encoding is BodyEncoding.BINARY:
+            return self.raw.decode("utf-8", errors="replace")
+        return self.value
+
+
+# Media types that are text although not text/*: their steps get a string, as before.
+_TEXT_TYPES = frozenset(
+    {
+        "application/xml",
+        "application/javascript",
+        "application/ecmascript",
+        "application/x-ndjson",
+        "application/graphql",
+        "application/yaml",
+        "application/x-yaml",
+        "application/sql",
+    }
+)
+_LOOKS_LIKE_JSON = re.compile(rb"[ \t\r\n]*[\[{]")  # match() stops at the first non-space byte
+
+
+def body_encoding(content_type: str, raw: bytes) -> BodyEncoding | None:
+    """How a body of this media type reaches a step; None: a form, parsed here."""
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return BodyEncoding.JSON
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    if content_type.startswith("text/") or content_type.endswith("+xml") or content_type in _TEXT_TYPES:
+        return BodyEncoding.TEXT
+    if content_type == "":  # no Content-Type: JSON if it looks like it, text if it is UTF-8
+        if _LOOKS_LIKE_JSON.match(raw):
+            return BodyEncoding.JSON
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return BodyEncoding.BINARY
+        return BodyEncoding.TEXT
+    return BodyEncoding.BINARY
 
 
 Respond = Callable[[int, object], web.Response]
@@ -69,43 +129,40 @@ async def read_body(request: web.BaseRequest, limit: int, respond: Respond = jso
     return bytes(body)
 
 
-async def parse_body_async(content_type: str, raw: bytes, content_type_header: str = "") -> tuple[Any, bytes] | BadBody:
+async def parse_body_async(content_type: str, raw: bytes, content_type_header: str = "") -> ParsedBody | BadBody:
     """parse_body, in a worker thread when the body is big enough to stall the event loop."""
     if len(raw) > THREAD_THRESHOLD:
         return await asyncio.to_thread(parse_body, content_type, raw, content_type_header)
     return parse_body(content_type, raw, content_type_header)
 
 
-def parse_body(content_type: str, raw: bytes, content_type_header: str = "") -> tuple[Any, bytes] | BadBody:
-    """(value, its JSON encoding) as Motia's body parsers would produce it.
+def parse_body(content_type: str, raw: bytes, content_type_header: str = "") -> ParsedBody | BadBody:
+    """The body as Motia's body parsers would see it, and how the runner gets it.
 
+    ``content_type`` is the media type, "" when the request has no Content-Type header;
     ``content_type_header`` is the full header (with parameters): multipart needs its boundary.
     """
-    if not raw.strip():
-        return {}, b"{}"
-    if (
-        content_type == "application/json"
-        or content_type.endswith("+json")
-        or (content_type in ("", "application/octet-stream") and raw.lstrip()[:1] in (b"{", b"["))
-    ):
+    encoding = body_encoding(content_type, raw)
+    if not raw or (encoding is not BodyEncoding.BINARY and raw.isspace()):
+        return ParsedBody(BodyEncoding.IN_PAYLOAD, {}, b"{}", raw)  # Motia: an empty body is {}
+    if encoding is BodyEncoding.JSON:
         if json_depth_exceeds(raw):
             return BadBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels; the limit is {MAX_JSON_DEPTH}")
         try:
-            return orjson.loads(raw), raw
+            return ParsedBody(encoding, orjson.loads(raw), b"", raw)
         except orjson.JSONDecodeError as exc:
             return BadBody(f"malformed JSON: {exc}")
+    if encoding is not None:
+        return ParsedBody(encoding, None, b"", raw)
     if content_type == "application/x-www-form-urlencoded":
         form: dict[str, Any] = {}
         for key, value in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True):
             add_value(form, key, value)
-        return form, orjson.dumps(form)
-    if content_type == "multipart/form-data":
-        parsed = parse_multipart(content_type_header, raw)
-        if isinstance(parsed, BadBody):
-            return parsed
-        return parsed, orjson.dumps(parsed)
-    text = raw.decode("utf-8", errors="replace")
-    return text, orjson.dumps(text)
+        return ParsedBody(BodyEncoding.IN_PAYLOAD, form, orjson.dumps(form), raw)
+    parsed = parse_multipart(content_type_header, raw)
+    if isinstance(parsed, BadBody):
+        return parsed
+    return ParsedBody(BodyEncoding.IN_PAYLOAD, parsed, orjson.dumps(parsed), raw)
 
 
 def parse_multipart(content_type_header: str, raw: bytes) -> dict[str, Any] | BadBody:

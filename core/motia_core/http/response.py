@@ -10,6 +10,11 @@ clients cannot carry exactly (integers beyond +-(2^53-1), NaN, Infinity).
 Cost on the common path: orjson parses the payload once (as before) and one byte scan looks for a
 run of 16+ digits; only a payload with such a run (or one orjson refuses) is parsed again with the
 standard library, which keeps big integers exact, and walked.
+
+A runner with the http_body_bytes capability sends the response already split (status, headers
+JSON, body bytes and what kind of body: proto HttpResponse); `encoded_response` then parses only the
+headers and writes the body as it came. A JSON body is scanned, not parsed: only one with a 16+
+digit run, or Node's {"type": "Buffer"} shape, is parsed to check or convert it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from multidict import CIMultiDict
 
 from motia_core.http.common import CORS_HEADERS, TRACE_HEADER, json_response
 from motia_core.logs import Logger
+from motia_core.runners.http_body import BodyKind, HttpResult
 from motia_core.steps import Step
 
 MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER: what every JSON client carries exactly
@@ -55,8 +61,20 @@ class _NonFinite:
 
 
 def handler_response(step: Step, payload: bytes, trace_id: str, logger: Logger) -> web.StreamResponse:
+    """The response for a handler result sent as JSON (Completed.payload_json)."""
+    return _checked(step, trace_id, logger, _response, payload)
+
+
+def encoded_response(step: Step, result: HttpResult, trace_id: str, logger: Logger) -> web.StreamResponse:
+    """The response for a result the runner encoded (Completed.http_response): the body goes out
+    as the runner wrote it."""
+    return _checked(step, trace_id, logger, _encoded, result)
+
+
+def _checked(step: Step, trace_id: str, logger: Logger, build: Any, result: Any) -> web.StreamResponse:
     try:
-        return _response(step, payload, trace_id)
+        response: web.StreamResponse = build(step, result, trace_id)
+        return response
     except _BadResult as bad:
         logger.error(
             f"{step.name} returned an invalid response: {bad.field}: {bad.detail}",
@@ -68,7 +86,9 @@ def handler_response(step: Step, payload: bytes, trace_id: str, logger: Logger) 
         return json_response(500, {"error": "Internal server error", "message": message}, trace_id)
 
 
-def _response(step: Step, payload: bytes, trace_id: str) -> web.StreamResponse:
+def _response(
+    step: Step, payload: bytes, trace_id: str, checked_headers: CIMultiDict[str] | None = None
+) -> web.StreamResponse:
     result, exact = _parse(payload)
     if not isinstance(result, dict):
         raise _BadResult("result", f"expected an object {{status, body, headers?}}, got {_kind(result)}")
@@ -77,12 +97,15 @@ def _response(step: Step, payload: bytes, trace_id: str) -> web.StreamResponse:
         raise _BadResult(
             "status", "expected an integer HTTP status 100-599", f"expected an integer 100-599, got {status!r}"
         )
-    headers: CIMultiDict[str] = CIMultiDict(CORS_HEADERS)
-    for name, values in _headers(result.get("headers")):
-        headers.popall(name, None)  # the handler's header replaces a default of the same name
-        for value in values:
-            headers.add(name, value)
-    headers[TRACE_HEADER] = trace_id
+    if checked_headers is not None:  # from _encoded: already built
+        headers = checked_headers
+    else:
+        headers = CIMultiDict(CORS_HEADERS)
+        for name, values in _headers(result.get("headers")):
+            headers.popall(name, None)  # the handler's header replaces a default of the same name
+            for value in values:
+                headers.add(name, value)
+        headers[TRACE_HEADER] = trace_id
     body = result.get("body")
     if isinstance(body, str):
         ctype = headers.popone("Content-Type", "") or "text/plain; charset=utf-8"
@@ -98,6 +121,48 @@ def _response(step: Step, payload: bytes, trace_id: str) -> web.StreamResponse:
         _check_numbers(body, "body")
     headers["Content-Type"] = headers.popone("Content-Type", "") or "application/json"
     return web.Response(status=status, body=orjson.dumps(body), headers=headers)
+
+
+_DEFAULT_TYPES = {
+    BodyKind.JSON: "application/json",
+    BodyKind.TEXT: "text/plain; charset=utf-8",
+    BodyKind.BINARY: "application/octet-stream",
+}
+_NODE_BUFFER = b'{"type":"Buffer","data":['  # JSON.stringify(Buffer) / a dict shaped like it
+
+
+def _encoded(step: Step, result: HttpResult, trace_id: str) -> web.StreamResponse:
+    status = result.status or 200
+    if not 100 <= status <= 599:
+        raise _BadResult(
+            "status", "expected an integer HTTP status 100-599", f"expected an integer 100-599, got {status}"
+        )
+    headers: CIMultiDict[str] = CIMultiDict(CORS_HEADERS)
+    if result.headers_json:
+        for name, values in _headers(_parse(result.headers_json)[0]):
+            headers.popall(name, None)  # the handler's header replaces a default of the same name
+            for value in values:
+                headers.add(name, value)
+    headers[TRACE_HEADER] = trace_id
+    kind = result.body_kind
+    if status in (204, 304) or kind == BodyKind.NONE:
+        return web.Response(status=status, headers=headers)
+    if kind not in _DEFAULT_TYPES:
+        raise _BadResult("body", f"unknown body kind {kind} from the runner")
+    body = result.body
+    if kind == BodyKind.JSON:
+        if body.startswith(_NODE_BUFFER):  # a {type: "Buffer", data} object is bytes, as in Motia
+            return _response(step, b'{"status":%d,"body":%s}' % (status, body), trace_id, headers)
+        # NaN / Infinity are not scanned for: a JSON body_kind is RFC 8259 JSON by the protocol, and
+        # the runners' encoders write null (orjson, JSON.stringify) or refuse (Ruby); the Python
+        # runner's standard-library fallback, which writes NaN, runs only for an integer beyond 64
+        # bits, whose digit run sends the body through the full parse below.
+        if body.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) >= 0:
+            value, exact = _parse(body)
+            if exact:
+                _check_numbers(value, "body")
+    headers["Content-Type"] = headers.popone("Content-Type", "") or _DEFAULT_TYPES[BodyKind(kind)]
+    return web.Response(status=status, body=body, headers=headers)
 
 
 def _parse(payload: bytes) -> tuple[Any, bool]:

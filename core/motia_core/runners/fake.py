@@ -99,7 +99,10 @@ class FakeSession:
             if handler is None:
                 return Outcome(failure=Failure(FailureKind.UNKNOWN_STEP, "UnknownStep", invocation.step_id))
             try:
-                result = handler(invocation.payload, FakeContext(scope, invocation, self.calls))
+                # a fake runner has no http_body_bytes capability: an API call gets the first payload shape
+                body = invocation.http_body
+                payload = invocation.payload if body is None else body.legacy_payload(invocation.payload)
+                result = handler(payload, FakeContext(scope, invocation, self.calls))
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, timeout)
             except TimeoutError:

@@ -115,6 +115,7 @@ class GrpcRunnerServer:
             pid=hello.pid,
             slots=hello.concurrency_slots or 1,
             protocol_version=version,
+            capabilities=frozenset(hello.capabilities),
         )
         session = GrpcSession(context, info, self._calls, self._logger, uuid.uuid4().hex)
         welcome = session._message().welcome

@@ -22,6 +22,7 @@ from motia_core.limits import MAX_MESSAGE_BYTES, mib
 from motia_core.logs import Logger
 from motia_core.project import FileKind, StepFile
 from motia_core.runners.frames import FrameWriter
+from motia_core.runners.http_body import HTTP_BODY_CAPABILITY, HttpResult
 from motia_core.runners.transport import (
     CallHandler,
     Failure,
@@ -170,7 +171,17 @@ class GrpcSession:
             start.trace_id = invocation.trace_id
             start.flows.extend(invocation.flows)
             start.trigger = invocation.trigger.value  # type: ignore[assignment]
-            start.payload_json = invocation.payload
+            if invocation.http_body is None:
+                start.payload_json = invocation.payload
+            elif HTTP_BODY_CAPABILITY in self.info.capabilities:  # the body once, as bytes (runners/http_body.py)
+                start.payload_json = invocation.payload
+                http_body = start.http_body
+                http_body.SetInParent()  # present even when empty: it tells the runner to answer http_response
+                http_body.raw = invocation.http_body.raw
+                http_body.content_type = invocation.http_body.content_type
+                http_body.encoding = invocation.http_body.encoding.value  # type: ignore[assignment]
+            else:
+                start.payload_json = invocation.http_body.legacy_payload(invocation.payload)
             start.topic = invocation.topic
             # A timer resolves `fut` with a marker rather than wrapping it in wait_for(shield(...)): that
             # pair costs ~17 µs per call (measured), this ~2 µs; the hot path runs it on every API call.
@@ -373,6 +384,9 @@ class GrpcSession:
             fut.set_result(
                 Outcome(failure=Failure(kind, f.error_type, f.message, f.stack, f.non_retryable, int(f.retry_after_ms)))
             )
+        elif result.completed.HasField("http_response"):
+            h = result.completed.http_response
+            fut.set_result(Outcome(http=HttpResult(h.status, h.headers_json, h.body, h.body_kind)))
         else:
             fut.set_result(Outcome(payload=result.completed.payload_json))
 

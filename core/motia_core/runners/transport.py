@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from motia_core.project import StepFile
+from motia_core.runners.http_body import HttpRequestBody, HttpResult
 
 
 class Trigger(enum.IntEnum):
@@ -49,6 +50,9 @@ class Invocation:
     attempt: int = 1
     deadline_ms: int = 0
     topic: str = ""
+    # API: the body as bytes; a runner with the http_body_bytes capability gets `payload` and this,
+    # any other `http_body.legacy_payload(payload)` (runners/http_body.py)
+    http_body: HttpRequestBody | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,7 @@ class Outcome:
     payload: bytes = b""
     failure: Failure | None = None
     runner: str = ""  # which runner answered, e.g. "python pid 4242" (set by the dispatcher)
+    http: HttpResult | None = None  # an API response the runner encoded (then payload is b"")
 
     @property
     def ok(self) -> bool:
@@ -117,6 +122,7 @@ class RunnerInfo:
     pid: int
     slots: int
     protocol_version: int
+    capabilities: frozenset[str] = frozenset()  # Hello.capabilities
 
 
 class CallHandler(Protocol):

@@ -74,7 +74,7 @@ function connect(): void {
   }
 }
 
-/** Receive every live message of `type` ("log", "trace", "flows", "queue", or "reconnected").
+/** Receive every live message of `type` ("log", "trace", "flows", "queue", "state", or "reconnected").
  *  Returns the unsubscribe function; the socket closes when the last subscriber leaves. */
 export function subscribe(type: string, handler: Handler): () => void {
   let set = handlers.get(type)

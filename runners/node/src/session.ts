@@ -47,7 +47,7 @@ export interface SessionOptions {
 const CLOSE_WAIT_MS = 2000
 
 /** Optional protocol features this runner implements (Hello.capabilities). */
-const CAPABILITIES = ['middleware', 'streams', 'cancel', 'drain']
+const CAPABILITIES = ['middleware', 'streams', 'cancel', 'drain', 'http_body_bytes']
 
 /**
  * Why the session stops taking work: the core's Shutdown (in-flight work gets its grace period),

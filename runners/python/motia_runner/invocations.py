@@ -9,6 +9,13 @@ reader never waits for a handler. Whatever happens inside a handler ends as a re
 * the return value cannot be encoded as JSON (or is too large) -> ``BAD_RESULT``;
 * ``None`` -> ``Completed`` with empty ``payload_json``.
 
+An API invocation that carries ``http_body`` (the core does so because this runner announced
+``http_body_bytes``) gets ``body`` / ``rawBody`` built from the raw bytes (``bytes`` for a binary
+body, never decoded) and is answered with ``Completed.http_response``: the body encoded once here
+(``bytes`` as is, ``str`` as UTF-8, anything else as JSON) and spliced into the HTTP response by the
+core. A result that is not a dict with an absent or integer 100-599 status goes back as
+``payload_json``, so the core names what is wrong with it as for any runner.
+
 A handler steers the retry of a failure with :class:`motia.RetryAfter` (``Failed.retry_after_ms``) or
 :class:`motia.NonRetryableError` (``Failed.non_retryable``); any exception carrying an int
 ``retry_after_ms`` or ``non_retryable = True`` attribute does the same.
@@ -28,7 +35,7 @@ import asyncio
 import math
 import os
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, NamedTuple
 
 from motia import _json
 from motia._context import Context
@@ -60,6 +67,18 @@ class _Failure(Exception):
         self.kind = kind
         self.error_type = error_type
         self.message = message
+
+
+class _Http(NamedTuple):
+    """An API response encoded for ``Completed.http_response``."""
+
+    status: int
+    headers_json: bytes
+    body: bytes
+    kind: int
+
+
+_BODY_BYTES = (bytes, bytearray, memoryview)
 
 
 _CANCEL_REASONS = {
@@ -241,13 +260,20 @@ class Invocations:
             retry_hints(result.failed, exc)
         else:
             result.completed.SetInParent()
-            result.completed.payload_json = payload
+            if isinstance(payload, _Http):
+                http = result.completed.http_response
+                http.status = payload.status
+                http.headers_json = payload.headers_json
+                http.body = payload.body
+                http.body_kind = payload.kind  # type: ignore[assignment]
+            else:
+                result.completed.payload_json = payload
         if running.cancelling:  # finished (or swallowed the cancel) after the core gave up on it
             return
         self.completed += 1
         self._outbox.put(message)
 
-    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes:
+    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes | _Http:
         if start.trigger == pb.TRIGGER_STREAM_ACCESS:
             return await self._can_access(start, step, running.scope)
         trigger = _TRIGGERS.get(start.trigger)
@@ -256,6 +282,9 @@ class Invocations:
         if step.handler is None:
             raise _Failure(pb.FAILURE_KIND_HANDLER_ERROR, "NoHandler", f"{step.path} exports no callable `handler`")
         payload = self._decode_payload(trigger, start.payload_json)
+        http = trigger is Trigger.API and start.HasField("http_body")
+        if http:
+            _add_body(payload, start.http_body)
         context = Context(
             trace_id=start.trace_id,
             flows=start.flows,
@@ -271,7 +300,43 @@ class Invocations:
             executor=self._executor,
             scope=running.scope,
         )
+        if http and isinstance(value, dict):
+            encoded = self._encode_http(value)
+            if encoded is not None:
+                return encoded
         return self._encode_result(value)
+
+    def _encode_http(self, value: dict[str, Any]) -> _Http | None:
+        """``{status?, headers?, body?}`` split and encoded for ``http_response``; None when the status
+        is not an integer 100-599 (the core then reports it from ``payload_json``)."""
+        status = value.get("status", 0)
+        if type(status) is not int or not (status == 0 and "status" not in value or 100 <= status <= 599):
+            return None
+        headers = value.get("headers")
+        headers_json = b"" if headers is None else self._dumps(headers, "headers")
+        if "body" not in value:
+            body, kind = b"", pb.HttpResponse.BODY_KIND_NONE
+        else:
+            raw = value["body"]
+            if isinstance(raw, _BODY_BYTES):
+                body, kind = bytes(raw), pb.HttpResponse.BODY_KIND_BINARY
+            elif isinstance(raw, str):
+                body, kind = raw.encode("utf-8", errors="surrogatepass"), pb.HttpResponse.BODY_KIND_TEXT
+            else:
+                body, kind = self._dumps(raw, "body"), pb.HttpResponse.BODY_KIND_JSON
+        size = len(body) + len(headers_json)
+        if size > self.max_payload_bytes:
+            message = f"the handler returned a response of {size} bytes, above the {self.max_payload_bytes} allowed"
+            raise _Failure(pb.FAILURE_KIND_BAD_RESULT, "ResultTooLarge", message)
+        return _Http(status, headers_json, body, kind)
+
+    @staticmethod
+    def _dumps(value: Any, field: str) -> bytes:
+        try:
+            return _json.dumps(value)
+        except NotJsonError as exc:
+            message = f"the handler returned a {field} that is not JSON: {exc}"
+            raise _Failure(pb.FAILURE_KIND_BAD_RESULT, "NotJsonError", message) from None
 
     async def _can_access(self, start: pb.StartInvocation, step: LoadedStep, scope: HandlerScope) -> bytes:
         """A stream file's ``config["canAccess"](subscription, auth_context)``, as a JSON boolean."""
@@ -327,3 +392,22 @@ class Invocations:
         envelope.result.fencing_token = start.fencing_token
         self._fill_failed(envelope.result.failed, kind, error_type, message, "")
         self._outbox.put(envelope)
+
+
+def _add_body(request: Any, http_body: pb.HttpRequestBody) -> None:
+    """``body`` and ``rawBody`` from the raw bytes, as ``http_body.encoding`` says (docs/protocol.md)."""
+    raw = http_body.raw
+    encoding = http_body.encoding
+    if encoding == pb.HttpRequestBody.BODY_ENCODING_BINARY:
+        request["body"] = request["rawBody"] = raw  # bytes, never decoded
+        return
+    text = raw.decode("utf-8", errors="replace")
+    request["rawBody"] = text
+    if encoding == pb.HttpRequestBody.BODY_ENCODING_JSON:
+        try:
+            request["body"] = _json.loads(raw)
+        except ValueError as exc:
+            raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", f"http_body is not JSON: {exc}") from None
+    elif encoding == pb.HttpRequestBody.BODY_ENCODING_TEXT:
+        request["body"] = text
+    # BODY_ENCODING_IN_PAYLOAD: body came in payload_json

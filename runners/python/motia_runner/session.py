@@ -46,7 +46,7 @@ from .settings import RunnerSettings
 
 # After half-closing on Shutdown, how long to wait for the core to end the stream.
 _CLOSE_WAIT_SECONDS = 5.0
-CAPABILITIES = ("middleware", "sync-handlers", "streams", "cancel", "drain")
+CAPABILITIES = ("middleware", "sync-handlers", "streams", "cancel", "drain", "http_body_bytes")
 
 
 class RunnerState(enum.Enum):

@@ -8,12 +8,12 @@ export interface ApiRequest<TBody = unknown> {
   /** `:name` segments of the route path. */
   pathParams: Record<string, string>
   queryParams: Record<string, string | string[]>
-  /** The parsed body (JSON, form or text). */
+  /** The parsed body (JSON, form or text); a `Buffer` for a binary body (application/octet-stream, image/*, ...). */
   body: TBody
   /** Lower-cased header names. */
   headers: Record<string, string | string[]>
-  /** The body exactly as received, as text. */
-  rawBody?: string
+  /** The body exactly as received: text, or the same `Buffer` as `body` for a binary body. */
+  rawBody?: string | Buffer
 }
 
 /** What an API handler (or a middleware) returns (`body` may also be a Buffer, as in Motia 0.x). */

@@ -1,12 +1,15 @@
 // State: groups (GET /__motia/state), a group's keys and JSON values (GET /__motia/state/{group}), and
 // changing them by hand: a JSON editor validated as you type (PUT /__motia/state/{group}/{key}), a new
-// key, and delete with a confirm (DELETE). Route: #/state/<group>/<key>.
+// key, and delete with a confirm (DELETE). Route: #/state/<group>/<key>. Writes made anywhere (handlers,
+// another browser) arrive as live "state" messages: applied in place, or a refetch when they say
+// less than the value (ops/statelive.ts).
 import React, { useCallback, useEffect, useState } from 'react'
 import { sendJson, useApi } from '../api'
 import { ErrorLine, Json } from '../components/common'
-import { useLive } from '../live'
+import { type LiveMessage, useLive } from '../live'
 import { href, type Panel, type PanelProps } from '../panel'
 import { ConfirmButton, JsonEditor, parseJson } from './ops/controls'
+import { applyChanges, needsRefetch, type StateMessage } from './ops/statelive'
 import { errorText, preview } from './ops/format'
 import type { StateItem } from './ops/types'
 import './ops/ops.css'
@@ -86,8 +89,24 @@ interface GroupProps {
 function GroupView({ group, selectedKey, onCreated }: GroupProps): React.JSX.Element {
   const items = useApi<{ items: StateItem[] }>(statePath(group))
   useLive('reconnected', items.reload)
+  useLive('dropped', items.reload) // the socket lost messages (a slow tab): some changes may be among them
   const [error, setError] = useState<string | undefined>()
-  const list = items.data?.items ?? []
+  // what the last fetch said, with every live change to this group since applied in place (the
+  // overlay holds for the fetch it was built on; the next fetch starts over from the store)
+  const fetched = items.data
+  const [overlay, setOverlay] = useState<{ base: typeof fetched; items: StateItem[] }>()
+  const list = overlay !== undefined && overlay.base === fetched ? overlay.items : fetched?.items ?? []
+  useLive('state', (message: LiveMessage) => {
+    const doc = message as unknown as StateMessage
+    const mine = (doc.changes ?? []).filter((change) => change.group === group)
+    if (doc.resync || needsRefetch(mine)) items.reload()
+    else if (mine.length > 0) {
+      setOverlay((prev) => ({
+        base: fetched,
+        items: applyChanges(prev !== undefined && prev.base === fetched ? prev.items : fetched?.items ?? [], mine),
+      }))
+    }
+  })
   const selected = list.find((item) => item.key === selectedKey)
   const open = (key?: string): void => {
     window.location.hash = key === undefined ? href('state', group) : href('state', group, key)
@@ -187,7 +206,16 @@ function GroupView({ group, selectedKey, onCreated }: GroupProps): React.JSX.Ele
 function StatePanel({ route }: PanelProps): React.JSX.Element {
   const groups = useApi<{ groups: string[] }>('/__motia/state')
   useLive('reconnected', groups.reload)
+  useLive('dropped', groups.reload)
   const [group, key] = route
+  // a write in a group not listed yet adds it; a delete or clear may have emptied one (groups exist
+  // while they hold a key)
+  useLive('state', (message: LiveMessage) => {
+    const doc = message as unknown as StateMessage
+    const listed = groups.data?.groups ?? []
+    const stale = (doc.changes ?? []).some((change) => change.op !== 'set' || !listed.includes(change.group))
+    if (doc.resync || stale) groups.reload()
+  })
   // a group that appeared since the listing (a handler wrote, a key was created here) gets listed:
   // one refetch per group opened, never a loop when the group is gone
   const { reload: reloadGroups } = groups

@@ -3,7 +3,7 @@
 // that emitted its event (parentId), with the span's events, error and attempt in a side panel.
 import React, { useMemo, useState } from 'react'
 import { getJson, useApi } from '../api'
-import { ErrorLine, Json, LanguageBadge, formatDuration, formatTime } from '../components/common'
+import { ErrorLine, Json, LanguageBadge, formatDuration, formatTime, languageLook } from '../components/common'
 import { useLive, type LiveMessage } from '../live'
 import { href, type Panel, type PanelProps } from '../panel'
 import type { Span, SpanEvent, TraceDetail, TraceSummary } from '../types'
@@ -246,8 +246,9 @@ function TraceView({ id }: { id: string }): React.JSX.Element {
               </div>
               <div className="timeline-track">
                 <div
-                  className={`timeline-bar lang-${span.language} ${span.status}`}
+                  className={`timeline-bar ${languageLook(span.language).className} ${span.status}`}
                   style={{
+                    ...languageLook(span.language).style,
                     left: `${scale(span.startTime)}%`,
                     width: `${Math.max(0.4, scale(span.endTime ?? now) - scale(span.startTime))}%`,
                   }}

@@ -13,6 +13,8 @@ import type { Draining as _motia_runner_v1_Draining, Draining__Output as _motia_
 import type { Emit as _motia_runner_v1_Emit, Emit__Output as _motia_runner_v1_Emit__Output } from './motia/runner/v1/Emit';
 import type { Failed as _motia_runner_v1_Failed, Failed__Output as _motia_runner_v1_Failed__Output } from './motia/runner/v1/Failed';
 import type { Hello as _motia_runner_v1_Hello, Hello__Output as _motia_runner_v1_Hello__Output } from './motia/runner/v1/Hello';
+import type { HttpRequestBody as _motia_runner_v1_HttpRequestBody, HttpRequestBody__Output as _motia_runner_v1_HttpRequestBody__Output } from './motia/runner/v1/HttpRequestBody';
+import type { HttpResponse as _motia_runner_v1_HttpResponse, HttpResponse__Output as _motia_runner_v1_HttpResponse__Output } from './motia/runner/v1/HttpResponse';
 import type { InvocationResult as _motia_runner_v1_InvocationResult, InvocationResult__Output as _motia_runner_v1_InvocationResult__Output } from './motia/runner/v1/InvocationResult';
 import type { LoadError as _motia_runner_v1_LoadError, LoadError__Output as _motia_runner_v1_LoadError__Output } from './motia/runner/v1/LoadError';
 import type { LoadSteps as _motia_runner_v1_LoadSteps, LoadSteps__Output as _motia_runner_v1_LoadSteps__Output } from './motia/runner/v1/LoadSteps';
@@ -61,6 +63,8 @@ export interface ProtoGrpcType {
         Failed: MessageTypeDefinition<_motia_runner_v1_Failed, _motia_runner_v1_Failed__Output>
         FailureKind: EnumTypeDefinition
         Hello: MessageTypeDefinition<_motia_runner_v1_Hello, _motia_runner_v1_Hello__Output>
+        HttpRequestBody: MessageTypeDefinition<_motia_runner_v1_HttpRequestBody, _motia_runner_v1_HttpRequestBody__Output>
+        HttpResponse: MessageTypeDefinition<_motia_runner_v1_HttpResponse, _motia_runner_v1_HttpResponse__Output>
         InvocationResult: MessageTypeDefinition<_motia_runner_v1_InvocationResult, _motia_runner_v1_InvocationResult__Output>
         LoadError: MessageTypeDefinition<_motia_runner_v1_LoadError, _motia_runner_v1_LoadError__Output>
         LoadSteps: MessageTypeDefinition<_motia_runner_v1_LoadSteps, _motia_runner_v1_LoadSteps__Output>

@@ -13,6 +13,7 @@ import {
 } from '../protocol/messages'
 import type { LoadedStep, StepRegistry } from '../steps/registry'
 import type { CallChannel } from './calls'
+import { addBody, encodeHttpResponse, responseSize } from './http-body'
 import { runHandler } from './run-handler'
 
 /** Where results go (the BatchingWriter). */
@@ -223,9 +224,12 @@ export class InvocationRunner {
         failed: failed(FailureKind.FAILURE_KIND_HANDLER_ERROR, 'MissingHandlerError', `${step.relativePath} exports no \`handler\` function`),
       }
     }
+    // an API call whose body came as bytes: the response goes back as bytes too (http-body.ts)
+    const httpBody = start.trigger === 'TRIGGER_API' ? start.httpBody : null
     let payload: unknown
     try {
       payload = start.trigger === 'TRIGGER_CRON' ? undefined : decodeJson(start.payloadJson, undefined)
+      if (httpBody !== null) addBody(payload as Record<string, unknown>, httpBody)
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error)
       return { failed: failed(FailureKind.FAILURE_KIND_BAD_PAYLOAD, 'BadPayload', `payload of invocation ${start.invocationId} is not JSON: ${detail}`) }
@@ -251,7 +255,22 @@ export class InvocationRunner {
       }
     }
     try {
-      const payloadJson = encodeJson(value, `the value returned by the handler of ${step.relativePath}`, true)
+      const what = `the value returned by the handler of ${step.relativePath}`
+      const httpResponse = httpBody === null ? null : encodeHttpResponse(value, what)
+      if (httpResponse !== null) {
+        const size = responseSize(httpResponse)
+        if (size > this.sink.payloadLimit) {
+          return {
+            failed: failed(
+              FailureKind.FAILURE_KIND_BAD_RESULT,
+              'ResultTooLarge',
+              `the response returned by the handler of ${step.relativePath} is ${size} bytes, over the ${this.sink.payloadLimit}-byte message limit`,
+            ),
+          }
+        }
+        return { completed: { httpResponse } }
+      }
+      const payloadJson = encodeJson(value, what, true)
       if (payloadJson.length > this.sink.payloadLimit) {
         return {
           failed: failed(

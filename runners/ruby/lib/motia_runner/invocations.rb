@@ -5,6 +5,7 @@ require_relative "calls"
 require_relative "config_json"
 require_relative "errors"
 require_relative "handler_call"
+require_relative "http_body"
 require_relative "json_codec"
 require_relative "outbox"
 require_relative "proto"
@@ -160,6 +161,7 @@ module MotiaRunner
   #     `non_retryable`, set Failed.retry_after_ms / Failed.non_retryable)
   #   result not JSON, or its InvocationResult above Welcome.max_message_bytes -> Failed BAD_RESULT
   #   nil                                         -> Completed with empty payload_json
+  #   an API call with http_body, a Hash result   -> Completed with http_response (http_body.rb)
   #   the core sent Cancel                        -> no result; Cancelled once the handler returned
   #
   # The stream triggers (docs/streams.md): STREAM_ACCESS calls a stream file's
@@ -280,7 +282,12 @@ module MotiaRunner
 
       result = PB::InvocationResult.new(invocation_id: start.invocation_id, fencing_token: start.fencing_token)
       begin
-        result.completed = PB::Completed.new(payload_json: execute(start, step, running))
+        outcome = execute(start, step, running)
+        result.completed = if outcome.is_a?(PB::HttpResponse)
+                             PB::Completed.new(http_response: outcome)
+                           else
+                             PB::Completed.new(payload_json: outcome)
+                           end
       rescue Failure => e
         result.failed = failed(e.kind, e.error_type, e.message, "")
       rescue ::Exception => e # rubocop:disable Lint/RescueException -- a handler's exit must not stop the runner
@@ -321,6 +328,8 @@ module MotiaRunner
                           "the Ruby runner does not support trigger #{start.trigger} (#{step.relative_path})")
       end
       payload = decode_payload(trigger, start.payload_json)
+      http = trigger == :TRIGGER_API && !start.http_body.nil? # body as bytes: answer http_response (http_body.rb)
+      add_body(payload, start.http_body) if http
       context = ::Motia::Context.new(
         trace_id: start.trace_id, flows: start.flows.to_a,
         sink: InvocationSink.new(@router, start.invocation_id)
@@ -328,7 +337,7 @@ module MotiaRunner
       running.context = context
       value = running.user_code { HandlerCall.run(step, trigger, payload, context) }
       begin
-        JsonCodec.dump_result(value)
+        (http && HttpBody.response(value)) || JsonCodec.dump_result(value)
       rescue NotJsonError => e
         raise Failure.new(:FAILURE_KIND_BAD_RESULT, "NotJsonError",
                           "the handler of #{step.relative_path} returned a value that is not JSON: #{e.message}")
@@ -359,6 +368,12 @@ module MotiaRunner
       end
       allowed = running.user_code { HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]]) }
       allowed ? TRUE_JSON : FALSE_JSON
+    end
+
+    def add_body(payload, http_body)
+      HttpBody.add_body(payload, http_body)
+    rescue ::JSON::ParserError, ::EncodingError => e
+      raise Failure.new(:FAILURE_KIND_BAD_PAYLOAD, "BadPayload", "http_body is not JSON: #{e.message.lines.first&.strip}")
     end
 
     def decode_payload(trigger, raw)

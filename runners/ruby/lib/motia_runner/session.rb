@@ -28,7 +28,7 @@ module MotiaRunner
   # when the core ends the stream. A second SIGTERM, or a Shutdown during a drain, changes
   # nothing. SIGTERM before the core's Welcome exits at once (0): nothing is in flight.
   class Session
-    CAPABILITIES = %w[middleware streams cancel drain].freeze
+    CAPABILITIES = %w[middleware streams cancel drain http_body_bytes].freeze
     # After half-closing on Shutdown, how long to wait for the core to end the stream.
     CLOSE_WAIT_SECONDS = 5.0
 

@@ -1,10 +1,10 @@
 // Time helpers shared by the operations panels.
 
-/** The contract's times are Unix milliseconds, but the dead-letter table predates it and answers Unix
- *  seconds (queue/base.py DeadLetter.as_json): anything below 1e11 (a date in 1973 as ms) is seconds. */
+/** Every time the admin API gives is Unix milliseconds (dead letters' too, since they were made so);
+ *  anything else (missing, NaN) is no time. */
 export function toMs(time: number | null | undefined): number | null {
   if (time === null || time === undefined || !Number.isFinite(time)) return null
-  return time < 1e11 ? Math.round(time * 1000) : time
+  return time
 }
 
 export function formatDateTime(time: number | null | undefined): string {

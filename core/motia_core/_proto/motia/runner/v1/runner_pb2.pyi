@@ -217,7 +217,7 @@ class LoadError(_message.Message):
     def __init__(self, step_id: _Optional[str] = ..., message: _Optional[str] = ..., stack: _Optional[str] = ..., error_type: _Optional[str] = ...) -> None: ...
 
 class StartInvocation(_message.Message):
-    __slots__ = ("invocation_id", "step_id", "attempt", "fencing_token", "deadline_unix_ms", "trace_id", "flows", "trigger", "payload_json", "topic")
+    __slots__ = ("invocation_id", "step_id", "attempt", "fencing_token", "deadline_unix_ms", "trace_id", "flows", "trigger", "payload_json", "topic", "http_body")
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +228,7 @@ class StartInvocation(_message.Message):
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FIELD_NUMBER: _ClassVar[int]
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
     invocation_id: str
     step_id: str
     attempt: int
@@ -238,7 +239,28 @@ class StartInvocation(_message.Message):
     trigger: Trigger
     payload_json: bytes
     topic: str
-    def __init__(self, invocation_id: _Optional[str] = ..., step_id: _Optional[str] = ..., attempt: _Optional[int] = ..., fencing_token: _Optional[int] = ..., deadline_unix_ms: _Optional[int] = ..., trace_id: _Optional[str] = ..., flows: _Optional[_Iterable[str]] = ..., trigger: _Optional[_Union[Trigger, str]] = ..., payload_json: _Optional[bytes] = ..., topic: _Optional[str] = ...) -> None: ...
+    http_body: HttpRequestBody
+    def __init__(self, invocation_id: _Optional[str] = ..., step_id: _Optional[str] = ..., attempt: _Optional[int] = ..., fencing_token: _Optional[int] = ..., deadline_unix_ms: _Optional[int] = ..., trace_id: _Optional[str] = ..., flows: _Optional[_Iterable[str]] = ..., trigger: _Optional[_Union[Trigger, str]] = ..., payload_json: _Optional[bytes] = ..., topic: _Optional[str] = ..., http_body: _Optional[_Union[HttpRequestBody, _Mapping]] = ...) -> None: ...
+
+class HttpRequestBody(_message.Message):
+    __slots__ = ("raw", "content_type", "encoding")
+    class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        BODY_ENCODING_IN_PAYLOAD: _ClassVar[HttpRequestBody.Encoding]
+        BODY_ENCODING_JSON: _ClassVar[HttpRequestBody.Encoding]
+        BODY_ENCODING_TEXT: _ClassVar[HttpRequestBody.Encoding]
+        BODY_ENCODING_BINARY: _ClassVar[HttpRequestBody.Encoding]
+    BODY_ENCODING_IN_PAYLOAD: HttpRequestBody.Encoding
+    BODY_ENCODING_JSON: HttpRequestBody.Encoding
+    BODY_ENCODING_TEXT: HttpRequestBody.Encoding
+    BODY_ENCODING_BINARY: HttpRequestBody.Encoding
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    raw: bytes
+    content_type: str
+    encoding: HttpRequestBody.Encoding
+    def __init__(self, raw: _Optional[bytes] = ..., content_type: _Optional[str] = ..., encoding: _Optional[_Union[HttpRequestBody.Encoding, str]] = ...) -> None: ...
 
 class InvocationResult(_message.Message):
     __slots__ = ("invocation_id", "fencing_token", "completed", "failed")
@@ -253,10 +275,34 @@ class InvocationResult(_message.Message):
     def __init__(self, invocation_id: _Optional[str] = ..., fencing_token: _Optional[int] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ..., failed: _Optional[_Union[Failed, _Mapping]] = ...) -> None: ...
 
 class Completed(_message.Message):
-    __slots__ = ("payload_json",)
+    __slots__ = ("payload_json", "http_response")
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    HTTP_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     payload_json: bytes
-    def __init__(self, payload_json: _Optional[bytes] = ...) -> None: ...
+    http_response: HttpResponse
+    def __init__(self, payload_json: _Optional[bytes] = ..., http_response: _Optional[_Union[HttpResponse, _Mapping]] = ...) -> None: ...
+
+class HttpResponse(_message.Message):
+    __slots__ = ("status", "headers_json", "body", "body_kind")
+    class BodyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        BODY_KIND_NONE: _ClassVar[HttpResponse.BodyKind]
+        BODY_KIND_JSON: _ClassVar[HttpResponse.BodyKind]
+        BODY_KIND_TEXT: _ClassVar[HttpResponse.BodyKind]
+        BODY_KIND_BINARY: _ClassVar[HttpResponse.BodyKind]
+    BODY_KIND_NONE: HttpResponse.BodyKind
+    BODY_KIND_JSON: HttpResponse.BodyKind
+    BODY_KIND_TEXT: HttpResponse.BodyKind
+    BODY_KIND_BINARY: HttpResponse.BodyKind
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    BODY_KIND_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    headers_json: bytes
+    body: bytes
+    body_kind: HttpResponse.BodyKind
+    def __init__(self, status: _Optional[int] = ..., headers_json: _Optional[bytes] = ..., body: _Optional[bytes] = ..., body_kind: _Optional[_Union[HttpResponse.BodyKind, str]] = ...) -> None: ...
 
 class Failed(_message.Message):
     __slots__ = ("error_type", "message", "stack", "non_retryable", "retry_after_ms", "kind")

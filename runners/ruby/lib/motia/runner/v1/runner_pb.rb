@@ -106,6 +106,18 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :trigger, :enum, 8, "motia.runner.v1.Trigger"
       optional :payload_json, :bytes, 9
       optional :topic, :string, 10
+      optional :http_body, :message, 11, "motia.runner.v1.HttpRequestBody"
+    end
+    add_message "motia.runner.v1.HttpRequestBody" do
+      optional :raw, :bytes, 1
+      optional :content_type, :string, 2
+      optional :encoding, :enum, 3, "motia.runner.v1.HttpRequestBody.Encoding"
+    end
+    add_enum "motia.runner.v1.HttpRequestBody.Encoding" do
+      value :BODY_ENCODING_IN_PAYLOAD, 0
+      value :BODY_ENCODING_JSON, 1
+      value :BODY_ENCODING_TEXT, 2
+      value :BODY_ENCODING_BINARY, 3
     end
     add_message "motia.runner.v1.InvocationResult" do
       optional :invocation_id, :string, 1
@@ -117,6 +129,19 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     end
     add_message "motia.runner.v1.Completed" do
       optional :payload_json, :bytes, 1
+      optional :http_response, :message, 2, "motia.runner.v1.HttpResponse"
+    end
+    add_message "motia.runner.v1.HttpResponse" do
+      optional :status, :uint32, 1
+      optional :headers_json, :bytes, 2
+      optional :body, :bytes, 3
+      optional :body_kind, :enum, 4, "motia.runner.v1.HttpResponse.BodyKind"
+    end
+    add_enum "motia.runner.v1.HttpResponse.BodyKind" do
+      value :BODY_KIND_NONE, 0
+      value :BODY_KIND_JSON, 1
+      value :BODY_KIND_TEXT, 2
+      value :BODY_KIND_BINARY, 3
     end
     add_message "motia.runner.v1.Failed" do
       optional :error_type, :string, 1
@@ -296,8 +321,12 @@ module Motia
       StepManifest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.StepManifest").msgclass
       LoadError = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.LoadError").msgclass
       StartInvocation = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.StartInvocation").msgclass
+      HttpRequestBody = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.HttpRequestBody").msgclass
+      HttpRequestBody::Encoding = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.HttpRequestBody.Encoding").enummodule
       InvocationResult = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.InvocationResult").msgclass
       Completed = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Completed").msgclass
+      HttpResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.HttpResponse").msgclass
+      HttpResponse::BodyKind = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.HttpResponse.BodyKind").enummodule
       Failed = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Failed").msgclass
       Call = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Call").msgclass
       Emit = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("motia.runner.v1.Emit").msgclass

@@ -26,6 +26,11 @@
 #      unknown reason is any cancel to an older runner) and Welcome.ping_interval_ms > 0 (the core
 #      pings a quiet stream; runners already answer Ping). Also additive: StepFile.kind
 #      (STEP_FILE_KIND_PROJECT_CONFIG, sent to the Node runner only).
+#      Additive within 1, negotiated by the capability "http_body_bytes" in Hello.capabilities:
+#      StartInvocation.http_body (an API request's raw body as bytes, sent once) and
+#      Completed.http_response (status, headers and the body pre-encoded as bytes). The core sends
+#      http_body only to a runner that announced the capability; any other runner gets the
+#      payload_json with body and rawBody as before and answers with Completed.payload_json.
 
 require 'grpc'
 require 'motia/runner/v1/runner_pb'

@@ -1,6 +1,7 @@
 // Original file: ../../proto/motia/runner/v1/runner.proto
 
 import type { Trigger as _motia_runner_v1_Trigger, Trigger__Output as _motia_runner_v1_Trigger__Output } from '../../../motia/runner/v1/Trigger';
+import type { HttpRequestBody as _motia_runner_v1_HttpRequestBody, HttpRequestBody__Output as _motia_runner_v1_HttpRequestBody__Output } from '../../../motia/runner/v1/HttpRequestBody';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StartInvocation {
@@ -28,7 +29,9 @@ export interface StartInvocation {
   'flows'?: (string)[];
   'trigger'?: (_motia_runner_v1_Trigger);
   /**
-   * api:   {"body", "headers", "pathParams", "queryParams", "rawBody"}
+   * api:   {"body", "headers", "pathParams", "queryParams", "rawBody"}; with http_body set:
+   * {"headers", "pathParams", "queryParams"} plus "body" only when http_body.encoding is
+   * BODY_ENCODING_IN_PAYLOAD (the runner builds body and rawBody from http_body)
    * event: the event's data
    * cron:  empty (the handler receives only the context)
    */
@@ -37,6 +40,11 @@ export interface StartInvocation {
    * event: the topic that triggered this invocation
    */
   'topic'?: (string);
+  /**
+   * API trigger, sent only to a runner that announced the "http_body_bytes" capability: the request
+   * body as bytes. The runner answers such an invocation with Completed.http_response.
+   */
+  'httpBody'?: (_motia_runner_v1_HttpRequestBody | null);
 }
 
 export interface StartInvocation__Output {
@@ -64,7 +72,9 @@ export interface StartInvocation__Output {
   'flows': (string)[];
   'trigger': (_motia_runner_v1_Trigger__Output);
   /**
-   * api:   {"body", "headers", "pathParams", "queryParams", "rawBody"}
+   * api:   {"body", "headers", "pathParams", "queryParams", "rawBody"}; with http_body set:
+   * {"headers", "pathParams", "queryParams"} plus "body" only when http_body.encoding is
+   * BODY_ENCODING_IN_PAYLOAD (the runner builds body and rawBody from http_body)
    * event: the event's data
    * cron:  empty (the handler receives only the context)
    */
@@ -73,4 +83,9 @@ export interface StartInvocation__Output {
    * event: the topic that triggered this invocation
    */
   'topic': (string);
+  /**
+   * API trigger, sent only to a runner that announced the "http_body_bytes" capability: the request
+   * body as bytes. The runner answers such an invocation with Completed.http_response.
+   */
+  'httpBody': (_motia_runner_v1_HttpRequestBody__Output | null);
 }

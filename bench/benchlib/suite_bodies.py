@@ -1,0 +1,170 @@
+"""Bodies as bytes (issue 15 item 3): a 1 MB JSON echo through a TypeScript and a Python step
+against a bare aiohttp echo, with the CPU each process spent per request and per MB.
+
+CPU is read from the processes' own counters (psutil: utime + stime, as /proc/<pid>/stat), before
+and after a fixed-length wrk run at c16: unlike req/s it does not move with what else the machine
+runs, so it is the figure to compare across runs. "per MB" divides by the megabytes of request
+body the run carried (each request also carries 1 MB back).
+
+In `make bench`: `bench/run.py --only bodies` (or part of the full run). Standalone, to compare two
+builds of the core on the same machine (the one installed in .venv, or another checkout through
+PYTHONPATH):
+
+    .venv/bin/python bench/benchlib/suite_bodies.py [--seconds 10] [--pythonpath OTHER/core]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+if __name__ == "__main__":  # standalone: make `benchlib` importable as in bench/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchlib.loadgen import wrk
+from benchlib.procs import Service, free_port, stop_all
+from benchlib.resources import role_of
+
+BENCH_DIR = Path(__file__).resolve().parents[1]
+BODY_BYTES = 1_000_000
+C = 16
+TARGETS = {"bare": "/echo/bare", "ts": "/echo/ts", "py": "/echo/py"}
+
+
+def body_file(directory: Path) -> Path:
+    """The 1 MB JSON body the payload scenario also sends."""
+    path = directory / "body-1mb.json"
+    path.write_bytes(b'{"data":"' + b"x" * (BODY_BYTES - 11) + b'"}')
+    return path
+
+
+def cpu_by_role(root_pid: int, root_role: str) -> dict[str, float]:
+    """CPU seconds (user + system) of the process tree, summed by role (the root as `root_role`,
+    then node runner, python runner, ...)."""
+    out: dict[str, float] = {}
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return out
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            role = root_role if proc.pid == root_pid else role_of(proc)
+            out[role] = out.get(role, 0.0) + times.user + times.system
+    return out
+
+
+def measure(url: str, pid: int, role: str, body: Path, seconds: float, cpus: str | None) -> dict[str, Any]:
+    """One warm-up second, then `seconds` of wrk at c16; req/s and CPU per request / per MB."""
+    wrk(url, connections=C, duration=1, cpus=cpus, method="POST", body_file=body, timeout=20)
+    before = cpu_by_role(pid, role)
+    run = wrk(url, connections=C, duration=seconds, cpus=cpus, method="POST", body_file=body, timeout=20)
+    after = cpu_by_role(pid, role)
+    requests = max(int(run.get("requests", 0)), 1)
+    mb = requests * BODY_BYTES / 1e6
+    cpu = {role: after[role] - before.get(role, 0.0) for role in after}
+    return {
+        "rps": run["rps"],
+        "requests": run.get("requests", 0),
+        "errors": run.get("errors", 0),
+        "p50_ms": run["latency_us"]["p50"] / 1000,
+        "cpu_s": cpu,
+        "cpu_ms_per_request": {role: s * 1000 / requests for role, s in cpu.items()},
+        "cpu_ms_per_mb": {role: s * 1000 / mb for role, s in cpu.items()},
+    }
+
+
+def line(name: str, m: dict[str, Any], bare_rps: float | None) -> str:
+    share = f"  {m['rps'] / bare_rps:.0%} of bare" if bare_rps else ""
+    per_mb = ", ".join(f"{role} {ms:.2f}" for role, ms in sorted(m["cpu_ms_per_mb"].items()))
+    return f"{name:<5} {m['rps']:>7,.1f} req/s  p50 {m['p50_ms']:.1f} ms{share}  CPU ms per MB: {per_mb}"
+
+
+def run(suite: Any) -> None:
+    """The scenario inside bench/run.py (`suite` is benchlib.suite.Suite)."""
+    project = suite.copy_project("bench", suite.work / "bodies-project")
+    core, core_port = suite.motia_core(project, "motia-core-bodies", suite.layout.sut)
+    bare, bare_port = suite.bare()
+    core.start()
+    bare.start()
+    out: dict[str, Any] = {"body_bytes": BODY_BYTES, "c": C, "runs": {}}
+    suite.results["bodies"] = out
+    try:
+        core.wait_http(f"http://127.0.0.1:{core_port}/noop/ts", timeout=60)
+        bare.wait_http(f"http://127.0.0.1:{bare_port}/noop/bare", timeout=30)
+        body = body_file(suite.work)
+        seconds = 3 if suite.quick else 8
+        for name, path in TARGETS.items():
+            svc, port = (bare, bare_port) if name == "bare" else (core, core_port)
+            role = "bare aiohttp" if name == "bare" else "core"
+            m = measure(f"http://127.0.0.1:{port}{path}", svc.pid, role, body, seconds, suite.layout.load)
+            out["runs"][name] = m
+            bare_rps = out["runs"].get("bare", {}).get("rps") if name != "bare" else None
+            suite.progress(f"bodies 1 MB JSON echo {name} c16", line(name, m, bare_rps))
+    finally:
+        core.stop()
+        bare.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--pythonpath", help="PYTHONPATH for the core (another checkout's core/)")
+    parser.add_argument("--only", nargs="+", choices=tuple(TARGETS), default=list(TARGETS))
+    parser.add_argument("--json", type=Path, help="write the measurements here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
+    project = work / "bench"
+    shutil.copytree(BENCH_DIR / "projects" / "bench", project)
+    env = {"PYTHONPATH": args.pythonpath} if args.pythonpath else {}
+    core_port, bare_port = free_port(), free_port()
+    python = sys.executable
+    core = Service(
+        "motia-core",
+        [python, "-m", "motia_core", "serve", "--dir", str(project), "--port", str(core_port), "--log-level", "warn"],
+        log=work / "core.log",
+        env={**env, "BENCH_SINK_PORT": str(free_port())},
+        cpus="0",
+    )
+    bare = Service(
+        "bare",
+        [python, str(BENCH_DIR / "benchlib/bare_server.py"), "--port", str(bare_port)],
+        log=work / "bare.log",
+        cpus="0",
+    )
+    results: dict[str, Any] = {}
+    try:
+        core.start()
+        bare.start()
+        core.wait_http(f"http://127.0.0.1:{core_port}/noop/ts", timeout=60)
+        bare.wait_http(f"http://127.0.0.1:{bare_port}/noop/bare", timeout=30)
+        time.sleep(1)
+        body = body_file(work)
+        for name in args.only:
+            svc, port = (bare, bare_port) if name == "bare" else (core, core_port)
+            role = "bare aiohttp" if name == "bare" else "core"
+            m = measure(f"http://127.0.0.1:{port}{TARGETS[name]}", svc.pid, role, body, args.seconds, "1")
+            results[name] = m
+            print(line(name, m, results.get("bare", {}).get("rps") if name != "bare" else None), flush=True)
+    finally:
+        core.stop()
+        bare.stop()
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

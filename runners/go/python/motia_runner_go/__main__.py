@@ -1,0 +1,3 @@
+from motia_runner_go.cli import main
+
+raise SystemExit(main())
