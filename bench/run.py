@@ -26,6 +26,7 @@ from benchlib.suite import BENCH_DIR, Layout, Suite
 BUDGET_S = {"full": 800, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
 SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev", "bodies")
 SCENARIOS += ("memory", "curves", "soak")  # issue 15 items 6-7: suite_memory.py, suite_scale.py
+SCENARIOS += ("floor",)  # issue 15 item 1: the same request with layers taken away (suite_floor.py)
 
 
 def main() -> int:
@@ -101,6 +102,10 @@ def main() -> int:
 
         scenarios.append(("memory", "memory idle and at c64", lambda: suite_memory.memory(suite)))
         scenarios.append(("curves", "scale curves", lambda: suite_scale.run(suite, full=args.curves_full)))
+    if not args.quick or (args.only and "floor" in args.only):  # last: the budget may skip it, nothing else
+        from benchlib import suite_floor
+
+        scenarios.append(("floor", "the floor: layers taken away", lambda: suite_floor.run(suite)))
     if args.only and "soak" in args.only and not args.soak:
         args.soak = 600.0
     if args.soak:  # only when asked for: --soak SECONDS (suite_memory.py)

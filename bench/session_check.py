@@ -7,17 +7,19 @@ Linux with ``kernel.sched_autogroup_enabled=1`` (most desktops and many servers)
 one scheduling group: CPU time is shared fairly between *sessions* first, then between the threads
 inside one. ``make bench`` starts the core with ``setsid`` (a session of its own, like a service
 manager would); a user's shell script starts it in the caller's session, which the load generator
-may share. The runners always get sessions of their own (the supervisor spawns them with
-``start_new_session``), so the two modes change how the core and its runners are weighed against
-each other on the CPU they share.
+may share. Runners used to get sessions of their own (``start_new_session``), so the two modes
+changed how the core and its runners were weighed against each other on the CPU they share and the
+Python step's frames stopped batching in the caller's session; runners now follow the core into its
+session (docs/performance.md), and both modes should cost the same CPU per request.
 
 For each mode (``own``: the core in a new session; ``caller``: the core in this script's session,
 with wrk in it too, like a plain shell script) one motia-core serves the bench project on CPU 0
 (``taskset``) while wrk drives it from CPU 1; each language's no-op step is measured in interleaved
 rounds. CPU per request (core and runners, from /proc via psutil) is the robust figure on a shared
-machine; req/s moves with other load. ``--frames`` also counts the gRPC frames (``sendmsg`` calls,
-with ``perf stat``) the core and the step's runner send per request: the batching the mode leaves.
-``--core-cmd`` runs another build of the core (e.g. an older checkout via ``env PYTHONPATH=...``).
+machine; req/s moves with other load. ``--frames`` also counts the gRPC frames (``sendmsg``/``writev``
+calls, with ``perf stat``) the core and the step's runner send per request: the batching the mode leaves.
+``--core-cmd`` runs another build of the core, e.g. an older checkout through a small launcher
+script named ``motia-core`` (the core's CPU is found by that name in its command line).
 """
 
 from __future__ import annotations

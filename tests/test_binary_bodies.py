@@ -84,6 +84,22 @@ def test_a_content_type_the_handler_sets_is_kept(core: CoreProcess, lang: str) -
     assert (status, body, headers["Content-Type"]) == (200, data, "image/png")
 
 
+@pytest.mark.parametrize("lang", ("ts", "py", "rb"))
+def test_other_byte_types_are_sent_as_bytes(core: CoreProcess, lang: str) -> None:
+    """Uint8Array (not a Buffer), bytearray, and a Ruby String not valid in its encoding."""
+    conn = http.client.HTTPConnection("127.0.0.1", core.port, timeout=30)
+    try:
+        conn.request("GET", f"/{lang}/bytes")
+        resp = conn.getresponse()
+        assert (resp.status, resp.read(), resp.getheader("Content-Type")) == (
+            200,
+            bytes(range(256)),
+            "application/octet-stream",
+        )
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_json_body_is_still_parsed_with_its_raw_text(core: CoreProcess, lang: str) -> None:
     raw = '{"a": [1, 2, {"b": "é\\u0000"}], "n": null}'.encode()

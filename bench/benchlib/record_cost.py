@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -35,12 +36,12 @@ from motia_core.tracing import new_trace_id
 BURST = 16  # lines emitted between two turns of the event loop: c16's requests in flight
 
 
-def _line() -> LogRecord:
+def _line(step: str = "LogTs") -> LogRecord:
     # what a handler's `logger.info('bench request handled', {lang})` becomes in the core (calls.py log)
     return LogRecord(
         level=Level.INFO,
         message="bench request handled",
-        step="LogTs",
+        step=step,
         trace_id=new_trace_id(),
         language="typescript",
         source="step",
@@ -56,6 +57,20 @@ async def _emit_all(logger: Logger, lines: int, rate: float) -> float:
             logger.emit(record)
         await asyncio.sleep(BURST / rate)
     return t0
+
+
+def prefill(path: Path, lines: int = LogRetention().max_lines, step: str = "Prefill") -> None:
+    """Fill the log store at `path` (a project's .motia/logs.db) with `lines` lines of `step`: the
+    store a core that has served for a while holds, which is what each new line is written into."""
+
+    async def fill() -> None:
+        logger = Logger("pretty", Level.WARN, stream=io.StringIO())
+        storage = SqliteLogStorage(path, logger, LogRetention(max_lines=lines))
+        for at in range(0, lines, 5000):
+            await storage.append([_line(step) for _ in range(min(5000, lines - at))])
+        await storage.close()
+
+    asyncio.run(fill())
 
 
 async def _filled(path: Path, logger: Logger, kept: int) -> SqliteLogStorage:

@@ -14,12 +14,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib.report_charts import charts
+from benchlib.report_floor import render_floor
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
 from benchlib.report_record import render_record
 from benchlib.report_redis import render_redis
 from benchlib.report_scale import render_scale, scale_charts
 from benchlib.report_sections import render_classic, render_profile, render_resources, render_streams
 from benchlib.report_session import render_session
+from benchlib.report_startup import render_cold_phases
 from benchlib.report_targets import targets
 
 COMMAND = "make bench"
@@ -466,10 +468,12 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         if ccs:
             w(f"\nmotia-core starts {ratio(statistics.median(ccs) / statistics.median(mcs))} faster.")
         w("")
+        render_cold_phases(res, w)
     render_resources(res, w)
     render_scale(res, w)  # memory, soak, the scale curves (report_scale.py)
     render_classic(res, w)
     render_profile(res, w)
+    render_floor(res, w)  # the floor experiment (suite_floor.py)
     w("## Method\n")
     w(
         "* Load generator: wrk 4.1 (`-t1`, closed loop with `-c1/-c16/-c64`) with bench/lua/wrk_json.lua, which "

@@ -3,6 +3,7 @@ and where recording's time goes."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +20,10 @@ TARGET = 0.95  # issue 10: c16 API throughput with logs and traces recorded drop
 
 
 def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per endpoint: throughput on / off pooled over every run (all requests over all seconds each side
-    was loaded), the same per round (a round's runs of each side pooled: an ABBA round has two each),
-    the median runs of each side, and CPU per request on each side (pooled the same way)."""
+    """Per endpoint: the on / off throughput of each round (a round's runs of each side pooled, all
+    requests over all seconds loaded: an ABBA round has two runs a side) and their median, which a
+    run stalled by other load cannot move much; req/s and CPU per request of each side over every
+    run; the median runs of each side for the latencies."""
     rec = res.get("record", {})
     per = int(rec.get("runs_per_round", 1))
     out: dict[str, dict[str, Any]] = {}
@@ -35,7 +37,7 @@ def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
         cpu = [(ca, cb) for a, b in rounds if (ca := _cpu(a)) and (cb := _cpu(b))]
         cpu_on, cpu_off = _cpu(on), _cpu(off)
         out[key] = {
-            "ratio": _rps(on) / _rps(off),
+            "ratio": statistics.median(_rps(a) / _rps(b) for a, b in rounds),
             "ratios": [_rps(a) / _rps(b) for a, b in rounds],
             "rps_on": _rps(on),
             "rps_off": _rps(off),
@@ -44,9 +46,9 @@ def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "cpu_on_us": cpu_on,
             "cpu_off_us": cpu_off,
             "cpu_added_us": cpu_on - cpu_off if cpu_on and cpu_off else None,
-            # throughput share at equal CPU (off's CPU per request / on's): less moved by other load
-            "ratio_cpu": cpu_off / cpu_on if cpu_on and cpu_off else None,
-            "ratios_cpu": [b / a for a, b in cpu],
+            # throughput share at equal CPU (off's CPU per request / on's), median over the rounds:
+            # less moved by other load than throughput
+            "ratio_cpu": statistics.median(b / a for a, b in cpu) if cpu else None,
             "errors": sum(r["errors"] for r in on + off),
             # CPU other processes took on the servers' CPU during the runs: the noise this machine added
             "foreign_pct": [
@@ -62,11 +64,24 @@ def _rps(runs: list[dict[str, Any]]) -> float:
 
 
 def _cpu(runs: list[dict[str, Any]]) -> float | None:
-    """CPU µs per request of the whole server over several runs (None when one was not sampled)."""
+    """CPU µs per request of the whole server over the runs that served requests and were sampled."""
     per = [(c, r["requests"]) for r in runs if (c := cpu_us(r)) is not None]
-    if len(per) != len(runs) or not per:
+    if not per:
         return None
     return sum(c * n for c, n in per) / sum(n for _, n in per)
+
+
+def _other_threads_us(runs: list[dict[str, Any]]) -> float | None:
+    """CPU µs per request of the core process's threads but its main one, over several runs."""
+    cpu = requests = 0.0
+    for r in runs:
+        res = r.get("resources") or {}
+        pct = (res.get("root_threads") or {}).get("other_threads_cpu_pct")
+        if pct is None or not r.get("requests"):
+            return None
+        cpu += pct / 100 * res["wall_s"]
+        requests += r["requests"]
+    return cpu / requests * 1e6 if requests else None
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,7 +98,9 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             if res["record"].get("valid", True)
             else "invalid (see Not run or failed)",
             "measured": ", ".join(f"{NAMES[k]} {pct1(e['ratio'])}" for k, e in s.items())
-            + f" (worst: {NAMES[worst]}; every request of {len(s[worst]['ratios'])} interleaved rounds; "
+            + f" (worst: {NAMES[worst]}; median of {len(s[worst]['ratios'])} interleaved "
+            + ("ABBA " if res["record"].get("runs_per_round", 1) == 2 else "")
+            + "rounds; "
             f"per CPU µs: {per_cpu})",
             "detail": "",
         }
@@ -103,20 +120,28 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
     w(
         "Two motia-core servers on the same step files, side by side on the servers' CPU, both with "
         "`--log-level info`: one records (the default: every log line into `.motia/logs.db` through the "
-        "batched LogRecorder, every handler call as a span event), the other runs `--no-record` (stdout "
+        "batched LogRecorder, every handler call as a span event"
+        + (
+            f"; its store already holds {num(rec['prefilled'])} lines when it starts, its retention bound: "
+            "what a core that has served for a while writes into"
+            if rec.get("prefilled")
+            else ""
+        )
+        + "), the other runs `--no-record` (stdout "
         "logging, traces and /metrics stay on both; OTel is off). `GET /log/<lang>` is an API step that "
         "logs one info line per request; the no-op steps log nothing, so their difference is the span "
         f"bookkeeping alone. wrk c16, {rec['seconds']:g} s per run, {rec['rounds']} interleaved rounds "
         + (
             "(ABBA: on, off, off, on, then off, on, on, off, so a drift of the machine's speed weighs on both "
-            "sides alike); *req/s* and *on/off* are over every run of each side (all requests over all seconds "
-            "loaded), *per round* the same over one round's runs"
+            "sides alike); *per round* is on / off throughput over the round's runs of each side (all "
+            "requests over all seconds loaded), *on/off* the median of those, *req/s* each side's over every run"
             if rec.get("runs_per_round", 1) == 2
-            else "(each endpoint on then off, the order flipped every round); *on/off* is over every run of each "
-            "side, *per round* one pair's ratio"
+            else "(each endpoint on then off, the order flipped every round); *per round* is one pair's "
+            "ratio, *on/off* their median, *req/s* each side's over every run"
         )
         + "; p50 and p99 are from each side's median run; *CPU / request* is over every run; *on/off per CPU* "
-        "= off's CPU time per request (core + runners) / on's, the share recording leaves at equal CPU; "
+        "= off's CPU time per request (core + runners) / on's, median over the rounds, the share recording "
+        "leaves at equal CPU; "
         "*other load* = "
         "the range, over the runs, of the CPU other processes took on the servers' CPU (this machine's noise).\n"
     )
@@ -197,6 +222,20 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
             "above: with the --no-record side's CPU per request from this run, a logging step would keep "
             + (", ".join(proj) if proj else "–")
             + " of its throughput at equal CPU."
+        )
+    threads = [
+        f"{NAMES[k]} {ms(on)} / {ms(off)}"
+        for k, by in rec.get("runs", {}).items()
+        if k in s
+        and (on := _other_threads_us(by.get("on") or [])) is not None
+        and (off := _other_threads_us(by.get("off") or [])) is not None
+    ]
+    if threads:
+        w(
+            "\nCPU per request of the core's threads other than the event loop, on / off (the SQLite writer "
+            "runs there when recording; gRPC's poller and the stdout writer on both sides), over every run: "
+            + ", ".join(threads)
+            + "."
         )
     errs = [f"{NAMES[k]}: {e['errors']}" for k, e in s.items() if e["errors"]]
     if errs:

@@ -38,8 +38,14 @@ def findings(res: dict[str, Any]) -> list[str]:
             "of the empty queue's"
         )
     fp = (cv.get("fanout") or {}).get("points") or []
-    if len(fp) > 1 and fp[0].get("core_cpu_us_per_delivery") and fp[-1].get("core_cpu_us_per_delivery"):
-        r = fp[-1]["core_cpu_us_per_delivery"] / fp[0]["core_cpu_us_per_delivery"]
+    # net of the idle clients' own cost (heartbeats), which grows with the clients, not the deliveries
+    key = (
+        "core_cpu_us_per_delivery_net"
+        if fp and fp[0].get("core_cpu_us_per_delivery_net")
+        else "core_cpu_us_per_delivery"
+    )
+    if len(fp) > 1 and fp[0].get(key) and fp[-1].get(key):
+        r = fp[-1][key] / fp[0][key]
         if r > FANOUT_MAX_CPU_RATIO:
             out.append(
                 f"core CPU per delivered stream message is {r:.1f}x at {fp[-1]['clients']:,} clients "
@@ -55,6 +61,9 @@ def render_scale(res: dict[str, Any], w: Callable[[str], None]) -> None:
     _memory(res, w)
     _soak(res, w)
     _curves(res, w)
+    if res.get("curves") or res.get("soak"):
+        found = findings(res)
+        w("**Worse than linear, or growing:** " + ("; ".join(found) + "." if found else "nothing in this run.") + "\n")
 
 
 def _memory(res: dict[str, Any], w: Callable[[str], None]) -> None:
@@ -107,8 +116,9 @@ def _soak(res: dict[str, Any], w: Callable[[str], None]) -> None:
         f"bench/projects/bench plus the streams steps; wrk open loop at {ld['api_rate_per_step']} req/s on each of "
         f"`/noop/ts` and `/noop/py`, the event chain at k{ld['chain_k']}, {ld['stream_clients']} WebSocket clients "
         f"of a stream written {ld['stream_writes_per_s']} times/s by a Python step; RSS of every process every "
-        f"{s['interval_s']:g} s. *Grows* = the last third's mean is above the first third's by more than 2 MB and 3 %, "
-        "and the second half still climbs at more than half the whole run's slope (and 0.2 MB/min).\n"
+        f"{s['interval_s']:g} s. *Grows* = the last third's mean and floor (its lowest sample: what a garbage "
+        "collection leaves) are above the first third's by more than 2 MB and 3 %, and the second half still "
+        "climbs at more than half the whole run's slope (and 0.2 MB/min).\n"
     )
     rows = [
         [
@@ -118,18 +128,37 @@ def _soak(res: dict[str, Any], w: Callable[[str], None]) -> None:
             f"{g['slope_mb_per_min']:+.2f}",
             f"{g['late_slope_mb_per_min']:+.2f}",
             f"{g['first_third_mb']:.1f} / {g['last_third_mb']:.1f} MB",
+            f"{g.get('first_floor_mb', 0):.0f} / {g.get('last_floor_mb', 0):.0f} MB",
             "**grows**" if g["grows"] else "levels off",
         ]
         for name, g in s["growth"].items()
     ]
-    w(table(["process", "first", "last", "MB/min", "MB/min, 2nd half", "first / last third", "verdict"], rows))
+    w(
+        table(
+            [
+                "process",
+                "first",
+                "last",
+                "MB/min",
+                "MB/min, 2nd half",
+                "first / last third",
+                "floor first / last third",
+                "verdict",
+            ],
+            rows,
+        )
+    )
     lr = s.get("load_results") or {}
     if lr:
-        parts = [
-            f"{k}: " + ", ".join(f"{a} {num(v, 1) if isinstance(v, float) else v}" for a, v in r.items())
-            for k, r in lr.items()
-        ]
-        w("\nLoad achieved: " + "; ".join(parts) + ".")
+        parts = []
+        for k, r in lr.items():
+            if "rps" in r:
+                parts.append(f"{k} {num(r['rps'])} req/s (p99 {ms(r['p99_us'])}, {r['errors']} errors)")
+            elif "chains_per_s" in r:
+                parts.append(f"chain {num(r['chains_per_s'], 1)} chains/s ({r['lost']} lost)")
+            elif "writes_per_s" in r:
+                parts.append(f"stream {num(r['writes_per_s'], 1)} writes/s (p99 {ms(r['p99_us'])}, {r['lost']} lost)")
+        w("\nLoad achieved (a target rate not reached means the machine was saturated): " + "; ".join(parts) + ".")
     if s.get("errors"):
         w("\nLoad errors: " + "; ".join(s["errors"]))
     w("")
@@ -250,7 +279,10 @@ def _curves(res: dict[str, Any], w: Callable[[str], None]) -> None:
             "on the load CPU) join one group and a TypeScript step writes to it at "
             f"{num(fo['deliveries_per_s_budget'])} / N "
             f"writes/s for {fo['seconds']:g} s, so every point delivers the same messages per second. Latency = write "
-            f"sent to frame received, per client and message; to the last client = until every client had it. "
+            "sent to frame received, per client and message; to the last client = until every client had it. "
+            "*core CPU idle*: the core with the N clients joined "
+            "and nothing written for 3 s (aiohttp's 30 s WebSocket heartbeat per client); *above idle*: the core's "
+            "CPU per delivery less that idle cost. "
             f"Open-files limit {fo['fd_limit'][0]:,} (hard {fo['fd_limit'][1]:,}).\n"
         )
         w(
@@ -264,6 +296,8 @@ def _curves(res: dict[str, Any], w: Callable[[str], None]) -> None:
                     "p99",
                     "to last client p50",
                     "core CPU / delivery",
+                    "core CPU idle",
+                    "CPU / delivery above idle",
                     "core RSS / client",
                     "lost",
                 ],
@@ -277,6 +311,10 @@ def _curves(res: dict[str, Any], w: Callable[[str], None]) -> None:
                         ms((p["latency_us"] or {}).get("p99")),
                         ms((p["latency_all_clients_us"] or {}).get("p50")),
                         "–" if p["core_cpu_us_per_delivery"] is None else f"{p['core_cpu_us_per_delivery']:.1f} µs",
+                        "–" if p.get("core_idle_cpu_pct") is None else f"{p['core_idle_cpu_pct']:.1f} %",
+                        "–"
+                        if p.get("core_cpu_us_per_delivery_net") is None
+                        else f"{p['core_cpu_us_per_delivery_net']:.1f} µs",
                         "–" if p["core_rss_kb_per_client"] is None else f"{p['core_rss_kb_per_client']:.0f} KB",
                         str(p["lost"]),
                     ]
@@ -285,8 +323,6 @@ def _curves(res: dict[str, Any], w: Callable[[str], None]) -> None:
             )
         )
         w("")
-    found = findings(res)
-    w("**Worse than linear:** " + ("; ".join(found) + "." if found else "nothing in this run.") + "\n")
 
 
 def scale_charts(res: dict[str, Any], out: Path) -> list[str]:
@@ -338,7 +374,7 @@ def scale_charts(res: dict[str, Any], out: Path) -> list[str]:
     if bl:
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.plot([max(1, p["backlog"]) for p in bl], [p["events_per_s"] for p in bl], "o-", color="#862e9c")
-        ax.set_xscale("log")
+        _log_x(ax, [max(1, p["backlog"]) for p in bl])
         ax.set(xlabel="waiting events (log; 0 drawn at 1)", ylabel="events/s (chain, k16)")
         ax.set_title("Event throughput vs queue backlog")
         ax.set_ylim(bottom=0)
@@ -361,8 +397,7 @@ def scale_charts(res: dict[str, Any], out: Path) -> list[str]:
         b.set_yscale("log")
         b.legend(fontsize=7)
         for ax in (a, b):
-            ax.set_xscale("log")
-            ax.grid(True, which="both", alpha=0.3)
+            _log_x(ax, xs)
         save(fig, "curve-fanout.png")
     soak = res.get("soak") or {}
     if soak.get("samples"):
@@ -375,3 +410,13 @@ def scale_charts(res: dict[str, Any], out: Path) -> list[str]:
         ax.grid(True, alpha=0.3)
         save(fig, "soak-rss.png")
     return made
+
+
+def _log_x(ax: Any, xs: list[int]) -> None:
+    """A log x axis labelled at the measured points only (matplotlib's minor labels overlap)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)

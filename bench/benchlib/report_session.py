@@ -74,8 +74,8 @@ def render_session(res: dict[str, Any], w: Callable[[str], None]) -> None:
                     LANGS[lang],
                     "own (setsid)" if mode == "own" else "caller's (with wrk)",
                     num(statistics.median(r["rps"] for r in runs)),
-                    f"{statistics.median(cpu):.0f} µs" if cpu else "–",
-                    f"{statistics.median(core):.0f} µs" if core else "–",
+                    f"{statistics.median(cpu):,.0f} µs" if cpu else "–",
+                    f"{statistics.median(core):,.0f} µs" if core else "–",
                     ctx_per_request(mid, ["core", RUNNER_OF[lang]]),
                     f"{ratios[lang]:.2f}×" if mode == "caller" and lang in ratios else "",
                     pct(mid["resources"].get("foreign_pct_on_server_cpus", 0) / 100)

@@ -64,11 +64,11 @@ def cpu_by_role(root_pid: int, root_role: str) -> dict[str, float]:
     return out
 
 
-def measure(url: str, pid: int, role: str, body: Path, seconds: float, cpus: str | None) -> dict[str, Any]:
-    """One warm-up second, then `seconds` of wrk at c16; req/s and CPU per request / per MB."""
-    wrk(url, connections=C, duration=1, cpus=cpus, method="POST", body_file=body, timeout=20)
+def measure(url: str, pid: int, role: str, body: Path, seconds: float, cpus: str | None, c: int = C) -> dict[str, Any]:
+    """One warm-up second, then `seconds` of wrk at `c` connections; req/s and CPU per request / per MB."""
+    wrk(url, connections=c, duration=1, cpus=cpus, method="POST", body_file=body, timeout=20)
     before = cpu_by_role(pid, role)
-    run = wrk(url, connections=C, duration=seconds, cpus=cpus, method="POST", body_file=body, timeout=20)
+    run = wrk(url, connections=c, duration=seconds, cpus=cpus, method="POST", body_file=body, timeout=20)
     after = cpu_by_role(pid, role)
     requests = max(int(run.get("requests", 0)), 1)
     mb = requests * BODY_BYTES / 1e6
@@ -122,6 +122,7 @@ def main() -> int:
     parser.add_argument("--pythonpath", help="PYTHONPATH for the core (another checkout's core/)")
     parser.add_argument("--only", nargs="+", choices=tuple(TARGETS), default=list(TARGETS))
     parser.add_argument("--json", type=Path, help="write the measurements here")
+    parser.add_argument("-c", "--connections", type=int, default=C, help="wrk connections (default 16)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
     project = work / "bench"
@@ -153,7 +154,8 @@ def main() -> int:
         for name in args.only:
             svc, port = (bare, bare_port) if name == "bare" else (core, core_port)
             role = "bare aiohttp" if name == "bare" else "core"
-            m = measure(f"http://127.0.0.1:{port}{TARGETS[name]}", svc.pid, role, body, args.seconds, "1")
+            url = f"http://127.0.0.1:{port}{TARGETS[name]}"
+            m = measure(url, svc.pid, role, body, args.seconds, "1", args.connections)
             results[name] = m
             print(line(name, m, results.get("bare", {}).get("rps") if name != "bare" else None), flush=True)
     finally:

@@ -210,7 +210,9 @@ def _load_summary(loads: dict[str, Any]) -> dict[str, Any]:
 def growth(samples: list[dict[str, Any]], name: str) -> dict[str, Any]:
     """One process's RSS series: least-squares slope (MB/min) over the whole run and over its second
     half, mean of the first and last thirds. `grows`: the last third is clearly above the first and the
-    second half still climbs (a one-off rise that then stays flat is not flagged)."""
+    second half still climbs (a one-off rise that then stays flat is not flagged); the floors (lowest
+    sample of the first and last thirds) must rise too, so a garbage collector's sawtooth is not
+    mistaken for growth."""
     pts = [(s["t"], s["rss"][name]) for s in samples if name in s["rss"]]
     if len(pts) < 3:
         return {
@@ -228,7 +230,11 @@ def growth(samples: list[dict[str, Any]], name: str) -> dict[str, Any]:
     last = sum(v for _, v in pts[-third:]) / third
     slope = _slope(pts) * 60
     late = _slope(pts[len(pts) // 2 :]) * 60
-    rose = last - first > max(GROWTH_MIN_MB, GROWTH_MIN_FRACTION * first)
+    # the lowest sample of each third: after a garbage collection (V8, CPython) what is really retained
+    floor0 = min(v for _, v in pts[:third])
+    floor1 = min(v for _, v in pts[-third:])
+    bar = max(GROWTH_MIN_MB, GROWTH_MIN_FRACTION * first)
+    rose = last - first > bar and floor1 - floor0 > bar
     return {
         "samples": len(pts),
         "first_mb": pts[0][1],
@@ -237,6 +243,8 @@ def growth(samples: list[dict[str, Any]], name: str) -> dict[str, Any]:
         "late_slope_mb_per_min": late,
         "first_third_mb": first,
         "last_third_mb": last,
+        "first_floor_mb": floor0,
+        "last_floor_mb": floor1,
         "grows": bool(rose and late > max(LEVEL_SLOPE_MB_MIN, 0.5 * slope)),
     }
 

@@ -29,8 +29,9 @@ BACKLOG_BATCH = 20_000  # events per enqueue_many call: one transaction each
 CHAIN_K = 16
 CHAIN_SECONDS = 3.0
 FANOUT_CLIENTS = {"default": (50, 500), "full": (50, 500, 5_000)}
-FANOUT_DELIVERIES_PER_S = 10_000  # the same delivery budget at every point
+FANOUT_DELIVERIES_PER_S = 5_000  # the same delivery budget at every point, well under saturation
 FANOUT_SECONDS = 4.0
+IDLE_SECONDS = 3.0  # the core with every client joined and nothing written
 
 
 def fill_backlog(db: Path, n: int) -> float:
@@ -155,6 +156,8 @@ def _fanout_point(
 ) -> dict[str, Any]:
     spec = {
         "phases": [
+            # no writers: the core's CPU with n clients connected and nothing to deliver (heartbeats)
+            {"name": f"idle{n}", "mode": "closed", "writers": 0, "duration": IDLE_SECONDS, "warmup": 0.5},
             {
                 "name": f"c{n}",
                 "lang": "ts",
@@ -163,7 +166,7 @@ def _fanout_point(
                 "rate": rate,
                 "duration": FANOUT_SECONDS,
                 "warmup": 1.0,
-            }
+            },
         ]
     }
     out_path = suite.work / f"fanout-{n}.json"
@@ -192,10 +195,12 @@ def _fanout_point(
     if not out_path.exists():
         raise RuntimeError(f"{n} clients: streams driver failed: {(proc.stderr or '')[-500:]}")
     res = json.loads(out_path.read_text())
-    ph = res["phases"][0]
+    idle, ph = res["phases"][0], res["phases"][1]
     core = ph.get("resources", {}).get("by_role", {}).get("core", {})
+    idle_pct = idle.get("resources", {}).get("by_role", {}).get("core", {}).get("cpu_pct", 0.0)
     delivered = ph["delivered_in_window"]
     cpu_s = core.get("cpu_pct", 0.0) / 100 * ph["duration_s"]
+    net_s = max(0.0, core.get("cpu_pct", 0.0) - idle_pct) / 100 * ph["duration_s"]
     with_clients = res.get("core_idle_with_clients") or {}
     core_rss = next((p["rss_mb"] for p in with_clients.get("processes", []) if p["role"] == "core"), None)
     core_rss0 = next((p["rss_mb"] for p in base_rss["processes"] if p["role"] == "core"), None)
@@ -212,6 +217,8 @@ def _fanout_point(
         "closed_clients": len(res.get("closed_clients") or []),
         "core_cpu_pct": core.get("cpu_pct"),
         "core_cpu_us_per_delivery": cpu_s / delivered * 1e6 if delivered else None,
+        "core_idle_cpu_pct": idle_pct,  # the clients connected, nothing written
+        "core_cpu_us_per_delivery_net": net_s / delivered * 1e6 if delivered else None,
         "core_rss_with_clients_mb": core_rss,
         "core_rss_kb_per_client": (core_rss - core_rss0) * 1024 / n if core_rss and core_rss0 else None,
     }
@@ -220,7 +227,9 @@ def _fanout_point(
         f"curve fan-out {n:,} clients",
         f"{ph['writes_per_s']:,.0f} writes/s -> {ph['delivered_per_s']:,.0f} deliveries/s  p50 "
         f"{lat.get('p50', 0) / 1000:.2f} ms  p99 {lat.get('p99', 0) / 1000:.2f} ms  lost {ph['lost']}  core "
-        f"{point['core_cpu_us_per_delivery'] or 0:.1f} µs CPU/delivery  (joined in "
+        f"{point['core_cpu_us_per_delivery'] or 0:.1f} µs CPU/delivery "
+        f"({point['core_cpu_us_per_delivery_net'] or 0:.1f} "
+        f"above its {idle_pct:.1f} % CPU with the clients idle; joined in "
         f"{point['connect_and_join_s'] or 0:.1f} s)",
     )
     return point

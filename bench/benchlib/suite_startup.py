@@ -1,25 +1,90 @@
-"""Cold start (`serve` to the first 200 OK, idle RSS) and the RSS floors of the imports."""
+"""Cold start (`serve` to the first 200 OK, idle RSS, where the time goes) and the RSS floors of the
+imports."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from benchlib.procs import Service
 from benchlib.suite_base import REPO, SuiteBase
 
+# `serve --log-level debug` lines the phases are read from (core/motia_core/app.py, runners/supervisor.py)
+_STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) ")
+_READY = re.compile(r"\[runner:(\w+)\] \w+ runner ready")
+_LOADED = re.compile(r"\[core\] loaded \d+ steps .* in (\d+) ms")
+_LISTENING = re.compile(r"\[core\] motia-core listening on ")
+PHASES = (
+    ("start", "interpreter start, imports, project config (spawn → discovery begins)"),
+    ("runners", "discovery, runner spawn, handshake, step files loaded (→ the last runner's `ready`)"),
+    ("registry", "routes, subscriptions and cron built from the manifests (→ `loaded N steps`)"),
+    ("http", "queue, cron, HTTP server (→ `listening on`)"),
+    ("first", "first request (→ 200 OK on /ping, polled every 5 ms)"),
+)
+
+
+def cold_phases(log: Path, spawned_wall: float, first_ok_s: float) -> dict[str, float] | None:
+    """Milliseconds per phase of one cold start, from its debug log (None when a line is missing)."""
+    day = datetime.fromtimestamp(spawned_wall).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    ready: list[float] = []
+    loaded = listening = None
+    load_ms = 0.0
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        m = _STAMP.match(line)
+        if not m:
+            continue
+        h, mi, sec, milli = (int(x) for x in m.groups())
+        t = day + h * 3600 + mi * 60 + sec + milli / 1000 - spawned_wall
+        if t < -0.01:  # an earlier start logged to the same (appended) file
+            continue
+        if _READY.search(line):
+            ready.append(t)
+        elif (lm := _LOADED.search(line)) is not None and loaded is None:
+            loaded, load_ms = t, float(lm.group(1))
+        elif _LISTENING.search(line) and listening is None:
+            listening = t
+    if not ready or loaded is None or listening is None:
+        return None
+    began = loaded - load_ms / 1000  # the core's load() measures from discovery on
+    marks = [0.0, began, max(ready), loaded, listening, first_ok_s]
+    return {name: max(0.0, (b - a) * 1000) for (name, _), a, b in zip(PHASES, marks[:-1], marks[1:], strict=True)}
+
 
 class StartupScenarios(SuiteBase):
     # -- cold start --------------------------------------------------------------------------------
 
-    def cold_start(self, reps: int = 3) -> None:
+    def cold_start(self, reps: int = 5) -> None:
+        launched: list[tuple[Service, float]] = []
+
         def launch(i: int) -> tuple[Service, int]:
             project = self.copy_project("cold", self.work / f"cold-{i}")
-            return self.motia_core(project, f"motia-core-cold-{i}", self.layout.both)
+            svc, port = self.motia_core(project, f"motia-core-cold-{i}", self.layout.both, log_level="debug")
+            # Service.start() runs right after launch(): its perf_counter start maps to this wall clock
+            launched.append((svc, time.time() - time.perf_counter()))
+            return svc, port
 
         runs, idle = self.cold_starts("motia-core", reps, launch, timeout=60)
-        self.results["cold_start"] = {"motia_core": {"runs_s": runs, "idle": idle}}
+        phases: list[dict[str, float]] = []
+        # cold_starts keeps the times of the starts that answered: pair them only when all did
+        for (svc, wall_offset), first_ok in zip(launched, runs if len(runs) == len(launched) else [], strict=False):
+            found = cold_phases(svc.log_path, svc.started_at + wall_offset, first_ok)
+            if found is not None:
+                phases.append(found)
+        self.results["cold_start"] = {"motia_core": {"runs_s": runs, "idle": idle, "phases_ms": phases}}
+        if phases:
+            self.progress(
+                "cold start phases (median)",
+                ", ".join(f"{n} {sorted(p[n] for p in phases)[len(phases) // 2]:,.0f} ms" for n, _ in PHASES),
+            )
 
     def import_floors(self) -> None:
         """RSS of a fresh interpreter after importing what the core and the Node runner import: the

@@ -131,8 +131,8 @@ DROP INDEX IF EXISTS logs_time;
 # The trace id index is keyed by the id's part after its first dash: in Motia's ids
 # (tracing.new_trace_id: 5 random letters, a dash, the time in ms) that part grows with time, so a new
 # line lands at the index's end. Keyed by the whole id (random first letters) every line landed on a
-# random page: at 100k lines kept that cost ~15 µs of CPU per line, twice what the rest of recording
-# costs, half of it writing those pages to the WAL (record_cost.py's steady-state figure measures it).
+# random page and each batch rewrote most of the index to the WAL: with 100k lines kept a line's write
+# cost 4-5 times what it costs now (record_cost.py's store_append_us measures a store that full).
 _TRACE_KEY = "substr(trace_id, instr(trace_id, '-') + 1)"
 
 

@@ -31,6 +31,7 @@ from motia_core.queue.base import (
     QueueStats,
     SubscriptionStats,
 )
+from motia_core.queue.sqlite_stats import StatsCounter
 from motia_core.sqlite import open_db
 
 _SCHEMA = """
@@ -89,6 +90,7 @@ class SqliteQueue:
         self._started = False
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
+        self._stats = StatsCounter(self._db)  # off the loop: counting reads every row
 
     def pause(self) -> None:
         """Lease nothing more (the core is stopping); deliveries in flight finish and write their fate."""
@@ -304,19 +306,12 @@ class SqliteQueue:
         return int(row[0]) if row else 0
 
     async def stats(self) -> QueueStats:
-        now = time.time()
-        rows = self._db.rows(
-            "SELECT subscription, COUNT(*), SUM(leased_until > :now), "
-            "SUM((leased_until IS NULL OR leased_until <= :now) AND visible_at > :now) "
-            "FROM queue GROUP BY subscription",
-            {"now": now},
-        )
-        found = {r[0]: SubscriptionStats(int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+        found, dead = await self._stats.count()
         subs = {name: found.get(name, SubscriptionStats()) for name in self._subs}
-        dead = self._db.rows("SELECT COUNT(*) FROM dead_letters")
-        return QueueStats(subs, int(dead[0][0]) if dead else 0)
+        return QueueStats(subs, dead)
 
     async def close(self) -> None:
+        await self._stats.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -1,7 +1,12 @@
 """An in-process RunnerSession for tests of the layers above the transport.
 
-Steps are Python callables `(payload, FakeContext) -> bytes | None`; calls they make go to the
-core's CallHandler exactly as a real runner's would, minus the process and the wire.
+Steps are Python callables `(payload, FakeContext) -> bytes | HttpResult | None`; calls they make
+go to the core's CallHandler exactly as a real runner's would, minus the process and the wire. An
+`HttpResult` is an API response encoded runner-side, as the real runners send it (Completed.http_response).
+
+The bench's floor experiment (bench/benchlib/floor_server.py) also serves API requests through it, to
+price the layers above the transport: so the fake itself stays cheap (no task per call while a slot
+is free) and can be told not to keep every invocation.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import orjson
 
 from motia_core.errors import AdmissionTimeout, RunnerLost
 from motia_core.project import StepFile
+from motia_core.runners.http_body import HTTP_BODY_CAPABILITY, HttpResult
 from motia_core.runners.transport import (
     CallHandler,
     Failure,
@@ -45,7 +51,8 @@ class FakeContext:
         return orjson.loads(await self.calls.state_set(self.scope, group_id, key, orjson.dumps(value)))
 
 
-FakeHandler = Callable[[bytes, FakeContext], Awaitable[bytes | None] | bytes | None]
+FakeResult = bytes | HttpResult | None
+FakeHandler = Callable[[bytes, FakeContext], Awaitable[FakeResult] | FakeResult]
 
 
 class FakeSession:
@@ -56,6 +63,7 @@ class FakeSession:
         configs: dict[str, dict[str, object]] | None = None,
         language: str = "python",
         slots: int = 64,
+        keep_invocations: bool = True,
     ) -> None:
         self.handlers = handlers
         self.configs = configs or {}
@@ -65,6 +73,7 @@ class FakeSession:
         self._slots = asyncio.Semaphore(slots)
         self._in_flight = 0
         self.invocations: list[Invocation] = []
+        self.keep_invocations = keep_invocations  # False under load: the list would grow without bound
 
     @property
     def in_flight(self) -> int:
@@ -88,20 +97,26 @@ class FakeSession:
     ) -> Outcome:
         if self.closed.done():
             raise RunnerLost("fake runner closed")
-        try:
-            await asyncio.wait_for(self._slots.acquire(), admission_timeout)
-        except TimeoutError:
-            raise AdmissionTimeout("no free fake slot") from None
+        if self._slots.locked():  # wait_for costs a task: only when the call has to wait
+            try:
+                await asyncio.wait_for(self._slots.acquire(), admission_timeout)
+            except TimeoutError:
+                raise AdmissionTimeout("no free fake slot") from None
+        else:
+            await self._slots.acquire()  # free: returns without suspending
         self._in_flight += 1
-        self.invocations.append(invocation)
+        if self.keep_invocations:
+            self.invocations.append(invocation)
         try:
             handler = self.handlers.get(invocation.step_id)
             if handler is None:
                 return Outcome(failure=Failure(FailureKind.UNKNOWN_STEP, "UnknownStep", invocation.step_id))
             try:
-                # a fake runner has no http_body_bytes capability: an API call gets the first payload shape
+                # as GrpcSession: without the http_body_bytes capability (the default here) an API call
+                # gets the first payload shape; with it, the body is in invocation.http_body
                 body = invocation.http_body
-                payload = invocation.payload if body is None else body.legacy_payload(invocation.payload)
+                legacy = body is not None and HTTP_BODY_CAPABILITY not in self.info.capabilities
+                payload = body.legacy_payload(invocation.payload) if legacy and body else invocation.payload
                 result = handler(payload, FakeContext(scope, invocation, self.calls))
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, timeout)
@@ -111,6 +126,8 @@ class FakeSession:
                 return Outcome(
                     failure=Failure(FailureKind.HANDLER_ERROR, type(exc).__name__, str(exc), traceback.format_exc())
                 )
+            if isinstance(result, HttpResult):
+                return Outcome(http=result)
             return Outcome(payload=result or b"")
         finally:
             self._in_flight -= 1

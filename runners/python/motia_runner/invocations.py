@@ -35,7 +35,7 @@ import asyncio
 import math
 import os
 from concurrent.futures import Executor
-from typing import Any, NamedTuple
+from typing import Any
 
 from motia import _json
 from motia._context import Context
@@ -45,6 +45,7 @@ from motia._request import ApiRequest
 from motia._tracebacks import format_user_traceback
 
 from .calls import CallRouter, InvocationSink
+from .http_body import BadResult, HttpResponseParts, add_body, encode_response
 from .loader import LoadedStep
 from .outbox import Outbox
 from .proto import pb
@@ -67,18 +68,6 @@ class _Failure(Exception):
         self.kind = kind
         self.error_type = error_type
         self.message = message
-
-
-class _Http(NamedTuple):
-    """An API response encoded for ``Completed.http_response``."""
-
-    status: int
-    headers_json: bytes
-    body: bytes
-    kind: int
-
-
-_BODY_BYTES = (bytes, bytearray, memoryview)
 
 
 _CANCEL_REASONS = {
@@ -260,7 +249,7 @@ class Invocations:
             retry_hints(result.failed, exc)
         else:
             result.completed.SetInParent()
-            if isinstance(payload, _Http):
+            if isinstance(payload, HttpResponseParts):
                 http = result.completed.http_response
                 http.status = payload.status
                 http.headers_json = payload.headers_json
@@ -273,7 +262,7 @@ class Invocations:
         self.completed += 1
         self._outbox.put(message)
 
-    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes | _Http:
+    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes | HttpResponseParts:
         if start.trigger == pb.TRIGGER_STREAM_ACCESS:
             return await self._can_access(start, step, running.scope)
         trigger = _TRIGGERS.get(start.trigger)
@@ -284,7 +273,10 @@ class Invocations:
         payload = self._decode_payload(trigger, start.payload_json)
         http = trigger is Trigger.API and start.HasField("http_body")
         if http:
-            _add_body(payload, start.http_body)
+            try:
+                add_body(payload, start.http_body)
+            except ValueError as exc:
+                raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", f"http_body is not JSON: {exc}") from None
         context = Context(
             trace_id=start.trace_id,
             flows=start.flows,
@@ -301,42 +293,13 @@ class Invocations:
             scope=running.scope,
         )
         if http and isinstance(value, dict):
-            encoded = self._encode_http(value)
+            try:
+                encoded = encode_response(value, self.max_payload_bytes)
+            except BadResult as exc:
+                raise _Failure(pb.FAILURE_KIND_BAD_RESULT, exc.error_type, str(exc)) from None
             if encoded is not None:
                 return encoded
         return self._encode_result(value)
-
-    def _encode_http(self, value: dict[str, Any]) -> _Http | None:
-        """``{status?, headers?, body?}`` split and encoded for ``http_response``; None when the status
-        is not an integer 100-599 (the core then reports it from ``payload_json``)."""
-        status = value.get("status", 0)
-        if type(status) is not int or not (status == 0 and "status" not in value or 100 <= status <= 599):
-            return None
-        headers = value.get("headers")
-        headers_json = b"" if headers is None else self._dumps(headers, "headers")
-        if "body" not in value:
-            body, kind = b"", pb.HttpResponse.BODY_KIND_NONE
-        else:
-            raw = value["body"]
-            if isinstance(raw, _BODY_BYTES):
-                body, kind = bytes(raw), pb.HttpResponse.BODY_KIND_BINARY
-            elif isinstance(raw, str):
-                body, kind = raw.encode("utf-8", errors="surrogatepass"), pb.HttpResponse.BODY_KIND_TEXT
-            else:
-                body, kind = self._dumps(raw, "body"), pb.HttpResponse.BODY_KIND_JSON
-        size = len(body) + len(headers_json)
-        if size > self.max_payload_bytes:
-            message = f"the handler returned a response of {size} bytes, above the {self.max_payload_bytes} allowed"
-            raise _Failure(pb.FAILURE_KIND_BAD_RESULT, "ResultTooLarge", message)
-        return _Http(status, headers_json, body, kind)
-
-    @staticmethod
-    def _dumps(value: Any, field: str) -> bytes:
-        try:
-            return _json.dumps(value)
-        except NotJsonError as exc:
-            message = f"the handler returned a {field} that is not JSON: {exc}"
-            raise _Failure(pb.FAILURE_KIND_BAD_RESULT, "NotJsonError", message) from None
 
     async def _can_access(self, start: pb.StartInvocation, step: LoadedStep, scope: HandlerScope) -> bytes:
         """A stream file's ``config["canAccess"](subscription, auth_context)``, as a JSON boolean."""
@@ -393,21 +356,3 @@ class Invocations:
         self._fill_failed(envelope.result.failed, kind, error_type, message, "")
         self._outbox.put(envelope)
 
-
-def _add_body(request: Any, http_body: pb.HttpRequestBody) -> None:
-    """``body`` and ``rawBody`` from the raw bytes, as ``http_body.encoding`` says (docs/protocol.md)."""
-    raw = http_body.raw
-    encoding = http_body.encoding
-    if encoding == pb.HttpRequestBody.BODY_ENCODING_BINARY:
-        request["body"] = request["rawBody"] = raw  # bytes, never decoded
-        return
-    text = raw.decode("utf-8", errors="replace")
-    request["rawBody"] = text
-    if encoding == pb.HttpRequestBody.BODY_ENCODING_JSON:
-        try:
-            request["body"] = _json.loads(raw)
-        except ValueError as exc:
-            raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", f"http_body is not JSON: {exc}") from None
-    elif encoding == pb.HttpRequestBody.BODY_ENCODING_TEXT:
-        request["body"] = text
-    # BODY_ENCODING_IN_PAYLOAD: body came in payload_json

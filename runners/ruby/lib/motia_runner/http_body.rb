@@ -61,7 +61,9 @@ module MotiaRunner
 
       body = field(value, "body")
       if body.is_a?(::String)
-        return [body, :BODY_KIND_BINARY] if body.encoding == ::Encoding::BINARY || !body.valid_encoding?
+        return [body, :BODY_KIND_BINARY] if body.encoding == ::Encoding::BINARY
+        # protobuf would try to transcode it: tag a copy as binary
+        return [body.b, :BODY_KIND_BINARY] unless body.valid_encoding?
 
         text = body.encoding == ::Encoding::UTF_8 ? body : body.encode(::Encoding::UTF_8)
         return [text.b, :BODY_KIND_TEXT]
