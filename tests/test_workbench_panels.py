@@ -380,6 +380,9 @@ def test_runners_panel_lists_every_runner_with_its_pid(
         expect(row.locator('[data-field="state"]')).to_have_text("ready")
         expect(row.locator('[data-field="restarts"]')).to_have_text("0")
         expect(row.locator('[data-field="uptime"]')).to_have_text(re.compile(r"^\d+ (s|min|h|d)"))
+    # one badge per language the runner's declaration loads: Node serves both TS and JS
+    expect(table.locator('tr[data-runtime="node"] .badge')).to_have_text(["TS", "JS"])
+    expect(table.locator('tr[data-runtime="ruby"] .badge')).to_have_text(["RB"])
     page.screenshot(path=str(artifact("panels-runners")), full_page=True)
 
 
@@ -428,7 +431,9 @@ def test_a_language_the_workbench_does_not_know_gets_a_readable_badge_everywhere
     _relabel(page, "**/__motia/traces/*", spans_as_go)
 
     def go_runner(doc: Any) -> None:
-        doc["runners"].append({**doc["runners"][0], "runtime": "go", "language": "go", "pid": 4242})
+        doc["runners"].append(
+            {**doc["runners"][0], "runtime": "go", "language": "go", "languages": ["go"], "pid": 4242}
+        )
 
     _relabel(page, "**/__motia/runners", go_runner)
     _, answer = call("POST", f"{wp_core.url}/wp/greet", {"name": unique("go")})

@@ -262,7 +262,9 @@ class Invocations:
         self.completed += 1
         self._outbox.put(message)
 
-    async def _execute(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> bytes | HttpResponseParts:
+    async def _execute(
+        self, start: pb.StartInvocation, step: LoadedStep, running: _Running
+    ) -> bytes | HttpResponseParts:
         if start.trigger == pb.TRIGGER_STREAM_ACCESS:
             return await self._can_access(start, step, running.scope)
         trigger = _TRIGGERS.get(start.trigger)
@@ -355,4 +357,3 @@ class Invocations:
         envelope.result.fencing_token = start.fencing_token
         self._fill_failed(envelope.result.failed, kind, error_type, message, "")
         self._outbox.put(envelope)
-

@@ -11,7 +11,6 @@ import type { RunnerInfo } from './ops/types'
 import './ops/ops.css'
 
 const REFRESH_MS = 2000
-const RUNTIME_LANGUAGE: Record<string, string> = { node: 'typescript', python: 'python', ruby: 'ruby' }
 
 function stateClass(state: string): string {
   if (state === 'ready') return 'state-ok'
@@ -68,7 +67,10 @@ function RunnersPanel(): React.JSX.Element {
           {list.map((r) => (
             <tr key={r.runtime} data-runtime={r.runtime} data-pid={r.pid ?? ''} data-state={r.state}>
               <td>
-                <LanguageBadge language={RUNTIME_LANGUAGE[r.runtime] ?? r.language ?? r.runtime} /> {r.runtime}
+                {(r.languages && r.languages.length > 0 ? r.languages : [r.runtime]).map((lang) => (
+                  <LanguageBadge key={lang} language={lang} />
+                ))}{' '}
+                {r.runtime}
                 {r.language && r.language !== r.runtime && <span className="empty"> ({r.language})</span>}
               </td>
               <td className="ops-num mono" data-field="pid">

@@ -87,6 +87,7 @@ export interface CronJob {
 export interface RunnerInfo {
   runtime: string
   language?: string
+  languages?: string[] // the languages the runner's declaration loads (plugins.py)
   pid: number | null
   state: string
   inFlight: number
