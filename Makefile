@@ -196,7 +196,7 @@ $(BENCH_BULLMQ_STAMP): bench/bullmq/package.json bench/bullmq/package-lock.json
 bench-bullmq: $(BENCH_BULLMQ_STAMP)
 
 bench: install bench-system-deps $(BENCH_PY_STAMP) bench-classic bench-bullmq
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 bench-quick: install bench-system-deps $(BENCH_PY_STAMP)
 	$(PY) bench/run.py --quick

@@ -50,6 +50,15 @@ def render_floor(res: dict[str, Any], w: Callable[[str], None]) -> None:
             f"| {layer['label']} | {layer['rps']:,.0f} | {layer['p50_us'] / 1000:.2f} ms | {_us(own)} | "
             f"{_us(runner) if runner else '–'} | {delta} | {share} |"
         )
+    idle = floor.get("idle_cpu_pct")
+    if idle and "b" in layers:
+        pct = idle.get("core", 0.0)
+        w(
+            f"\nWith no request at all the core used {pct:.2f} % of a CPU (background: queue polling, flush loops, "
+            f"gRPC's poller, runner pings; runners: "
+            + ", ".join(f"{r} {v:.2f} %" for r, v in sorted(idle.items()) if r != "core")
+            + f"): at (b)'s rate that is {pct * 1e4 / max(layers['b']['rps'], 1.0):,.1f} µs of each request's core CPU."
+        )
     if bare_us:
         budget = bare_us / TARGET_SHARE
         text = (

@@ -237,7 +237,9 @@ def _curves(res: dict[str, Any], w: Callable[[str], None]) -> None:
         w(
             f"The chain API → TS → Python → JS at k{bl['k']} for {bl['seconds']:g} s, with N events already waiting "
             f"in .motia/queue.db on `{bl['subscription']}` (no step consumes it), written through "
-            "`SqliteQueue.enqueue_many` before the core starts; checked untouched afterwards.\n"
+            "`SqliteQueue.enqueue_many` before the core starts; checked untouched afterwards. One core per point, "
+            "side by side, measured in interleaved rounds: the median run, and *of empty* = the median of the "
+            "per-round ratios to the empty queue's core.\n"
         )
         w(
             table(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchlib.report_format import table
-from benchlib.suite_startup import PHASES
+from benchlib.suite_startup import DETAIL, PHASES
 
 
 def render_cold_phases(res: dict[str, Any], w: Callable[[str], None]) -> None:
@@ -15,13 +15,14 @@ def render_cold_phases(res: dict[str, Any], w: Callable[[str], None]) -> None:
     if not phases:
         return
     w(
-        f"Where the time goes (median of {len(phases)} starts, read from `serve --log-level debug`: the runners' "
-        "`ready` lines, `loaded N steps in X ms`, `listening on`; each start's phases add up to its time, the "
-        "shares are of the median start):\n"
+        f"Where the time goes (median of {len(phases)} starts, read from `serve --log-level debug`: "
+        "`runners spawning`, `core imports done`, the runners' `ready` lines, `loaded N steps`, `listening on`; "
+        "each start's phases add up to its time, the two `of which` rows run side by side inside `overlap`, "
+        "the shares are of the median start):\n"
     )
-    total = statistics.median(sum(p.values()) for p in phases)
+    total = statistics.median(sum(p.get(n, 0.0) for n, _ in PHASES) for p in phases)
     rows = []
-    for name, what in PHASES:
+    for name, what in PHASES + DETAIL:
         values = [p[name] for p in phases if name in p]
         mid = statistics.median(values) if values else 0.0
         rows.append([what, f"{mid:,.0f} ms", f"{100 * mid / total:.0f} %" if total else "–"])

@@ -57,6 +57,7 @@ LAYERS = (
     ("e_py", "(e) + gRPC stream, Python no-op step", "core", "/noop/py"),
 )
 PROFILED = ("b", "api", "c", "e_ts", "e_py")
+IDLE_S = 3.0  # seconds the core's idle CPU is measured
 PROFILE_S = 10  # py-spy at 100 Hz: ~1,000 samples, of which a few hundred busy on a loaded machine
 
 
@@ -213,6 +214,12 @@ def measure(
         core.wait_http(f"http://127.0.0.1:{core_port}/noop/ts", timeout=60)
         bare.wait_http(f"http://127.0.0.1:{bare_port}/noop/bare", timeout=30)
         urls = {key: f"http://127.0.0.1:{procs[server][1]}{path}" for key, _, server, path in LAYERS}
+        # what the core burns with no request at all (queue polling, flush loops, gRPC's poller, runner
+        # pings): each row's CPU per request includes it, spread over that row's requests
+        idle0 = cpu_by_role(core.pid, "core")
+        time.sleep(IDLE_S)
+        idle1 = cpu_by_role(core.pid, "core")
+        result["idle_cpu_pct"] = {r: 100 * (idle1[r] - idle0.get(r, 0.0)) / IDLE_S for r in idle1}
         for url in urls.values():  # warm-up, not counted (Node's JIT needs a few thousand calls)
             wrk(url, connections=C, duration=2, cpus=load_cpus)
         runs: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in LAYERS}
@@ -245,7 +252,7 @@ def run(suite: Any) -> None:
     """The scenario inside bench/run.py (`suite` is benchlib.suite.Suite)."""
     seconds, rounds = (2, 1) if suite.quick else (4, 3)
     suite.results["floor"] = measure(
-        suite.work, suite.out, suite.layout.sut, suite.layout.load, seconds, rounds, True, suite.progress
+        suite.work, suite.out, suite.layout.sut, suite.layout.load, seconds, rounds, not suite.quick, suite.progress
     )
 
 

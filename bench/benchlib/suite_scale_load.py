@@ -13,6 +13,7 @@ import asyncio
 import json
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import resources
-from benchlib.procs import pinned, run_bounded
+from benchlib.procs import Service, pinned, run_bounded
 from benchlib.suite_base import BENCH_DIR, SuiteBase
 
 BACKLOGS = {"default": (0, 100_000), "full": (0, 100_000, 1_000_000)}
@@ -28,6 +29,7 @@ BACKLOG_SUBSCRIPTION = "bench.backlog::nobody"  # the queue's key format (events
 BACKLOG_BATCH = 20_000  # events per enqueue_many call: one transaction each
 CHAIN_K = 16
 CHAIN_SECONDS = 3.0
+BACKLOG_ROUNDS = {"default": 2, "full": 3}  # interleaved: each point's core in turn
 FANOUT_CLIENTS = {"default": (50, 500), "full": (50, 500, 5_000)}
 FANOUT_DELIVERIES_PER_S = 5_000  # the same delivery budget at every point, well under saturation
 FANOUT_SECONDS = 4.0
@@ -70,50 +72,73 @@ def waiting(db: Path) -> int:
 
 
 def backlog_curve(suite: SuiteBase, full: bool) -> dict[str, Any]:
-    points: list[dict[str, Any]] = []
-    for n in BACKLOGS["full" if full else "default"]:
-        project = suite.copy_project("bench", suite.work / f"backlog-{n}")
-        db = project / ".motia" / "queue.db"
-        db.parent.mkdir(exist_ok=True)
-        fill_s = fill_backlog(db, n) if n else 0.0
-        svc, port = suite.motia_core(project, f"motia-core-backlog-{n}", suite.layout.sut)
-        svc.start()
-        try:
-            start_s = svc.wait_http(f"http://127.0.0.1:{port}/noop/ts", timeout=120)
-            with resources.Sampler(svc.pid) as sampler:
-                run = suite.chain_load(port, "/chain", CHAIN_K, CHAIN_SECONDS, 1.0)
-            res = sampler.result()
-        finally:
+    """Every point's core side by side on the servers' CPU (an idle core only polls), measured in
+    interleaved rounds, so each point's share of the empty queue's rate is a median of ratios taken
+    seconds apart, whatever else the machine does."""
+    sizes = BACKLOGS["full" if full else "default"]
+    rounds = BACKLOG_ROUNDS["full" if full else "default"]
+    cores: dict[int, tuple[Service, int, Path]] = {}
+    points = {n: {"backlog": n, "runs": []} for n in sizes}
+    try:
+        for n in sizes:
+            project = suite.copy_project("bench", suite.work / f"backlog-{n}")
+            db = project / ".motia" / "queue.db"
+            db.parent.mkdir(exist_ok=True)
+            points[n]["fill_s"] = fill_backlog(db, n) if n else 0.0
+            svc, port = suite.motia_core(project, f"motia-core-backlog-{n}", suite.layout.sut)
+            svc.start()
+            points[n]["start_s"] = svc.wait_http(f"http://127.0.0.1:{port}/noop/ts", timeout=120)
+            cores[n] = (svc, port, db)
+        for r in range(rounds):
+            for n, (svc, port, _) in cores.items():
+                with resources.Sampler(svc.pid) as sampler:
+                    run = suite.chain_load(port, "/chain", CHAIN_K, CHAIN_SECONDS, 1.0)
+                res = sampler.result()
+                core = res["by_role"].get("core", {})
+                chains = run["per_s"] * res["wall_s"]
+                points[n]["runs"].append(
+                    {
+                        "chains_per_s": run["per_s"],
+                        "p50_us": run["latency_us"].get("p50"),
+                        "p99_us": run["latency_us"].get("p99"),
+                        "lost": run["lost"],
+                        "core_cpu_us_per_chain": core.get("cpu_pct", 0) / 100 * res["wall_s"] / chains * 1e6
+                        if chains
+                        else None,
+                    }
+                )
+                suite.progress(
+                    f"curve backlog {n:,} round {r + 1}/{rounds}",
+                    f"{run['per_s']:>6,.0f} chains/s ({run['per_s'] * 3:,.0f} events/s)  p50 "
+                    f"{(run['latency_us'].get('p50') or 0) / 1000:.2f} ms  lost {run['lost']}",
+                )
+    finally:
+        for svc, _, _ in cores.values():
             svc.stop()
+    for n, (_, _, db) in cores.items():
         left = waiting(db)
         if left != n:  # the backlog must be untouched, or the point measured something else
             raise RuntimeError(f"backlog {n:,}: {left:,} events left on {BACKLOG_SUBSCRIPTION} after the run")
-        core = res["by_role"].get("core", {})
-        chains = run["per_s"] * res["wall_s"]
-        point = {
-            "backlog": n,
-            "fill_s": fill_s,
-            "db_mb": sum(p.stat().st_size for p in db.parent.glob("queue.db*")) / 2**20,
-            "start_s": start_s,
-            "chains_per_s": run["per_s"],
-            "events_per_s": run["per_s"] * 3,
-            "p50_us": run["latency_us"].get("p50"),
-            "p99_us": run["latency_us"].get("p99"),
-            "lost": run["lost"],
-            "core_cpu_us_per_chain": core.get("cpu_pct", 0) / 100 * res["wall_s"] / chains * 1e6 if chains else None,
-            "core_peak_rss_mb": core.get("peak_rss_mb"),
-        }
-        points.append(point)
-        suite.progress(
-            f"curve backlog {n:,}",
-            f"{run['per_s']:>6,.0f} chains/s ({point['events_per_s']:,.0f} events/s)  p50 "
-            f"{(point['p50_us'] or 0) / 1000:.2f} ms  lost {run['lost']}  (filled in {fill_s:.1f} s, "
-            f"{point['db_mb']:.0f} MB, core ready in {start_s:.1f} s)",
+        points[n]["db_mb"] = sum(p.stat().st_size for p in db.parent.glob("queue.db*")) / 2**20
+    base = points[sizes[0]]["runs"]
+    out: list[dict[str, Any]] = []
+    for n in sizes:
+        p = points[n]
+        runs = p["runs"]
+        mid = sorted(runs, key=lambda x: x["chains_per_s"])[len(runs) // 2]
+        ratios = [a["chains_per_s"] / b["chains_per_s"] for a, b in zip(runs, base, strict=False) if b["chains_per_s"]]
+        cpu = [x["core_cpu_us_per_chain"] for x in runs if x["core_cpu_us_per_chain"]]
+        out.append(
+            {
+                **{k: v for k, v in p.items() if k != "runs"},
+                **mid,
+                "events_per_s": mid["chains_per_s"] * 3,
+                "of_empty": statistics.median(ratios) if ratios else None,
+                "core_cpu_us_per_chain": statistics.median(cpu) if cpu else None,
+                "rounds": runs,
+            }
         )
-    base = points[0]["events_per_s"] if points else 0
-    for p in points:
-        p["of_empty"] = p["events_per_s"] / base if base else None
-    return {"k": CHAIN_K, "seconds": CHAIN_SECONDS, "subscription": BACKLOG_SUBSCRIPTION, "points": points}
+    return {"k": CHAIN_K, "seconds": CHAIN_SECONDS, "subscription": BACKLOG_SUBSCRIPTION, "points": out}
 
 
 def raise_fd_limit(needed: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from aiohttp import web
 from motia_core import project_config
 from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
+from motia_core.coldstart import EarlyStart, launch_runners
 from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
@@ -26,7 +27,7 @@ from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
 from motia_core.logstore import LogRecorder, LogRetention, LogStorage, SqliteLogStorage
 from motia_core.metrics import CoreMetrics, RunnerSample, Subscription
-from motia_core.project import Discovery, FileKind, RunnerName, StepFile, discover
+from motia_core.project import Discovery, FileKind, RunnerName, StepFile
 from motia_core.registry import LiveRegistry, Registry, RuntimeLoad, build_registry
 from motia_core.runner_registry import RunnerSet, installed_runners
 from motia_core.runners.grpc_server import GrpcRunnerServer
@@ -79,7 +80,9 @@ class CoreOptions:
 
 
 class MotiaCore:
-    def __init__(self, project_dir: Path, logger: Logger, options: CoreOptions | None = None) -> None:
+    def __init__(
+        self, project_dir: Path, logger: Logger, options: CoreOptions | None = None, early: EarlyStart | None = None
+    ) -> None:
         self.project_dir = project_dir.resolve()
         if not self.project_dir.is_dir():
             raise ProjectError(f"project folder {project_dir} does not exist")
@@ -93,16 +96,25 @@ class MotiaCore:
         self.traces = TraceStore()
         self.discovery: Discovery = Discovery([], [])
         opts = self.options
+        # runners `serve` started before this core was imported (coldstart.py): adopted, not started again
+        self._early = early
         # motia.config.ts / .js first: its `redis` key chooses the backend (project_config.py)
-        self.project_config = project_config.read(self.project_dir, project_config.node_command)
+        if early is not None:
+            self.project_config = early.project_config
+        else:
+            self.project_config = project_config.read(self.project_dir, project_config.node_command)
         redis_url, storage_lines = project_config.storage(self.project_config, opts.redis_url, opts.backend)
         self._report_config(storage_lines)
         # which runner loads which file: installed entry points + the config's `runners` (runner_registry.py)
-        self.runners: RunnerSet = installed_runners(self.project_dir, self.project_config)
+        self.runners: RunnerSet = (
+            early.runners if early is not None else installed_runners(self.project_dir, self.project_config)
+        )
         for note in self.runners.notes:
             logger.info(note)
-        self.launcher = RunnerLauncher(
-            self.project_dir, self.runners, logger, strict=opts.strict, slots=opts.runner_slots
+        self.launcher = (
+            early.launcher
+            if early is not None
+            else RunnerLauncher(self.project_dir, self.runners, logger, strict=opts.strict, slots=opts.runner_slots)
         )
         self._config_auth = False  # streamAuth of the config file is the stream auth hook (load())
         # queue, state and stream items from one factory (backends.py); sqlite keeps .motia/ at 0700
@@ -141,12 +153,19 @@ class MotiaCore:
         # stream auth and canAccess checks go straight to the runner: no trace per join (access.py logs)
         self._access_invoke: Invoke = runner_invoke
         self.sockets: StreamSocketServer | None = None
-        self._server = GrpcRunnerServer(self.calls, logger, str(self.project_dir))
+        self._server = GrpcRunnerServer(self.calls, logger, str(self.project_dir)) if early is None else early.server
         self._runners: dict[RunnerName, RunnerProcess] = {}
+        if early is not None and early.launch is not None:
+            self._runners = early.launch.processes
+            self._load_issues = early.launch.load_issues
+            self.discovery = early.launch.discovery
+            self._config_auth = early.launch.config_auth
         self._bus: EventBus | None = None
         self._cron: CronScheduler | None = None
         self._http: web.AppRunner | None = None
         self.http_port: int | None = None
+        if early is not None:  # last: a manifest kept from a restarted runner reconciles a complete core
+            early.attach(self.calls, self._on_manifest)
 
     @property
     def registry(self) -> Registry:
@@ -158,28 +177,26 @@ class MotiaCore:
     async def load(self) -> Registry:
         """Discover step files, start one runner per language, validate what they report."""
         started = time.perf_counter()
-        await self.backends.open()  # a storage server that does not answer fails here, before any runner starts
-        self.discovery = discover(self.project_dir, self.runners)
-        for warning in self.discovery.warnings:
-            self.logger.warn(warning)
-        auth_files = self.discovery.of_kind(FileKind.STREAM_AUTH)
-        self._config_auth, both = project_config.config_auth_wins(self.project_config, auth_files)
-        if both is not None and self.project_config is not None:
-            self.project_config.findings.append(both)  # `steps` prints it with the other findings
-            self.logger.warn(both)
-        if self._config_auth and self.project_config is not None:  # the Node runner runs authenticate
-            self.discovery.files.append(self.project_config.file)
-        await self._server.start()
-        names = sorted(self.discovery.runtimes())
-        by_runner = {name: [f for f in self.discovery.files if f.runtime == name] for name in names}
-        # prepare (build) commands run side by side; a runner whose prepare fails is not started
-        ready = await asyncio.gather(*(self.launcher.ready_spec(n, by_runner[n]) for n in names))
-        for name, spec in zip(names, ready, strict=True):
-            if isinstance(spec, list):
-                self._load_issues[name] = spec
-                continue
-            self._runners[name] = RunnerProcess(spec, by_runner[name], self._server, self.logger, self._on_manifest)
-        await asyncio.gather(*(r.start() for r in self._runners.values()))
+        # a storage server that does not answer fails here, before any runner starts (unless `serve`
+        # started them early, coldstart.py: then stop() ends them)
+        await self.backends.open()
+        early, self._early = self._early, None
+        launch = early.launch if early is not None else None
+        if launch is None:
+            launch = await launch_runners(
+                self.project_dir,
+                self.project_config,
+                self.runners,
+                self.launcher,
+                self._server,
+                self.logger,
+                self._on_manifest,
+            )
+            self.discovery, self._config_auth = launch.discovery, launch.config_auth
+            self._runners, self._load_issues = launch.processes, launch.load_issues
+        else:
+            started = launch.spawned_at  # "loaded N steps in X ms" counts from the spawn, as before
+        await launch.starting
         for runtime, proc in self._runners.items():
             if proc.session is None or proc.session.closed.done():
                 self._load_issues[runtime] = [

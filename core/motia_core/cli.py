@@ -8,20 +8,28 @@ import asyncio
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from motia_core import __version__
 from motia_core.create import TEMPLATES
-from motia_core.errors import MotiaError
+from motia_core.errors import MotiaError, ProjectError
 from motia_core.logs import Level, Logger, capture_std_logging
 from motia_core.sdk_link import STDERR, link_sdk
 
+if TYPE_CHECKING:
+    from motia_core.app import MotiaCore
+    from motia_core.coldstart import EarlyStart
 
-def build_parser() -> argparse.ArgumentParser:
+
+SERVING = ("serve", "dev")  # the commands whose start-up time counts (coldstart.py)
+
+
+def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
+    """Every command's flags; `serving_only`: the other commands' parsers are left out when the command
+    is serve or dev, whose flags they do not change, because describing conformance and generate-types
+    imports pydantic and jsonschema (~0.3 s of CPU) before the runners could start."""
     parser = argparse.ArgumentParser(
         prog="motia-core",
         description="Serve a Motia-style step project (TypeScript, JavaScript, Python) from one core.",
@@ -140,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("--topic", "-t", required=True, help="event topic")
     emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
     emit.add_argument("--url", default="http://localhost:3000", help="core URL (http://localhost:3000)")
+    if serving_only:
+        return parser
 
     from motia_core import conformance
 
@@ -187,7 +197,8 @@ def _storage_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(serving_only=bool(words) and words[0] in SERVING).parse_args(words)
     try:
         if args.command in ("serve", "dev"):
             return _serve(args)
@@ -288,6 +299,35 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    logger = _logger(args)
+    capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
+    project_dir = Path(args.dir).resolve()
+    if not project_dir.is_dir():
+        raise ProjectError(f"project folder {args.dir} does not exist")
+    link_sdk(project_dir, logger)  # node_modules/motia for editors and tsc (sdk_link.py)
+    _run(_serve_async(args, logger, project_dir))
+    return 0
+
+
+async def _serve_async(args: argparse.Namespace, logger: Logger, project_dir: Path) -> None:
+    # the runners start first, the HTTP/queue/state stack is imported while they boot (coldstart.py)
+    from motia_core.coldstart import start_early
+
+    early = await start_early(project_dir, logger, strict=args.strict, slots=args.runner_slots)
+    try:
+        core = _build_core(args, logger, early)
+    except BaseException:
+        await early.abandon()
+        raise
+    if args.command == "dev":
+        from motia_core.dev import serve_dev
+
+        await serve_dev(core)
+        return
+    await core.serve_forever()
+
+
+def _build_core(args: argparse.Namespace, logger: Logger, early: EarlyStart) -> MotiaCore:
     from motia_core.app import CoreOptions, MotiaCore
     from motia_core.logstore import LogRetention
 
@@ -310,17 +350,7 @@ def _serve(args: argparse.Namespace) -> int:
         record=not args.no_record,
         log_retention=LogRetention(args.log_retention_lines, args.log_retention_days * 86400),
     )
-    logger = _logger(args)
-    capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
-    core = MotiaCore(Path(args.dir), logger, options)
-    link_sdk(core.project_dir, logger)  # node_modules/motia for editors and tsc (sdk_link.py)
-    if args.command == "dev":
-        from motia_core.dev import serve_dev
-
-        _run(serve_dev(core))
-        return 0
-    _run(core.serve_forever())
-    return 0
+    return MotiaCore(Path(args.dir), logger, options, early=early)
 
 
 def _steps(args: argparse.Namespace) -> int:
@@ -393,6 +423,9 @@ def _config_json(core: Any) -> dict[str, object] | None:
 
 
 def _emit(args: argparse.Namespace) -> int:
+    import urllib.error  # late: only `emit` talks HTTP from here
+    import urllib.request
+
     try:
         data = json.loads(args.data)
     except json.JSONDecodeError as exc:

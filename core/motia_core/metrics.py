@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from motia_core.errors import RunnerError
 from motia_core.metrics_sources import SCRAPE_BUDGET, MeteredQueue, RunnerSample, Subscription, read_stats
+from motia_core.runners.transport import Trigger
 
 if TYPE_CHECKING:
     from motia_core.dispatch import Invoke, InvokeRequest, Layer
@@ -181,11 +182,12 @@ class CoreMetrics:
     def layer(self) -> Layer:
         series_of = self._series_of
         in_flight = self.in_flight
+        labels = {t: t.name.lower() for t in Trigger}  # once: an enum's .name is a slow property
 
         def wrap(inner: Invoke) -> Invoke:
             async def invoke(req: InvokeRequest) -> Outcome:
                 name = req.step.name
-                series = series_of(name, req.trigger.name.lower())
+                series = series_of(name, labels[req.trigger])
                 in_flight[name] = in_flight.get(name, 0) + 1
                 started = time.perf_counter()
                 status = "cancelled"  # unless the run ends otherwise: the awaiting task was cancelled

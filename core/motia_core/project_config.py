@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
@@ -39,8 +39,9 @@ from motia_core.plugins import RunnerDeclaration
 from motia_core.project import FileKind, RunnerName, StepFile, load_dotenv
 from motia_core.redis_conn import mask
 from motia_core.runners.transport import LoadFailure, Manifest
-from motia_core.schema import compile_schema
-from motia_core.streams.config import AuthHook
+
+if TYPE_CHECKING:  # pydantic and jsonschema behind them: serve reads the config before the heavy imports
+    from motia_core.streams.config import AuthHook
 
 CONFIG_NAMES = ("motia.config.ts", "motia.config.js")  # at the project root, Motia's names; .ts wins
 EVAL_TIMEOUT = 30.0  # seconds the evaluation may take (a config that imports heavy plugins)
@@ -236,6 +237,9 @@ def _stream_auth(file: StepFile, value: object, findings: list[str]) -> AuthHook
         raise ProjectConfigError(
             rel, f"expected a JSON Schema object or a zod schema, got {detail}", field_="streamAuth.contextSchema"
         )
+    from motia_core.schema import compile_schema  # late: only a config with streamAuth needs them
+    from motia_core.streams.config import AuthHook
+
     _compiled, problem = compile_schema(schema)
     if problem is not None:
         raise ProjectConfigError(rel, f"not a valid JSON Schema: {problem}", field_="streamAuth.contextSchema")

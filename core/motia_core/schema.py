@@ -7,6 +7,9 @@ A schema that is itself malformed, or has a `$ref` that does not resolve, is rep
 400s, so a broken one would fail every request) and only warns about an event `input` schema (real
 projects carry sloppy ones and Motia never enforced them). `$ref`s are resolved within the schema
 only: nothing is fetched over the network, so a remote `$ref` does not resolve.
+
+jsonschema and referencing are imported at the first schema compiled (~60 ms of CPU): a project
+without schemas never loads them (docs/performance.md#cold-start-where-the-time-goes).
 """
 
 from __future__ import annotations
@@ -16,12 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
-import jsonschema
-import referencing
-import referencing.jsonschema
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
-from referencing.exceptions import Unresolvable
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,9 @@ class CompiledSchema:
     """A schema compiled for repeated validation."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        import jsonschema
+        from jsonschema.validators import validator_for
+
         cls = validator_for(schema, default=jsonschema.Draft7Validator)
         cls.check_schema(schema)  # raises SchemaError for a malformed schema
         # before fastjsonschema, which would try to download a remote $ref at compile time
@@ -74,6 +74,8 @@ def compile_schema(schema: dict[str, Any] | None) -> tuple[CompiledSchema | None
     """Compile; return (None, reason) for an empty or malformed schema."""
     if not schema:
         return None, None
+    from jsonschema.exceptions import SchemaError
+
     try:
         return CompiledSchema(schema), None
     except SchemaError as exc:
@@ -92,6 +94,10 @@ _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"})
 
 
 def _check_refs(schema: dict[str, Any]) -> None:
+    import referencing
+    import referencing.jsonschema
+    from referencing.exceptions import Unresolvable
+
     spec = referencing.jsonschema.specification_with(
         str(schema.get("$schema", "")), default=referencing.jsonschema.DRAFT7
     )

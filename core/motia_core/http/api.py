@@ -17,7 +17,7 @@ from multidict import MultiMapping
 
 from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
-from motia_core.http.body import BadBody, add_value, parse_body_async, read_body
+from motia_core.http.body import BadBody, ParsedBody, add_value, parse_body_async, read_body
 from motia_core.http.common import Handler, json_response
 from motia_core.http.response import encoded_response, handler_response
 from motia_core.limits import MAX_PAYLOAD_BYTES, size_message
@@ -53,8 +53,11 @@ def api_handler(
         if isinstance(raw, web.Response):
             return raw  # 413, before any runner sees the request
         content_type = request.headers.get("Content-Type", "")
-        # aiohttp reports a missing Content-Type as application/octet-stream; "" keeps them apart
-        parsed = await parse_body_async(request.content_type if content_type else "", raw, content_type)
+        parsed: ParsedBody | BadBody
+        if not raw:  # a GET's: parse_body's answer for any media type, without its await and checks
+            parsed = ParsedBody(BodyEncoding.IN_PAYLOAD, {}, b"{}", raw)
+        else:  # aiohttp reports a missing Content-Type as application/octet-stream; "" keeps them apart
+            parsed = await parse_body_async(request.content_type if content_type else "", raw, content_type)
         if isinstance(parsed, BadBody):
             return json_response(400, {"error": "Invalid request body", "message": parsed.reason})
         if validator is not None:
@@ -72,9 +75,9 @@ def api_handler(
                 b'"headers":',
                 orjson.dumps(_headers(request.headers)),
                 b',"pathParams":',
-                orjson.dumps(request.get(PATH_PARAMS, request.match_info)),
+                orjson.dumps(path_params) if (path_params := request.get(PATH_PARAMS, request.match_info)) else b"{}",
                 b',"queryParams":',
-                orjson.dumps(_query(request.query)),
+                orjson.dumps(_query(query)) if (query := request.query) else b"{}",
                 b"}",
             )
         )
@@ -106,6 +109,11 @@ def api_handler(
 
 
 def _headers(headers: MultiMapping[str]) -> dict[str, str]:
+    # one comprehension for the usual request, where no name repeats (the dict is as long as the
+    # headers); a repeated name is joined with ", " as Node's IncomingMessage.headers does
+    fast = {key.lower(): value for key, value in headers.items()}
+    if len(fast) == len(headers):
+        return fast
     out: dict[str, str] = {}
     for key, value in headers.items():
         k = key.lower()

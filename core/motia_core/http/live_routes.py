@@ -1,7 +1,7 @@
 """API step routes that follow the live registry (registry.LiveRegistry).
 
 aiohttp's router is frozen once the app starts, so API steps are not added to it: its catch-all
-route asks this table, which is rebuilt (a new UrlDispatcher) on every registry swap and replaced
+route asks this table, which is rebuilt (a dict and a segment tree) on every registry swap and replaced
 in one assignment. A request resolves against one table from start to end; a reload never shows a
 half-built one. Built-in and admin routes stay in aiohttp's router and match first, as before.
 """
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from motia_core.http.api import PATH_PARAMS, aiohttp_path, api_handler
 from motia_core.http.common import CorsPolicy, Handler
+from motia_core.http.route_index import RouteIndex
 from motia_core.registry import LiveRegistry, Registry
 from motia_core.steps import StepType
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class _Table:
     static: dict[tuple[str, str], Handler]  # (method, path) of paths without parameters: a dict lookup
-    router: web.UrlDispatcher  # the paths with parameters
+    dynamic: RouteIndex  # the paths with parameters: a segment tree (http/route_index.py)
 
 
 class LiveApiRoutes:
@@ -40,7 +41,7 @@ class LiveApiRoutes:
 
     def _build(self, registry: Registry) -> _Table:
         core = self._core
-        table = _Table({}, web.UrlDispatcher())
+        table = _Table({}, RouteIndex())
         for step in registry.by_type(StepType.API):
             validator = registry.body_validators.get(step.id)
             handler = api_handler(step, validator, core.invoke, core.traces, core.logger)
@@ -51,7 +52,7 @@ class LiveApiRoutes:
                 table.static[(step.method, path)] = handler
                 continue
             # registry.py dry-ran every route on a scratch router: this cannot raise for a served step
-            table.router.add_route(step.method, path, handler)
+            table.dynamic.add(step.method, path, handler)
         return table
 
     def wrap(self, fallback: Handler) -> Handler:
@@ -64,10 +65,11 @@ class LiveApiRoutes:
             if static is not None:
                 request[PATH_PARAMS] = {}  # not the catch-all's {"tail": ...}
                 return await static(request)
-            match = await table.router.resolve(request)
-            if match.http_exception is not None:  # no step here (404), or not for this method (405)
+            match = await table.dynamic.match(request)
+            if match is None:  # no step here (404), or not for this method (405)
                 return await fallback(request)
-            request[PATH_PARAMS] = dict(match)
-            return await match.handler(request)
+            handler, params = match
+            request[PATH_PARAMS] = params
+            return await handler(request)
 
         return handle

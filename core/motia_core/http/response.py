@@ -37,7 +37,9 @@ MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER: what every
 # A run of 16+ digits (2**53 has 16; shorter integers are always exact), found by mapping every digit
 # to "0" and everything else to " ": bytes.translate + find run ~10x faster than re's \d{16}.
 _DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
-_LONG_RUN = b"0" * 16
+_RUN = 16
+_LONG_RUN = b"0" * _RUN  # a body shorter than this cannot hold one: not scanned
+_CORS_ITEMS = tuple(CORS_HEADERS.items())
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name, as Node's setHeader checks
 _BAD_VALUE_CHAR = re.compile(r"[^\t\x20-\x7e\x80-\xff]")  # what Node's setHeader refuses in a value
 
@@ -137,13 +139,18 @@ def _encoded(step: Step, result: HttpResult, trace_id: str) -> web.StreamRespons
         raise _BadResult(
             "status", "expected an integer HTTP status 100-599", f"expected an integer 100-599, got {status}"
         )
-    headers: CIMultiDict[str] = CIMultiDict(CORS_HEADERS)
-    if result.headers_json:
+    headers: CIMultiDict[str]
+    own_headers = bool(result.headers_json)
+    if own_headers:
+        headers = CIMultiDict(CORS_HEADERS)
         for name, values in _headers(_parse(result.headers_json)[0]):
             headers.popall(name, None)  # the handler's header replaces a default of the same name
             for value in values:
                 headers.add(name, value)
-    headers[TRACE_HEADER] = trace_id
+        headers[TRACE_HEADER] = trace_id
+    else:  # the common case: no header of the handler's to merge, so plain appends (~2 µs less)
+        headers = CIMultiDict(_CORS_ITEMS)
+        headers.add(TRACE_HEADER, trace_id)
     kind = result.body_kind
     if status in (204, 304) or kind == BodyKind.NONE:
         return web.Response(status=status, headers=headers)
@@ -157,11 +164,14 @@ def _encoded(step: Step, result: HttpResult, trace_id: str) -> web.StreamRespons
         # the runners' encoders write null (orjson, JSON.stringify) or refuse (Ruby); the Python
         # runner's standard-library fallback, which writes NaN, runs only for an integer beyond 64
         # bits, whose digit run sends the body through the full parse below.
-        if body.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) >= 0:
+        if len(body) >= _RUN and body.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) >= 0:
             value, exact = _parse(body)
             if exact:
                 _check_numbers(value, "body")
-    headers["Content-Type"] = headers.popone("Content-Type", "") or _DEFAULT_TYPES[BodyKind(kind)]
+    if own_headers:
+        headers["Content-Type"] = headers.popone("Content-Type", "") or _DEFAULT_TYPES[BodyKind(kind)]
+    else:
+        headers.add("Content-Type", _DEFAULT_TYPES[BodyKind(kind)])
     return web.Response(status=status, body=body, headers=headers)
 
 
@@ -174,7 +184,7 @@ def _parse(payload: bytes) -> tuple[Any, bool]:
     except orjson.JSONDecodeError:
         pass
     else:
-        if payload.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) < 0:
+        if len(payload) < _RUN or payload.translate(_DIGITS_TO_ZERO).find(_LONG_RUN) < 0:
             return result, False
     try:
         return json.loads(payload, parse_constant=_NonFinite), True

@@ -40,6 +40,9 @@ CANCEL_GRACE = float(os.environ.get("MOTIA_CANCEL_GRACE", "5"))  # seconds a run
 # Liveness: a runner that sends nothing for HEARTBEAT_TIMEOUT seconds (SIGSTOPped, or an event loop
 # blocked by a handler that never yields) is declared dead. The core pings only a quiet stream, so a
 # busy runner's own frames are its heartbeat and an idle one costs one tiny message per interval.
+# Only silence the runner is to blame for counts: time the core's own loop was stalled (it could
+# neither send the ping nor read the answer) is not counted, and the runner gets the whole timeout
+# after the ping was handed to the transport (docs/protocol.md, "Liveness").
 HEARTBEAT_INTERVAL = float(os.environ.get("MOTIA_HEARTBEAT_INTERVAL", "1"))
 HEARTBEAT_TIMEOUT = float(os.environ.get("MOTIA_HEARTBEAT_TIMEOUT", "5"))
 _CALL_ERROR_CODES = {name: value for name, value in pb.CallError.Code.items()}
@@ -63,7 +66,7 @@ class GrpcSession:
         self._calls = calls
         self._logger = logger
         self._loop = asyncio.get_running_loop()
-        self._out = FrameWriter(context.write, self._refuse_oversized)
+        self._out = FrameWriter(self._write_frame, self._refuse_oversized)
         self._message = self._out.message  # a new envelope in the frame being built; fill it before yielding
         self._pending: dict[str, tuple[asyncio.Future[Outcome], int]] = {}
         self._scopes: dict[str, InvocationScope] = {}
@@ -80,6 +83,10 @@ class GrpcSession:
         self._writer = asyncio.create_task(self._write_loop(), name=f"runner-writer-{info.language}")
         self._end = asyncio.Event()
         self._last_heard = time.monotonic()
+        self._stalled = 0.0  # seconds the core's own loop lagged since the runner was last heard
+        self._ping_nonce = 0  # the heartbeat ping not yet answered by any frame (0: none)
+        self._ping_written: float | None = None  # when that ping was handed to the transport
+        self._stalled_at_write = 0.0  # self._stalled at that moment
         self._heartbeat: asyncio.Task[None] | None = None
         self.unresponsive: str | None = None  # why the heartbeat gave up on this runner, if it did
 
@@ -88,6 +95,14 @@ class GrpcSession:
         return len(self._pending)
 
     # -- sending -------------------------------------------------------------------------------
+
+    async def _write_frame(self, frame: pb.CoreFrame) -> None:
+        await self._context.write(frame)
+        if self._ping_nonce and self._ping_written is None:  # only while a heartbeat ping waits: rare
+            nonce = self._ping_nonce
+            if any(m.WhichOneof("kind") == "ping" and m.ping.nonce == nonce for m in frame.messages):
+                self._ping_written = time.monotonic()
+                self._stalled_at_write = self._stalled
 
     async def _write_loop(self) -> None:
         try:
@@ -272,16 +287,26 @@ class GrpcSession:
             before = time.monotonic()
             await asyncio.sleep(interval)
             now = time.monotonic()
-            if now - before > interval + 1.0:
-                continue  # the core's own loop stalled: let the reader catch up before judging the runner
-            silent = now - self._last_heard
-            if silent >= timeout:
-                self.unresponsive = f"stopped answering pings for {silent:.0f}s"
+            # A loop busy with other work (1 MB bodies on a starved CPU) wakes us late and reads the
+            # runner's frames late too: that lag is the core's, not the runner's silence.
+            lag = max(0.0, now - before - interval - 0.05)
+            self._stalled += lag
+            quiet = now - self._last_heard
+            silent = quiet - self._stalled
+            written = self._ping_written
+            # the runner gets the whole timeout after its ping left the core (core stalls not counted);
+            # a ping the transport never took means the runner does not read its stream either
+            waited = timeout if written is None else now - written - (self._stalled - self._stalled_at_write)
+            if silent >= timeout and waited >= timeout:
+                why = "a ping never reached it" if written is None else f"a ping unanswered for {now - written:.0f}s"
+                self.unresponsive = f"stopped answering pings for {quiet:.0f}s ({why})"
                 self.abort(f"the {self.info.language} runner {self.unresponsive}")
                 return
-            if silent >= interval:
+            if quiet >= interval:
                 self._next_id += 1
                 self._message().ping.nonce = self._next_id
+                if not self._ping_nonce:  # the clock runs from the first unanswered ping
+                    self._ping_nonce = self._next_id
 
     async def shutdown(self, grace: float, reason: str) -> None:
         if self.closed.done():
@@ -328,6 +353,8 @@ class GrpcSession:
                 if frame is grpc.aio.EOF:
                     break
                 self._last_heard = time.monotonic()
+                self._stalled = 0.0
+                self._ping_nonce, self._ping_written = 0, None
                 for msg in frame.messages:
                     self._dispatch(msg)
         except asyncio.CancelledError:

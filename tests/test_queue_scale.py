@@ -1,5 +1,6 @@
-"""SqliteQueue.stats() counts off the event loop (queue/sqlite_stats.py): counting reads every waiting
-row, so on a large backlog it must neither stall the loop nor burn a CPU when asked every second."""
+"""The queue on a large backlog (bench/README.md, the backlog curve): SqliteQueue.stats() counts off the
+event loop (queue/sqlite_stats.py), since counting reads every waiting row; and event ids are
+time-ordered, so storing and acking new events touch the same hot index pages however many wait."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from motia_core.queue import sqlite_stats
-from motia_core.queue.base import Delivery, Fate, QueuedEvent
+from motia_core.queue.base import Delivery, Fate, QueuedEvent, event_id
 from motia_core.queue.sqlite import SqliteQueue
 
 SUB = "t::a"
@@ -94,3 +95,11 @@ async def test_stats_still_answer_after_the_file_is_deleted(tmp_path: Path) -> N
     stats = await queue.stats()
     assert stats.subscriptions[SUB].depth == 3
     await queue.close()
+
+
+def test_event_ids_are_time_ordered_unique_32_hex() -> None:
+    ids = [QueuedEvent("t", b"{}", "T").id for _ in range(5_000)] + [event_id() for _ in range(5_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 and i == i.lower() for i in ids)
+    clock = [i[:16] for i in ids]  # the nanosecond clock first: later events sort after earlier ones
+    assert clock == sorted(clock)
