@@ -12,6 +12,7 @@ and every request got a 200 with its body echoed, or a clean 503/413, never a re
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -106,8 +107,49 @@ def test_large_bodies_on_a_starved_cpu_never_take_a_runner_down(start_core: Call
     assert [(r["runtime"], r["pid"], r["restarts"]) for r in after] == [(r["runtime"], r["pid"], 0) for r in before], (
         after
     )
-    print(len(outcomes), sorted(set(outcomes)))
     bad = [o for o in outcomes if o.split(" ", 1)[1] not in ("200", "503", "413")]
     assert bad == [], bad[:10]
     for path in ("/echo/ts", "/echo/py"):
         assert any(o == f"{path} 200" for o in outcomes), f"no request to {path} succeeded: {outcomes[:10]}"
+
+
+# -- byte credit (runners/credit.py): what bounds the input one runner holds ---------------------------
+
+
+async def test_byte_credit_holds_inputs_beyond_the_limit_until_earlier_ones_end() -> None:
+    from motia_core.runners.credit import ByteCredit
+
+    credit = ByteCredit(limit=10)
+    assert credit.try_take(6)
+    later = asyncio.ensure_future(credit.take(6))  # 12 > 10: waits
+    small = asyncio.ensure_future(credit.take(1))  # fits, but FIFO: behind the waiting one
+    await asyncio.sleep(0)
+    assert not later.done() and not small.done()
+    credit.give(6)
+    await asyncio.gather(later, small)
+    assert credit.used == 7
+
+
+async def test_byte_credit_lets_one_oversized_input_through_alone() -> None:
+    from motia_core.runners.credit import ByteCredit
+
+    credit = ByteCredit(limit=10)
+    assert credit.try_take(50)  # nothing in flight: a single large input still goes
+    assert not credit.try_take(1)
+    credit.give(50)
+    assert credit.try_take(1)
+
+
+async def test_byte_credit_a_cancelled_waiter_gives_way() -> None:
+    from motia_core.runners.credit import ByteCredit
+
+    credit = ByteCredit(limit=10)
+    assert credit.try_take(8)
+    big = asyncio.ensure_future(credit.take(9))
+    small = asyncio.ensure_future(credit.take(2))
+    await asyncio.sleep(0)
+    big.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await big
+    await asyncio.wait_for(small, 5)  # no longer stuck behind the cancelled one
+    assert credit.used == 10

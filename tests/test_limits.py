@@ -180,6 +180,7 @@ def _session(ctx: RecordingContext) -> GrpcSession:
 async def test_writer_splits_a_backlog_below_the_frame_budget() -> None:
     ctx = RecordingContext()
     session = _session(ctx)
+    session._credit.limit = 1 << 40  # lift the byte credit (runners/credit.py): a backlog on purpose
     payload = b"p" * (3 * MiB)
     count = 70  # 210 MiB queued in one tick: more than three gRPC messages' worth
     scope = InvocationScope("x", "T", "A", "python")

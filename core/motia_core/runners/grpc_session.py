@@ -21,6 +21,7 @@ from motia_core.errors import AdmissionTimeout, CallFailed, RunnerLost
 from motia_core.limits import MAX_MESSAGE_BYTES, mib
 from motia_core.logs import Logger
 from motia_core.project import FileKind, StepFile
+from motia_core.runners.credit import ByteCredit
 from motia_core.runners.frames import FrameWriter
 from motia_core.runners.http_body import HTTP_BODY_CAPABILITY, HttpResult
 from motia_core.runners.transport import (
@@ -75,6 +76,7 @@ class GrpcSession:
         self._pings: dict[int, asyncio.Future[float]] = {}
         self._next_id = 0
         self._slots = asyncio.Semaphore(max(1, info.slots))
+        self._credit = ByteCredit()  # bytes of input in flight, beside the count the slots bound
         self._call_tasks: set[asyncio.Task[None]] = set()
         self.closed: asyncio.Future[str] = self._loop.create_future()
         self.draining: asyncio.Future[str] = self._loop.create_future()  # the runner announced a drain (SIGTERM)
@@ -171,6 +173,12 @@ class GrpcSession:
                 raise asyncio.CancelledError
         else:
             await self._slots.acquire()
+        size = len(invocation.payload) + (len(invocation.http_body.raw) if invocation.http_body is not None else 0)
+        try:
+            await self._take_credit(size, admission_timeout)
+        except BaseException:
+            self._slots.release()
+            raise
         iid = invocation.invocation_id
         slot_held = False  # a timed-out invocation keeps its slot until the runner confirms the cancel
         fut: asyncio.Future[Outcome] = self._loop.create_future()
@@ -225,6 +233,7 @@ class GrpcSession:
                 )
             return outcome
         finally:
+            self._credit.give(size)  # the runner has read the input whatever became of it
             if not slot_held:
                 self._slots.release()
             self._pending.pop(iid, None)
@@ -233,6 +242,23 @@ class GrpcSession:
                 self._recent[iid] = done
                 if len(self._recent) > _RECENT_SCOPES:
                     self._recent.popitem(last=False)
+
+    async def _take_credit(self, size: int, admission_timeout: float) -> None:
+        """Wait until `size` more bytes of input fit in what this runner holds (runners/credit.py)."""
+        credit = self._credit
+        if credit.try_take(size):  # no coroutine on the hot path
+            return
+        try:
+            await asyncio.wait_for(credit.take(size), admission_timeout)
+        except TimeoutError:
+            raise AdmissionTimeout(
+                f"{self.info.language} runner already holds {mib(credit.used)} of input "
+                f"(limit {mib(credit.limit)}, MOTIA_RUNNER_INFLIGHT_BYTES); no room within {admission_timeout:g}s"
+            ) from None
+        caller = asyncio.current_task()
+        if caller is not None and caller.cancelling():  # Python 3.11's wait_for: see the slot above
+            credit.give(size)
+            raise asyncio.CancelledError
 
     def _cancel(self, iid: str, reason: int) -> None:
         """Ask the runner to stop a handler; free its slot once it confirms, or kill the runner."""
