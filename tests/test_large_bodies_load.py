@@ -5,6 +5,7 @@ autogroup scheduling gives each a fair share) share one CPU while many clients P
 bodies to a TypeScript and a Python echo step. Before the heartbeat discounted the core's own
 loop stalls, the silence clock ran while the core itself was too busy to send the ping or read the
 pong, and both runners (even the idle one) were SIGKILLed as "stopped answering pings" mid-run.
+The byte credit (runners/credit.py) keeps what one runner holds small enough to answer in time.
 
 The assertions are outcomes, never timings: no runner was restarted, no heartbeat kill was logged,
 and every request got a 200 with its body echoed, or a clean 503/413, never a reset connection.
