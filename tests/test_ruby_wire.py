@@ -294,7 +294,8 @@ end
 
 async def test_stream_files_load_without_a_handler_and_their_triggers_run(wire: Callable[..., Any]) -> None:
     core = await wire(STREAM_FILES)
-    assert core.hello is not None and list(core.hello.capabilities) == ["middleware", "streams", "cancel", "drain"]
+    assert core.hello is not None
+    assert list(core.hello.capabilities) == ["middleware", "streams", "cancel", "drain", "http_body_bytes"]
     loaded = await core.load(*STREAM_FILES)
     assert not loaded.errors
     steps = {s.step_id: s for s in loaded.steps}
