@@ -23,7 +23,7 @@ from benchlib import report
 from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
-BUDGET_S = {"full": 800, "quick": 45}  # start no new scenario after this (classic Motia takes ~2 min)
+BUDGET_S = {"full": 1500, "quick": 45}  # start no new scenario after this (a full run with every scenario: ~25 min)
 SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev", "bodies")
 SCENARIOS += ("memory", "curves", "soak")  # issue 15 items 6-7: suite_memory.py, suite_scale.py
 SCENARIOS += ("floor",)  # issue 15 item 1: the same request with layers taken away (suite_floor.py)
