@@ -14,7 +14,6 @@ bundling and importing step files) thus overlaps the core's imports instead of f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import time
 from collections.abc import Callable
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from motia_core import project_config
-from motia_core.errors import ConfigIssue, ProjectError
+from motia_core.errors import ConfigIssue
 from motia_core.logs import Logger
-from motia_core.project import Discovery, FileKind, RunnerName, discover, motia_dir
+from motia_core.project import Discovery, FileKind, RunnerName, discover
 from motia_core.runner_registry import RunnerSet, installed_runners
 from motia_core.runners.grpc_server import GrpcRunnerServer
 from motia_core.runners.launch import RunnerLauncher
@@ -65,11 +64,6 @@ async def launch_runners(
     found = discover(project_dir, runners)
     for warning in found.warnings:
         logger.warn(warning)
-    # Runners and prepare commands write under .motia/ (the Node runner's transform cache, the Go
-    # build) before the storage is set up: make the folder first, 0700, as the storage would
-    # (docs/delivery.md#storage-faults). A folder we cannot make is the storage's error to report.
-    with contextlib.suppress(ProjectError):
-        motia_dir(project_dir, logger)
     auth_files = found.of_kind(FileKind.STREAM_AUTH)
     config_auth, both = project_config.config_auth_wins(config, auth_files)
     if both is not None and config is not None:

@@ -93,7 +93,13 @@ def toolchain_version(go: str, env: Mapping[str, str]) -> str:
 @contextmanager
 def _locked(build_dir: Path) -> Iterator[None]:
     """One build per project at a time (dev's prepare and a runner start may race)."""
-    build_dir.mkdir(parents=True, exist_ok=True)
+    # 0700 for every folder made, .motia/ included: the core keeps .motia/ private, and the build may
+    # run before the core has made it (a prepare runs before the storage is set up)
+    mask = os.umask(0o077)
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+    finally:
+        os.umask(mask)
     with open(build_dir / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -186,7 +186,9 @@ export class Transformer {
     const file = join(this.cacheDir, name)
     const tmp = `${file}.${process.pid}.tmp`
     try {
-      mkdirSync(this.cacheDir, { recursive: true })
+      // 0700 for every folder made, .motia/ included: the runner may start before the core has made
+      // .motia/ itself (cold start spawns runners first), and the core keeps it private (docs/security.md)
+      mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 })
       writeFileSync(tmp, code)
       renameSync(tmp, file)
     } catch (error) {
