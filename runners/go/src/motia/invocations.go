@@ -146,18 +146,22 @@ func (iv *invocations) run(ctx context.Context, start *pb.StartInvocation, s *st
 			Stack: stack, NonRetryable: nonRetryable, RetryAfterMs: after}}
 	}
 	iv.mu.Lock()
+	cancelling := run.cancelling
+	iv.mu.Unlock()
+	run.cancel()
+	// The answer is queued before the invocation counts as finished: a drain waiting for idle
+	// closes the outbox next, and an answer put after that would be lost.
+	if cancelling {
+		iv.sendCancelled(run.id, run.token)
+	} else {
+		iv.out.put(message)
+	}
+	iv.mu.Lock()
 	delete(iv.running, run.id)
 	if len(iv.running) == 0 {
 		close(iv.idle)
 	}
-	cancelling := run.cancelling
 	iv.mu.Unlock()
-	run.cancel()
-	if cancelling {
-		iv.sendCancelled(run.id, run.token)
-		return
-	}
-	iv.out.put(message)
 }
 
 type panicError struct {
