@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, depends_on
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -71,6 +71,10 @@ class CoreProcess:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        args = extra_args or []
+        redis_url = args[args.index("--redis") + 1] if "--redis" in args[:-1] else (env or {}).get("MOTIA_REDIS_URL")
+        if redis_url:  # stopped before its Redis (tests/redis_server.py), whatever the fixtures' order
+            depends_on(redis_url, self.stop)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

@@ -34,7 +34,7 @@ from aiohttp import web
 import motia_core.http.app as http_app
 from motia_core.dispatch import InvokeRequest
 from motia_core.http.api import api_handler
-from motia_core.http.live_routes import LiveApiRoutes, _Table
+from motia_core.http.live_routes import LiveApiRoutes, RouteTable
 from motia_core.project import RunnerName
 from motia_core.registry import Registry
 from motia_core.runners.fake import FakeContext, FakeSession
@@ -67,9 +67,9 @@ class FloorRoutes(LiveApiRoutes):
 
     _fake: FakeSession | None = None
 
-    def _build(self, registry: Registry) -> _Table:
-        table = super()._build(registry)
-        core: Any = self._core  # MotiaCore: its calls and session_for are not part of ServedCore
+    def build_table(self, registry: Registry) -> RouteTable:
+        table = super().build_table(registry)
+        core: Any = self.core  # MotiaCore: its calls and session_for are not part of ServedCore
         model = next((s for s in registry.by_type(StepType.API) if s.path == MODEL_PATH), None)
         table.static[("GET", "/floor/http")] = answer_here
         if model is None:
@@ -97,7 +97,7 @@ class FloorRoutes(LiveApiRoutes):
 
 
 def main() -> int:
-    http_app.LiveApiRoutes = FloorRoutes  # type: ignore[misc]  # build_app reads the module's name at call time
+    http_app.LiveApiRoutes = FloorRoutes  # type: ignore[attr-defined]  # build_app reads the module's name at call time
     from motia_core.cli import main as cli_main
 
     return cli_main(sys.argv[1:])

@@ -10,7 +10,12 @@ index costs (the trace id index once cost ~15 µs a line there, on an empty stor
 Lines are emitted at `--rate` lines a second in bursts of 16 (c16's requests in flight), not as
 fast as the loop can: a real core's recorder flushes batches of that rate's size.
 
-    python bench/benchlib/record_cost.py [--lines 20000] [--reps 3] [--kept 100000] [--rate 10000]
+    python bench/benchlib/record_cost.py [--lines 20000] [--reps 3] [--kept 100000] [--rate 10000] [--work 0]
+
+`--work N` gives each line N µs of CPU-bound Python work on the event loop's thread (a request's
+share of a serving core, ~250-350 µs at c16), so the writer thread's batches land while the loop is
+busy, as in a server: whether the GIL and the thread switches make a line dearer than on an idle
+loop (both sides do the same work: the difference is still recording's).
 """
 
 from __future__ import annotations
@@ -49,14 +54,25 @@ def _line(step: str = "LogTs") -> LogRecord:
     )
 
 
-async def _emit_all(logger: Logger, lines: int, rate: float) -> float:
+async def _emit_all(logger: Logger, lines: int, rate: float, work_us: float = 0.0) -> float:
     records = [_line() for _ in range(lines)]  # made before the clock starts: they are not recording's cost
     t0 = time.process_time()
     for at in range(0, lines, BURST):
         for record in records[at : at + BURST]:
+            if work_us:
+                _busy(work_us)
             logger.emit(record)
-        await asyncio.sleep(BURST / rate)
+        await asyncio.sleep(max(0.0, BURST / rate - BURST * work_us / 1e6))
     return t0
+
+
+def _busy(us: float) -> None:
+    """`us` µs of this thread's CPU in Python bytecode (thread_time: preemption does not shorten it)."""
+    end = time.thread_time() + us / 1e6
+    junk: dict[int, int] = {}
+    while time.thread_time() < end:
+        for i in range(50):
+            junk[i] = i
 
 
 def prefill(path: Path, lines: int = LogRetention().max_lines, step: str = "Prefill") -> None:
@@ -85,11 +101,11 @@ async def _filled(path: Path, logger: Logger, kept: int) -> SqliteLogStorage:
     return SqliteLogStorage(path, logger, LogRetention(max_lines=kept))
 
 
-async def _once(lines: int, kept: int, rate: float, folder: Path, sink: TextIO) -> dict[str, float]:
+async def _once(lines: int, kept: int, rate: float, folder: Path, sink: TextIO, work: float) -> dict[str, float]:
     out: dict[str, float] = {}
     # stdout rendering alone (both sides of the pair pay it)
     logger = Logger("pretty", Level.INFO, stream=sink)
-    t0 = await _emit_all(logger, lines, rate)
+    t0 = await _emit_all(logger, lines, rate, work)
     await asyncio.sleep(0.3)  # the stdout writer thread drains
     out["stdout_only_us"] = (time.process_time() - t0) / lines * 1e6
     # the same plus recording: LogRecorder buffer, batched writes to a full .motia/logs.db
@@ -97,7 +113,7 @@ async def _once(lines: int, kept: int, rate: float, folder: Path, sink: TextIO) 
     recorder = LogRecorder(await _filled(folder / "recorded.db", logger, kept), logger)
     logger.sinks.append(recorder)
     recorder.start()
-    t0 = await _emit_all(logger, lines, rate)
+    t0 = await _emit_all(logger, lines, rate, work)
     await recorder.close(10.0)
     await asyncio.sleep(0.3)
     out["recorded_us"] = (time.process_time() - t0) / lines * 1e6
@@ -117,13 +133,15 @@ async def _once(lines: int, kept: int, rate: float, folder: Path, sink: TextIO) 
     return out
 
 
-async def measure(lines: int, reps: int, kept: int, rate: float, folder: Path, sink: TextIO) -> dict[str, Any]:
+async def measure(
+    lines: int, reps: int, kept: int, rate: float, folder: Path, sink: TextIO, work: float = 0.0
+) -> dict[str, Any]:
     """`reps` rounds of the measurements (each on fresh databases); medians, and every round."""
     runs = []
     for i in range(reps):
         (folder / str(i)).mkdir()
-        runs.append(await _once(lines, kept, rate, folder / str(i), sink))
-    out: dict[str, Any] = {"lines": lines, "reps": reps, "kept": kept, "rate": rate, "runs": runs}
+        runs.append(await _once(lines, kept, rate, folder / str(i), sink, work))
+    out: dict[str, Any] = {"lines": lines, "reps": reps, "kept": kept, "rate": rate, "work_us": work, "runs": runs}
     for key in runs[0]:
         out[key] = statistics.median(r[key] for r in runs)
     out["recording_us"] = statistics.median(r["recorded_us"] - r["stdout_only_us"] for r in runs)
@@ -136,9 +154,10 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--kept", type=int, default=LogRetention().max_lines, help="lines the store holds already")
     p.add_argument("--rate", type=float, default=10_000.0, help="lines emitted per second")
+    p.add_argument("--work", type=float, default=0.0, help="µs of Python work on the loop per line")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="record-cost-") as tmp, open(os.devnull, "w") as sink:
-        print(json.dumps(uvloop.run(measure(args.lines, args.reps, args.kept, args.rate, Path(tmp), sink))))
+        print(json.dumps(uvloop.run(measure(args.lines, args.reps, args.kept, args.rate, Path(tmp), sink, args.work))))
 
 
 if __name__ == "__main__":

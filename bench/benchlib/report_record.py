@@ -46,6 +46,10 @@ def summary(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "cpu_on_us": cpu_on,
             "cpu_off_us": cpu_off,
             "cpu_added_us": cpu_on - cpu_off if cpu_on and cpu_off else None,
+            # on's CPU per request - off's, round by round: its spread is the noise the figure above carries
+            # (the TS and Python logging steps send the same envelopes; a gap between them within this
+            # spread is the machine, not the language)
+            "cpu_added_rounds": [a - b for a, b in cpu],
             # throughput share at equal CPU (off's CPU per request / on's), median over the rounds:
             # less moved by other load than throughput
             "ratio_cpu": statistics.median(b / a for a, b in cpu) if cpu else None,
@@ -141,7 +145,8 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
         )
         + "; p50 and p99 are from each side's median run; *CPU / request* is over every run; *on/off per CPU* "
         "= off's CPU time per request (core + runners) / on's, median over the rounds, the share recording "
-        "leaves at equal CPU; "
+        "leaves at equal CPU; *CPU added per round* = on's CPU per request minus off's in each round (their "
+        "spread is the noise on *CPU added*); "
         "*other load* = "
         "the range, over the runs, of the CPU other processes took on the servers' CPU (this machine's noise).\n"
     )
@@ -159,6 +164,7 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
                 f"{ms(on['latency_us']['p99'])} / {ms(off['latency_us']['p99'])}",
                 "–" if e["cpu_on_us"] is None else f"{ms(e['cpu_on_us'])} / {ms(e['cpu_off_us'])}",
                 "–" if e["cpu_added_us"] is None else ("+" if e["cpu_added_us"] >= 0 else "") + ms(e["cpu_added_us"]),
+                ", ".join(f"{x:+.0f}" for x in e["cpu_added_rounds"]) or "–",
                 pct1(e["ratio_cpu"]),
                 f"{min(e['foreign_pct']):.0f}–{max(e['foreign_pct']):.0f} %" if e["foreign_pct"] else "–",
             ]
@@ -175,6 +181,7 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
                 "p99 on / off",
                 "CPU / request on / off",
                 "CPU added",
+                "CPU added per round (µs)",
                 "on/off per CPU",
                 "other load",
             ],
@@ -244,6 +251,8 @@ def render_record(res: dict[str, Any], w: Callable[[str], None]) -> None:
     if prof:
         w(
             "\n### Where recording's time goes (py-spy, TS logging step at c16)\n\n"
+            "Both columns are the TS logging step (`/log/ts`): the recording server against the `--no-record` "
+            "one, not TS against Python. "
             "Each server sampled for 5 s (100 Hz, native frames) under the same load. Main-thread samples "
             "by the first of these found anywhere in the stack (inclusive: a line's whole path through "
             "that code), idle waits (the event loop polling) left out; other threads' samples that are not idle "

@@ -152,21 +152,38 @@ def render_resources(res: dict[str, Any], w: Any) -> None:
     w("## Resources\n")
     if mc_idle or cl_idle:
         w(
-            "Idle, 2 s after the first 200 OK on the 10-step project (RSS = resident set size; USS = memory "
-            "unique to the process):\n"
+            "Idle, 2 s after the first 200 OK on the 10-step project (RSS = resident set size; PSS = each shared "
+            "page split among the processes of the machine that map it; USS = memory unique to the process; "
+            "each page once = the system's resident pages, a page its processes share counted once, the "
+            'figure the target uses: bench/README.md, "Resources"):\n'
         )
         rows = []
+
+        def mb(v: float | None) -> str:
+            return "–" if v is None else f"{v:.0f} MB"
+
         for label, snap in (("motia-core", mc_idle), ("classic Motia", cl_idle)):
             if not snap:
                 continue
             for p in snap["processes"]:
-                rows.append([label, p["role"], f"{p['rss_mb']:.0f} MB", f"{p['uss_mb']:.0f} MB"])
-            rows.append([label, "**total**", f"**{snap['rss_mb']:.0f} MB**", f"**{snap['uss_mb']:.0f} MB**"])
-        w(table(["system", "process", "RSS", "USS"], rows))
+                rows.append([label, p["role"], mb(p["rss_mb"]), mb(p.get("pss_mb")), mb(p["uss_mb"]), ""])
+            rows.append(
+                [
+                    label,
+                    "**total**",
+                    f"**{mb(snap['rss_mb'])}**",
+                    f"**{mb(snap.get('pss_mb'))}**",
+                    f"**{mb(snap['uss_mb'])}**",
+                    f"**{mb(snap.get('unique_mb'))}**",
+                ]
+            )
+        w(table(["system", "process", "RSS", "PSS", "USS", "each page once"], rows))
         if mc_idle and cl_idle:
+            both = mc_idle.get("unique_mb") and cl_idle.get("unique_mb")
             w(
                 f"\nmotia-core / classic Motia: RSS {100 * mc_idle['rss_mb'] / cl_idle['rss_mb']:.0f} %, "
-                f"USS {100 * mc_idle['uss_mb'] / cl_idle['uss_mb']:.0f} %."
+                f"USS {100 * mc_idle['uss_mb'] / cl_idle['uss_mb']:.0f} %"
+                + (f", each page once {100 * mc_idle['unique_mb'] / cl_idle['unique_mb']:.0f} %." if both else ".")
             )
         w("")
     floors = res.get("import_floors")

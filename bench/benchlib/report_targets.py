@@ -90,11 +90,14 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     mc_idle = res.get("cold_start", {}).get("motia_core", {}).get("idle")
     cl_idle = res.get("classic", {}).get("idle")
     if mc_idle and cl_idle:
+        # each page once when both have it (bench/README.md, "Resources: idle memory"), else the RSS sums
+        key = "unique_mb" if mc_idle.get("unique_mb") and cl_idle.get("unique_mb") else "rss_mb"
         add(
             "Idle RSS of core + runners ≤ half of classic Motia's",
-            "met" if mc_idle["rss_mb"] <= cl_idle["rss_mb"] / 2 else "missed",
-            f"{mc_idle['rss_mb']:.0f} MB vs {cl_idle['rss_mb']:.0f} MB "
-            f"({100 * mc_idle['rss_mb'] / cl_idle['rss_mb']:.0f} %)",
+            "met" if mc_idle[key] <= cl_idle[key] / 2 else "missed",
+            f"{mc_idle[key]:.0f} MB vs {cl_idle[key]:.0f} MB ({100 * mc_idle[key] / cl_idle[key]:.0f} %"
+            + (", each page once; RSS sums " if key == "unique_mb" else ", RSS sums")
+            + (f"{mc_idle['rss_mb']:.0f} vs {cl_idle['rss_mb']:.0f} MB)" if key == "unique_mb" else ")"),
         )
     elif mc_idle:
         add(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from benchlib import memory_pages
 
 MB = 1024 * 1024
 
@@ -68,16 +69,38 @@ def tree(root_pid: int) -> list[psutil.Process]:
 
 
 def snapshot(root_pid: int) -> dict[str, Any]:
-    """RSS and USS (MB) of every process in the tree, by role; total of both."""
+    """RSS, PSS and USS (MB) of every process in the tree, by role; their sums; and `unique_mb`, the
+    tree's resident memory with each physical page counted once (memory_pages.py; None without root).
+
+    Which sum means what (bench/README.md, "Resources"): the RSS sum counts a page shared by two of the
+    tree's processes (libpython, the node binary, grpc's .so in the core and the Python runner) twice;
+    the USS sum counts none of them; PSS splits each shared page among every process on the machine
+    that maps it, so it moves with whatever else runs (another node process halves the node binary's
+    share). `unique_mb` is the one that depends on nothing but the tree: what stopping it would free,
+    were its pages not shared with anything outside it."""
     procs: list[dict[str, Any]] = []
+    live: list[psutil.Process] = []
     for p in tree(root_pid):
         with contextlib.suppress(psutil.Error):
             mem = p.memory_full_info()
-            procs.append({"role": role_of(p), "pid": p.pid, "rss_mb": mem.rss / MB, "uss_mb": mem.uss / MB})
+            if mem.rss == 0:  # a zombie (exited, not yet reaped): nothing resident, no command line
+                continue
+            procs.append(
+                {
+                    "role": role_of(p),
+                    "pid": p.pid,
+                    "rss_mb": mem.rss / MB,
+                    "pss_mb": mem.pss / MB,
+                    "uss_mb": mem.uss / MB,
+                }
+            )
+            live.append(p)
     return {
         "processes": procs,
         "rss_mb": sum(p["rss_mb"] for p in procs),
+        "pss_mb": sum(p["pss_mb"] for p in procs),
         "uss_mb": sum(p["uss_mb"] for p in procs),
+        "unique_mb": memory_pages.unique_mb([p.pid for p in live]),
     }
 
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,10 @@ from motia_core import project_config
 from motia_core.backends import BackendOptions, backend_name, build_backends
 from motia_core.calls import CoreCalls
 from motia_core.coldstart import EarlyStart, launch_runners
+from motia_core.core_logs import close_logs, open_logs
+from motia_core.core_options import CoreOptions
+from motia_core.core_report import report_config, report_load, report_swap
+from motia_core.core_status import runner_rows, watch_metrics
 from motia_core.cron import CronScheduler
 from motia_core.dispatch import Invoke, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.errors import ConfigIssue, ProjectError, RunnerUnavailable
@@ -23,10 +26,9 @@ from motia_core.events import EventBus, subscription_key
 from motia_core.http.admin_cron import CronHistory
 from motia_core.http.admin_live import LiveFeed
 from motia_core.http.live_state import StateNotices
-from motia_core.lenient import deviation_notices
 from motia_core.logs import Logger
-from motia_core.logstore import LogRecorder, LogRetention, LogStorage, SqliteLogStorage
-from motia_core.metrics import CoreMetrics, RunnerSample, Subscription
+from motia_core.logstore import LogRecorder, LogStorage
+from motia_core.metrics import CoreMetrics
 from motia_core.project import Discovery, FileKind, RunnerName, StepFile
 from motia_core.registry import LiveRegistry, Registry, RuntimeLoad, build_registry
 from motia_core.runner_registry import RunnerSet, installed_runners
@@ -47,36 +49,13 @@ from motia_core.tracing_storage import MemoryTraceStorage, TraceStorage
 if TYPE_CHECKING:
     from motia_core.otel import OtelExport
 
+__all__ = ["CoreOptions", "MotiaCore"]  # CoreOptions lives in core_options.py; `serve` imports both from here
+
 OTEL_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")  # otel.py exports
 HTTP_DRAIN_SHARE = 0.3  # of --shutdown-timeout, for API calls in flight; the runners get the rest
 CLOSE_MARGIN = 1.0  # seconds of --shutdown-timeout kept for the final kill and closing the stores
 TRACE_FLUSH_WAIT = 0.5  # of CLOSE_MARGIN: the last spans' flush to a shared trace storage
 OTEL_FLUSH_WAIT = 0.4  # of CLOSE_MARGIN: the last spans' export to an OpenTelemetry collector
-
-
-@dataclass
-class CoreOptions:
-    host: str = "0.0.0.0"
-    port: int = 3000
-    strict: bool = False
-    runner_slots: int = 1024
-    retry_base_delay: float = 1.0
-    ready_timeout: float = 10.0
-    admission_timeout: float = 10.0
-    # hardening (docs/security.md, docs/delivery.md)
-    admin_token: str | None = None  # None: the admin surface answers loopback only
-    cors_origins: tuple[str, ...] = ("*",)  # origins API steps (and the stream WebSocket) allow
-    max_body: int = 16 * 1024 * 1024  # bytes; larger request bodies get 413 before any runner sees them
-    api_timeout: float = 30.0  # seconds; default handler timeout of API steps (504 after it)
-    shutdown_timeout: float = 10.0  # seconds SIGTERM may take in all, whatever the runners do
-    workbench_path: str | None = "/__workbench"  # where the Workbench is served; None: --no-workbench
-    # storage (docs/adapters.md): the embedded SQLite under .motia/ unless a Redis URL or a backend is named
-    backend: str | None = None  # a name from motia_core.backends (sqlite, redis, or an entry point's)
-    redis_url: str | None = None  # --redis / MOTIA_REDIS_URL: queue, state, streams and cron on Redis
-    redis_prefix: str | None = None  # --redis-prefix: namespace of every key (default: the folder's name)
-    # observability (docs/observability.md): log lines kept for /__motia/logs, span events; --no-record: neither
-    record: bool = True
-    log_retention: LogRetention = field(default_factory=LogRetention)
 
 
 class MotiaCore:
@@ -104,7 +83,7 @@ class MotiaCore:
         else:
             self.project_config = project_config.read(self.project_dir, project_config.node_command)
         redis_url, storage_lines = project_config.storage(self.project_config, opts.redis_url, opts.backend)
-        self._report_config(storage_lines)
+        report_config(self.project_config, storage_lines, logger)
         # which runner loads which file: installed entry points + the config's `runners` (runner_registry.py)
         self.runners: RunnerSet = (
             early.runners if early is not None else installed_runners(self.project_dir, self.project_config)
@@ -204,11 +183,15 @@ class MotiaCore:
                 ]
         self.registries.current = self.build_registry()  # not a swap: nothing reads it yet
         self.streams.streams = self.registry.streams
-        self._report(time.perf_counter() - started)
+        report_load(self.registry, time.perf_counter() - started, self.logger)
         return self.registry
 
     async def start(self) -> None:
-        self._open_logs()  # first: the start-up lines are kept too
+        opts = self.options  # the logs first: the start-up lines are kept too (core_logs.py)
+        logs = open_logs(
+            self.backends.logs, self.project_dir, self.logger, opts.log_retention, opts.record, self.live.logs_recorded
+        )
+        self.log_storage, self._log_recorder = logs
         await self.load()
         self._bus = EventBus(
             self.registry,
@@ -219,7 +202,7 @@ class MotiaCore:
             retry_base_delay=self.options.retry_base_delay,
         )
         self.calls.bus = self._bus
-        self._watch_metrics()
+        watch_metrics(self.metrics, self.queue, self.registries, lambda: self._runners)
         if self._trace_recorder is not None:
             self._trace_recorder.start()
         await self.queue.start()
@@ -290,7 +273,8 @@ class MotiaCore:
                 await self._trace_recorder.close(TRACE_FLUSH_WAIT)
             await self.cron_history.close()
             await self.live.close()
-            await self._close_logs()
+            recorder, self._log_recorder = self._log_recorder, None
+            await close_logs(recorder, self.log_storage, self.logger, TRACE_FLUSH_WAIT)  # the last lines, bounded
             if self._otel is not None:  # the SDK's flush blocks: in a thread, bounded by its own timeout
                 if not await asyncio.to_thread(self._otel.close, OTEL_FLUSH_WAIT):
                     self.logger.warn(f"the OpenTelemetry collector did not take the last spans in {OTEL_FLUSH_WAIT}s")
@@ -302,29 +286,6 @@ class MotiaCore:
             await self.streams.store.close()
             await self.trace_storage.close()
             await self.backends.close()  # e.g. the Redis connection pool the stores shared
-
-    def _open_logs(self) -> None:
-        from motia_core.project import motia_dir
-
-        storage = self.backends.logs
-        if storage is None:  # the embedded default, and a third-party backend that keeps none
-            path = motia_dir(self.project_dir, self.logger) / "logs.db"
-            storage = SqliteLogStorage(path, self.logger, self.options.log_retention)
-        self.log_storage = storage
-        if self.options.record:
-            recorder = self._log_recorder = LogRecorder(storage, self.logger)
-            recorder.listeners.append(self.live.logs_recorded)
-            self.logger.sinks.append(recorder)
-            recorder.start()
-
-    async def _close_logs(self) -> None:
-        recorder, self._log_recorder = self._log_recorder, None
-        if recorder is not None:
-            await recorder.close(TRACE_FLUSH_WAIT)  # the last lines, within a bounded wait
-            with contextlib.suppress(ValueError):
-                self.logger.sinks.remove(recorder)
-        if self.log_storage is not None:
-            await self.log_storage.close()
 
     def subscriptions(self) -> dict[str, tuple[str, str]]:
         """Each queue subscription's (topic, step name): GET /__motia/queue."""
@@ -375,45 +336,9 @@ class MotiaCore:
         return self._bus
 
     def runner_status(self) -> list[dict[str, Any]]:
-        out = []
-        for runtime, proc in self._runners.items():
-            info = proc.session.info if proc.session else None
-            decl = self.runners.runner(runtime)
-            out.append(
-                {
-                    "runtime": runtime,
-                    "state": proc.state.value,
-                    "pid": proc.process.pid if proc.process else None,
-                    "restarts": proc.restarts,
-                    "inFlight": proc.session.in_flight if proc.session else 0,
-                    "runtimeVersion": info.runtime_version if info else None,
-                    "slots": info.slots if info else None,
-                    "steps": len(proc.files),
-                    "language": info.language if info else runtime,
-                    # the languages its declaration loads (plugins.py): what the Workbench badges show
-                    "languages": [lang.name for lang in decl.languages] if decl is not None else [],
-                    "startedAt": int(proc.started_at * 1000) if proc.started_at else None,
-                    "uptimeMs": int((time.time() - proc.started_at) * 1000) if proc.started_at else None,
-                }
-            )
-        return out
+        return runner_rows(self._runners, self.runners)
 
     # -- internals -------------------------------------------------------------------------------
-
-    def _watch_metrics(self) -> None:
-        """/metrics reads the queue's stats per subscription and the runners at scrape time."""
-
-        def subscriptions() -> list[Subscription]:  # the registry of the moment (a reload may swap it)
-            subscribers = self.registry.subscribers()
-            return [Subscription(subscription_key(t, s), t, s.name) for t, steps in subscribers.items() for s in steps]
-
-        def runners() -> list[RunnerSample]:
-            return [
-                RunnerSample(rt, p.state.value, p.restarts, p.session.in_flight if p.session else 0)
-                for rt, p in self._runners.items()
-            ]
-
-        self.metrics.watch(self.queue, subscriptions, runners)
 
     def _on_manifest(self, runtime: RunnerName, manifest: Manifest, first: bool) -> None:
         self.loads[runtime] = self.runtime_load(self._runners[runtime].files, manifest)
@@ -443,17 +368,7 @@ class MotiaCore:
         new = self.build_registry()
         old = self.registries.swap(new)
         self.streams.streams = new.streams
-        before = {s.id: s for s in old.steps}
-        after = {s.id: s for s in new.steps}
-        added = sorted(after.keys() - before.keys())
-        removed = sorted(before.keys() - after.keys())
-        changed = f"{len(after)} steps" + (f", added {', '.join(added)}" if added else "")
-        changed += f", removed {', '.join(removed)}" if removed else ""
-        self.logger.info(f"{why}: now serving {changed}")
-        known = {str(i) for i in old.issues}
-        for issue in new.issues:
-            if str(issue) not in known:
-                self.logger.error(f"invalid step: {issue}")
+        report_swap(why, old, new, self.logger)
         self.live.flows_changed()  # the Workbench's live socket redraws the flows (http/admin_live.py)
         return new
 
@@ -462,34 +377,6 @@ class MotiaCore:
             self._bus.update(new)
         if self._cron is not None:
             self._cron.update(new.by_type(StepType.CRON))
-
-    def _report_config(self, storage_lines: list[str]) -> None:
-        config = self.project_config
-        if config is None:
-            return
-        rel = config.file.relative_path
-        self.logger.debug(f"read {rel} in {config.eval_ms:.0f} ms", file=rel)
-        for finding in config.findings:
-            self.logger.warn(finding, file=rel)
-        for line in storage_lines:
-            self.logger.info(line, file=rel)
-
-    def _report(self, seconds: float) -> None:
-        for issue in self.registry.issues:
-            self.logger.error(f"invalid step: {issue}")
-        for warning in self.registry.warnings:
-            self.logger.warn(warning)
-        for notice in deviation_notices(self.registry.steps):  # docs/compatibility.md: never a silent change
-            self.logger.info(notice, compatibility=True)
-        by_type: dict[str, int] = {}
-        for s in self.registry.steps:
-            by_type[s.type.value] = by_type.get(s.type.value, 0) + 1
-        summary = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no steps"
-        bad = f", {len(self.registry.issues)} invalid" if self.registry.issues else ""
-        streams = f", {len(self.registry.streams)} streams" if self.registry.streams else ""
-        self.logger.info(
-            f"loaded {len(self.registry.steps)} steps ({summary}{bad}){streams} in {seconds * 1000:.0f} ms"
-        )
 
     def _display_host(self) -> str:
         return "localhost" if self.options.host in ("0.0.0.0", "::", "") else self.options.host

@@ -4,18 +4,16 @@ Flags and output only; the work is elsewhere."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from motia_core import __version__
-from motia_core.create import TEMPLATES
+from motia_core.cli_common import byte_size, logger_from, positive_float, positive_int, run_loop, workbench_path
 from motia_core.errors import MotiaError, ProjectError
-from motia_core.logs import Level, Logger, capture_std_logging
+from motia_core.logs import Logger, capture_std_logging
 from motia_core.sdk_link import STDERR, link_sdk
 
 if TYPE_CHECKING:
@@ -29,7 +27,8 @@ SERVING = ("serve", "dev")  # the commands whose start-up time counts (coldstart
 def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
     """Every command's flags; `serving_only`: the other commands' parsers are left out when the command
     is serve or dev, whose flags they do not change, because describing conformance and generate-types
-    imports pydantic and jsonschema (~0.3 s of CPU) before the runners could start."""
+    imports pydantic and jsonschema (~0.3 s of CPU) and `create` its templates' table before the
+    runners could start."""
     parser = argparse.ArgumentParser(
         prog="motia-core",
         description="Serve a Motia-style step project (TypeScript, JavaScript, Python) from one core.",
@@ -50,13 +49,13 @@ def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--runner-slots",
-        type=_positive_int,
+        type=positive_int,
         default=1024,
         help="invocations in flight per runner; the core dispatches only into free slots (1024)",
     )
     serve.add_argument(
         "--admission-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=os.environ.get("MOTIA_ADMISSION_TIMEOUT", "10"),
         help="seconds an API call waits for a free runner slot before it gets 503 (10)",
     )
@@ -73,32 +72,32 @@ def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-body",
-        type=_byte_size,
+        type=byte_size,
         default=os.environ.get("MOTIA_MAX_BODY", "16MiB"),
         help="largest request body, e.g. 512KiB, 16MiB; larger ones get 413 (16MiB)",
     )
     serve.add_argument(
         "--api-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=os.environ.get("MOTIA_API_TIMEOUT", "30"),
         help="seconds an API handler may run before it is cancelled and the call gets 504; "
         "a step's infrastructure.handler.timeout overrides it (30)",
     )
     serve.add_argument(
         "--shutdown-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=os.environ.get("MOTIA_SHUTDOWN_TIMEOUT", "10"),
         help="seconds SIGTERM may take in all; runners still busy then are killed (10)",
     )
     serve.add_argument(
         "--log-retention-lines",
-        type=_positive_int,
+        type=positive_int,
         default=os.environ.get("MOTIA_LOG_RETENTION_LINES", "100000"),
         help="log lines /__motia/logs keeps, newest first (env MOTIA_LOG_RETENTION_LINES; 100000)",
     )
     serve.add_argument(
         "--log-retention-days",
-        type=_positive_float,
+        type=positive_float,
         default=os.environ.get("MOTIA_LOG_RETENTION_DAYS", "7"),
         help="days a kept log line lives (env MOTIA_LOG_RETENTION_DAYS; 7)",
     )
@@ -110,7 +109,7 @@ def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workbench-path",
-        type=_workbench_path,
+        type=workbench_path,
         default=os.environ.get("MOTIA_WORKBENCH_PATH", "/__workbench"),
         help="where the Workbench (the browser UI) is served, behind the admin guard (env MOTIA_WORKBENCH_PATH; "
         "/__workbench)",
@@ -125,6 +124,9 @@ def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
         help="serve and reload the runners of each file you save",
         description="Serve a project and reload what changes.",
     )
+    if serving_only:
+        return parser
+    from motia_core.create import TEMPLATES  # late: the templates' table is not needed to serve
 
     steps = sub.add_parser("steps", help="list the project's steps and validate their configs")
     _project_args(steps)
@@ -148,8 +150,6 @@ def build_parser(serving_only: bool = False) -> argparse.ArgumentParser:
     emit.add_argument("--topic", "-t", required=True, help="event topic")
     emit.add_argument("--data", "-d", default="{}", help="event data as JSON ({})")
     emit.add_argument("--url", default="http://localhost:3000", help="core URL (http://localhost:3000)")
-    if serving_only:
-        return parser
 
     from motia_core import conformance
 
@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("serve", "dev"):
             return _serve(args)
         if args.command == "steps":
-            return _steps(args)
+            from motia_core import cli_commands
+
+            return cli_commands.steps(args)
         if args.command == "dlq":
             from motia_core import dlq
 
@@ -227,7 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from motia_core import runners_command
 
             return runners_command.run(args)
-        return _emit(args)
+        from motia_core import cli_commands
+
+        return cli_commands.emit(args)
     except MotiaError as exc:
         print(f"motia-core: {exc}", file=sys.stderr)
         return 2
@@ -235,77 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _logger(args: argparse.Namespace, stream: object = None) -> Logger:
-    try:
-        level = Level.parse(args.log_level)
-    except ValueError as exc:
-        raise SystemExit(f"motia-core: {exc}") from None
-    return Logger(args.log_format, level, stream=stream)  # type: ignore[arg-type]
-
-
-def _workbench_path(text: str) -> str:
-    from motia_core.workbench import workbench_path_problem
-
-    problem = workbench_path_problem(text)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
-    return text
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {text}")
-    return value
-
-
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2}
-
-
-def _byte_size(text: str) -> int:
-    """'16MiB', '512KiB', '1000000' -> bytes."""
-    raw = text.strip().lower()
-    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = raw[len(digits) :].strip()
-    try:
-        value = float(digits)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size such as 16MiB or 1048576, got {text!r}") from None
-    if unit not in _SIZE_UNITS or not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a size > 0 such as 16MiB, 512KiB or 1048576, got {text!r}")
-    return int(value * _SIZE_UNITS[unit])
-
-
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
-
-
 def _serve(args: argparse.Namespace) -> int:
-    logger = _logger(args)
+    logger = logger_from(args)
     capture_std_logging(logger)  # asyncio's and aiohttp's own messages: never a blocking write to stderr
     project_dir = Path(args.dir).resolve()
     if not project_dir.is_dir():
         raise ProjectError(f"project folder {args.dir} does not exist")
     link_sdk(project_dir, logger)  # node_modules/motia for editors and tsc (sdk_link.py)
-    _run(_serve_async(args, logger, project_dir))
+    run_loop(_serve_async(args, logger, project_dir))
     return 0
 
 
@@ -351,99 +292,3 @@ def _build_core(args: argparse.Namespace, logger: Logger, early: EarlyStart) -> 
         log_retention=LogRetention(args.log_retention_lines, args.log_retention_days * 86400),
     )
     return MotiaCore(Path(args.dir), logger, options, early=early)
-
-
-def _steps(args: argparse.Namespace) -> int:
-    from motia_core.app import CoreOptions, MotiaCore
-    from motia_core.http.admin_steps import step_json
-
-    # logs go to stderr so stdout stays machine-readable
-    storage = CoreOptions(backend=args.backend, redis_url=args.redis, redis_prefix=args.redis_prefix)
-    core = MotiaCore(Path(args.dir), _logger(args, sys.stderr), storage)
-    result: dict[str, object] = {}
-
-    async def run() -> None:
-        try:
-            await core.load()
-        finally:
-            await core.stop()
-
-    _run(run())
-    registry = core.registry
-    if args.json:
-        result = {
-            "steps": [step_json(s) for s in registry.steps],
-            "streams": [
-                {
-                    "name": d.name,
-                    "filePath": d.file.relative_path,
-                    "language": d.file.language,
-                    "canAccess": d.can_access,
-                }
-                for d in registry.streams.values()
-            ],
-            "issues": [
-                {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in registry.issues
-            ],
-            "warnings": registry.warnings,
-            "config": _config_json(core),
-        }
-        print(json.dumps(result, indent=2))
-    else:
-        for s in registry.steps:
-            trigger = {
-                "api": f"{s.method} {s.path}",
-                "event": "subscribes " + ", ".join(s.subscribes),
-                "cron": f"cron {s.cron}",
-                "noop": "noop",
-            }[s.type.value]
-            print(f"  {s.type.value:<5} {s.name:<32} {trigger:<40} {s.file.relative_path} ({s.language})")
-        for d in registry.streams.values():
-            access = " (canAccess)" if d.can_access else ""
-            print(f"  {'stream':<5} {d.name:<32} {'ctx.streams.' + d.name + access:<40} {d.file.relative_path}")
-        for i in registry.issues:
-            print(f"  INVALID {i}")
-        for finding in core.project_config.findings if core.project_config else []:
-            print(f"  CONFIG  {finding}")  # motia.config.* keys motia-core does not honour (project_config.py)
-        print(f"{len(registry.steps)} valid, {len(registry.issues)} invalid")
-    return 1 if args.check and registry.issues else 0
-
-
-def _config_json(core: Any) -> dict[str, object] | None:
-    """`steps --json`: the project's motia.config.* file and what motia-core does not honour in it."""
-    config = core.project_config
-    if config is None:
-        return None
-    return {
-        "file": config.file.relative_path,
-        "streamAuth": config.stream_auth is not None,
-        "redis": config.redis_url is not None,
-        "findings": config.findings,
-    }
-
-
-def _emit(args: argparse.Namespace) -> int:
-    import urllib.error  # late: only `emit` talks HTTP from here
-    import urllib.request
-
-    try:
-        data = json.loads(args.data)
-    except json.JSONDecodeError as exc:
-        print(f"motia-core: --data is not valid JSON: {exc}", file=sys.stderr)
-        return 2
-    body = json.dumps({"topic": args.topic, "data": data}).encode()
-    headers = {"Content-Type": "application/json"}  # the admin surface takes JSON only (docs/security.md)
-    token = os.environ.get("MOTIA_ADMIN_TOKEN")
-    if token:  # needed when --url is another host; harmless on loopback
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(args.url.rstrip("/") + "/emit", data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            print(resp.read().decode())
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(f"motia-core: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
-        return 1
-    except urllib.error.URLError as exc:
-        print(f"motia-core: cannot reach {args.url}: {exc.reason}", file=sys.stderr)
-        return 1

@@ -3,6 +3,12 @@
 Runners import step files and send each config as JSON; this module is the one validator for every
 language. It is strict (unknown keys and wrong types are rejected, naming the field and, when it can
 be found, the line in the source file) yet accepts every key real Motia 0.x projects use.
+
+Two paths, one verdict: `plainly_valid` accepts the common valid configs with plain type checks, and
+anything else goes to the pydantic models in step_models.py, which reject with an issue per field
+(or accept what the fast path left to them). pydantic and the models cost ~0.1-0.2 s of CPU at
+import, on the cold start's critical path; a project whose configs are plainly valid never loads
+them (docs/performance.md#cold-start-where-the-time-goes).
 """
 
 from __future__ import annotations
@@ -11,11 +17,9 @@ import enum
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from motia_core.errors import ConfigIssue
 from motia_core.project import RunnerName, StepFile
@@ -31,118 +35,7 @@ class StepType(enum.StrEnum):
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
-
-
-class EmitObject(_Strict):
-    topic: str = Field(min_length=1)
-    label: str | None = None
-    conditional: bool | None = None
-
-
-Emit = str | EmitObject
 JsonSchema = dict[str, Any] | None
-
-
-class FunctionRef(_Strict):
-    """A function in a config, as runners encode it: {"$function": "<name>"}."""
-
-    function: str = Field(alias="$function")
-
-
-class QueryParam(_Strict):
-    name: str
-    description: str | None = None
-
-
-class HandlerInfra(_Strict):
-    ram: Annotated[int, Field(ge=128, le=10240)] | None = None
-    cpu: float | int | None = None
-    timeout: Annotated[float | int, Field(gt=0, le=900)] | None = None
-
-
-class QueueInfra(_Strict):
-    type: Literal["standard", "fifo"] | None = None
-    maxRetries: Annotated[int, Field(ge=0)] | None = None
-    visibilityTimeout: Annotated[float | int, Field(gt=0)] | None = None
-    delaySeconds: Annotated[float | int, Field(ge=0, le=900)] | None = None
-    concurrency: Annotated[int, Field(ge=1)] | None = None
-
-
-class Infrastructure(_Strict):
-    handler: HandlerInfra | None = None
-    queue: QueueInfra | None = None
-
-
-class ApiInfrastructure(_Strict):
-    handler: HandlerInfra | None = None  # handler.timeout overrides --api-timeout (docs/delivery.md)
-
-
-class _Common(_Strict):
-    name: str = Field(min_length=1)
-    description: str | None = None
-    flows: list[str] = Field(default_factory=list)
-    virtualEmits: list[Emit] = Field(default_factory=list)
-    virtualSubscribes: list[str] = Field(default_factory=list)
-    includeFiles: list[str] = Field(default_factory=list)
-
-
-class ApiConfig(_Common):
-    type: Literal["api"]
-    path: str
-    method: str
-    emits: list[Emit] = Field(default_factory=list)
-    middleware: list[FunctionRef] = Field(default_factory=list)
-    bodySchema: JsonSchema = None
-    responseSchema: dict[str, JsonSchema] | None = None
-    queryParams: list[QueryParam] = Field(default_factory=list)
-    infrastructure: ApiInfrastructure | None = None
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        problem = path_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, v: str) -> str:
-        up = v.upper()
-        if up not in HTTP_METHODS:
-            raise ValueError(f"expected one of {', '.join(HTTP_METHODS)}, got {v!r}")
-        return up
-
-
-class EventConfig(_Common):
-    type: Literal["event"]
-    subscribes: list[str]  # may be empty, as in Motia: the registry warns that the step never runs
-    emits: list[Emit] = Field(default_factory=list)
-    input: JsonSchema = None
-    infrastructure: Infrastructure | None = None
-
-
-class CronConfig(_Common):
-    type: Literal["cron"]
-    cron: str
-    emits: list[Emit] = Field(default_factory=list)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, v: str) -> str:
-        fields = v.split()
-        if len(fields) not in (5, 6) or not croniter.is_valid(v, second_at_beginning=len(fields) == 6):
-            raise ValueError(
-                f"invalid cron expression {v!r}: expected 5 fields (min hour day month weekday) or 6 with seconds first"
-            )
-        return v
-
-
-class NoopConfig(_Common):
-    type: Literal["noop"]
-
 
 # Paths motia-core serves itself (or will: /metrics, the Workbench under /__motia): an API step may
 # not take them or anything below them. Built-in routes are added first, so a step there would be
@@ -186,14 +79,6 @@ def path_problem(path: str) -> str | None:
             where = "a route" if trimmed == prefix else f"under {prefix}, a path"
             return f"{path!r} is {where} motia-core serves itself (or reserves); pick another path"
     return None
-
-
-_MODELS: dict[str, type[_Common]] = {
-    "api": ApiConfig,
-    "event": EventConfig,
-    "cron": CronConfig,
-    "noop": NoopConfig,
-}
 
 
 @dataclass(frozen=True)
@@ -248,17 +133,16 @@ def parse_step(file: StepFile, config_json: bytes, has_handler: bool) -> Step:
     if not isinstance(raw, dict):
         raise ConfigValidationError([ConfigIssue(rel, "config", f"expected an object, got {_kind(raw)}")])
     step_type = raw.get("type")
-    model = _MODELS.get(step_type) if isinstance(step_type, str) else None
-    if model is None:
+    if not isinstance(step_type, str) or step_type not in _KEYS:
         msg = f"expected one of api, event, cron, noop; got {step_type!r}"
         raise ConfigValidationError([ConfigIssue(rel, "config.type", msg, locate_key(file.path, "type"))])
-    try:
-        cfg = model.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigValidationError(_issues(file, exc)) from exc
+    if not plainly_valid(raw):
+        from motia_core.step_models import validate  # late: pydantic, for configs that need it only
+
+        validate(file, raw)
     if not has_handler and step_type != "noop":
         raise ConfigValidationError([ConfigIssue(rel, "handler", f"a {step_type} step must export a handler function")])
-    return _to_step(file, cfg, raw, has_handler)
+    return _to_step(file, raw, has_handler)
 
 
 class ConfigValidationError(Exception):
@@ -267,104 +151,161 @@ class ConfigValidationError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-def _to_step(file: StepFile, cfg: _Common, raw: dict[str, Any], has_handler: bool) -> Step:
+def cron_problem(expression: str) -> str | None:
+    """Why a cron step's expression cannot be scheduled, or None."""
+    from croniter import croniter  # late: ~15 ms of CPU, needed by cron steps only
+
+    fields = expression.split()
+    if len(fields) not in (5, 6) or not croniter.is_valid(expression, second_at_beginning=len(fields) == 6):
+        return (
+            f"invalid cron expression {expression!r}: expected 5 fields (min hour day month weekday) "
+            "or 6 with seconds first"
+        )
+    return None
+
+
+# The keys each step type's config may have (step_models.py declares their types)
+_COMMON_KEYS = frozenset({"type", "name", "description", "flows", "virtualEmits", "virtualSubscribes", "includeFiles"})
+_KEYS = {
+    "api": _COMMON_KEYS
+    | {"path", "method", "emits", "middleware", "bodySchema", "responseSchema", "queryParams", "infrastructure"},
+    "event": _COMMON_KEYS | {"subscribes", "emits", "input", "infrastructure"},
+    "cron": _COMMON_KEYS | {"cron", "emits"},
+    "noop": _COMMON_KEYS,
+}
+_EMIT_KEYS = frozenset({"topic", "label", "conditional"})
+_QUERY_PARAM_KEYS = frozenset({"name", "description"})
+
+
+def plainly_valid(raw: dict[str, Any]) -> bool:
+    """True when the models in step_models.py would surely accept `raw` (whose `type` is known): plain
+    JSON types only, checked as strictly as the models check them. False means "ask the models", not
+    "invalid": `infrastructure` (bounded numbers) and other rare shapes are always left to them."""
+    kind = raw["type"]
+    if not raw.keys() <= _KEYS[kind] or not _text(raw.get("name")) or not _optional_str(raw.get("description")):
+        return False
+    if not all(_str_list(raw[k]) for k in ("flows", "virtualSubscribes", "includeFiles") if k in raw):
+        return False
+    if not all(_emit_list(raw[k]) for k in ("emits", "virtualEmits") if k in raw):
+        return False
+    if raw.get("infrastructure") is not None:
+        return False
+    if kind == "api":
+        path, method, responses = raw.get("path"), raw.get("method"), raw.get("responseSchema")
+        return (
+            type(path) is str
+            and path_problem(path) is None
+            and type(method) is str
+            and method.upper() in HTTP_METHODS
+            and _schema(raw.get("bodySchema"))
+            and (responses is None or (type(responses) is dict and all(_schema(v) for v in responses.values())))
+            and all(_function_ref(m) for m in _items(raw, "middleware"))
+            and all(_query_param(q) for q in _items(raw, "queryParams"))
+        )
+    if kind == "event":
+        return _str_list(raw.get("subscribes")) and _schema(raw.get("input"))
+    if kind == "cron":
+        cron = raw.get("cron")
+        return type(cron) is str and cron_problem(cron) is None
+    return True
+
+
+def _text(value: object) -> bool:
+    return type(value) is str and value != ""
+
+
+def _optional_str(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _str_list(value: object) -> bool:
+    return type(value) is list and all(type(v) is str for v in value)
+
+
+def _items(raw: dict[str, Any], key: str) -> list[Any]:
+    """An optional list key's items ([] when absent); a value that is not a list (None included: these
+    keys are not nullable) gives [None], which fails the caller's per-item check."""
+    value = raw.get(key, [])
+    return value if type(value) is list else [None]
+
+
+def _emit_list(value: object) -> bool:
+    return type(value) is list and all(type(e) is str or _emit_object(e) for e in value)
+
+
+def _emit_object(value: object) -> bool:
+    return (
+        type(value) is dict
+        and value.keys() <= _EMIT_KEYS
+        and _text(value.get("topic"))
+        and _optional_str(value.get("label"))
+        and (value.get("conditional") is None or type(value.get("conditional")) is bool)
+    )
+
+
+def _schema(value: object) -> bool:
+    return value is None or type(value) is dict
+
+
+def _function_ref(value: object) -> bool:
+    return type(value) is dict and value.keys() == {"$function"} and type(value["$function"]) is str
+
+
+def _query_param(value: object) -> bool:
+    return (
+        type(value) is dict
+        and value.keys() <= _QUERY_PARAM_KEYS
+        and type(value.get("name")) is str
+        and _optional_str(value.get("description"))
+    )
+
+
+def _to_step(file: StepFile, raw: dict[str, Any], has_handler: bool) -> Step:
+    """The Step of a validated config. Validation is strict (no coercion), so the raw values are the
+    validated ones; only `method` is normalised (upper case), as the models' validator does."""
     common: dict[str, Any] = {
         "file": file,
-        "name": cfg.name,
+        "name": raw["name"],
         "config": raw,
-        "flows": tuple(cfg.flows),
+        "flows": tuple(raw.get("flows", ())),
         "has_handler": has_handler,
     }
-    if isinstance(cfg, ApiConfig):
-        api_handler = cfg.infrastructure.handler if cfg.infrastructure else None
+    kind = raw["type"]
+    emits = tuple(e if isinstance(e, str) else e["topic"] for e in raw.get("emits", ()))
+    infra: dict[str, Any] = raw.get("infrastructure") or {}
+    timeout = (infra.get("handler") or {}).get("timeout")
+    if kind == "api":
         return Step(
             type=StepType.API,
-            handler_timeout=float(api_handler.timeout) if api_handler and api_handler.timeout else None,
-            emits=_topics(cfg.emits),
-            path=cfg.path,
-            method=cfg.method,
-            body_schema=cfg.bodySchema,
+            handler_timeout=float(timeout) if timeout else None,
+            emits=emits,
+            path=raw["path"],
+            method=raw["method"].upper(),
+            body_schema=raw.get("bodySchema"),
             **common,
         )
-    if isinstance(cfg, EventConfig):
-        infra = cfg.infrastructure or Infrastructure()
-        q = infra.queue or QueueInfra()
+    if kind == "event":
+        q: dict[str, Any] = infra.get("queue") or {}
+        fifo = q.get("type") == "fifo"
         queue = QueueSettings(
-            fifo=q.type == "fifo",
-            max_retries=q.maxRetries if q.maxRetries is not None else 3,
-            concurrency=1 if q.type == "fifo" else (q.concurrency or 32),
-            delay_seconds=float(q.delaySeconds or 0),
-            visibility_timeout=float(q.visibilityTimeout or 900),
+            fifo=fifo,
+            max_retries=q["maxRetries"] if q.get("maxRetries") is not None else 3,
+            concurrency=1 if fifo else (q.get("concurrency") or 32),
+            delay_seconds=float(q.get("delaySeconds") or 0),
+            visibility_timeout=float(q.get("visibilityTimeout") or 900),
         )
-        timeout = infra.handler.timeout if infra.handler else None
         return Step(
             type=StepType.EVENT,
-            emits=_topics(cfg.emits),
-            subscribes=tuple(cfg.subscribes),
-            input_schema=cfg.input,
+            emits=emits,
+            subscribes=tuple(raw["subscribes"]),
+            input_schema=raw.get("input"),
             queue=queue,
             handler_timeout=float(timeout) if timeout is not None else None,
             **common,
         )
-    if isinstance(cfg, CronConfig):
-        return Step(type=StepType.CRON, emits=_topics(cfg.emits), cron=cfg.cron, **common)
+    if kind == "cron":
+        return Step(type=StepType.CRON, emits=emits, cron=raw["cron"], **common)
     return Step(type=StepType.NOOP, **common)
-
-
-def _topics(emits: list[Emit]) -> tuple[str, ...]:
-    return tuple(e if isinstance(e, str) else e.topic for e in emits)
-
-
-def _issues(file: StepFile, exc: ValidationError) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
-    seen: set[tuple[str, str]] = set()
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"] if not _is_union_branch(p)]
-        path = "config" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc)
-        message = _message(err)
-        if (path, message) in seen:
-            continue
-        seen.add((path, message))
-        key = next((p for p in reversed(loc) if not p.isdigit()), "")
-        issues.append(ConfigIssue(file.relative_path, path, message, locate_key(file.path, key) if key else None))
-    return issues
-
-
-def _is_union_branch(part: object) -> bool:
-    # pydantic names union members in locations ("str", "EmitObject", "function-after[...]"); hide them.
-    return isinstance(part, str) and (
-        part in {"str", "EmitObject", "FunctionRef", "dict[str,any]", "none"}
-        or "[" in part
-        or part.startswith("function")
-    )
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    got = err.get("input")
-    if kind == "extra_forbidden":
-        return "unknown key (not part of this step type's config)"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error":
-        return f"{err['msg'].lower()}, got {got!r}"
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_kind(got)} {_short(got)}"
-    return f"{err['msg'].lower()} (got {_kind(got)} {_short(got)})"
-
-
-_EXPECTED = {
-    "list_type": "an array",
-    "dict_type": "an object",
-    "model_type": "an object",
-    "model_attributes_type": "an object",
-    "string_type": "a string",
-    "int_type": "an integer",
-    "float_type": "a number",
-    "bool_type": "a boolean",
-}
 
 
 def _kind(value: object) -> str:

@@ -28,8 +28,9 @@ from typing import Any, TypeVar
 import orjson
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
+from motia_core.conformance._kit_server import KitServer
 from motia_core.conformance._process import RunnerProcess, run_prepare
-from motia_core.conformance._stream import KitServer, RunnerStream
+from motia_core.conformance._stream import RunnerStream
 from motia_core.conformance._target import Target
 from motia_core.errors import ProjectError
 from motia_core.plugins import PREPARE_TIMEOUT, RunnerContext

@@ -1,22 +1,19 @@
-"""The core's end of the protocol, played by the kit: a grpc.aio server and one object per stream.
+"""The core's end of the protocol, played by the kit: one object per runner stream.
 
-:class:`KitServer` listens on a unix socket and routes each stream to the spawn that expects the
-``Hello.secret`` it carries (any other secret is refused with ``BAD_SECRET``, as the core does).
-:class:`RunnerStream` is one connected runner. Like the core it has one reader and one batching
-writer; unlike the core it records everything a case may want to check: envelopes per frame,
-frame sizes, every call with what was answered, results, and *violations* (protocol errors that
-fail whatever case is running, e.g. a result for an invocation never started).
+:class:`RunnerStream` is one connected runner (the kit's server, _kit_server.py, creates it). Like
+the core it has one reader and one batching writer; unlike the core it records everything a case may
+want to check: envelopes per frame, frame sizes, every call with what was answered, results, and
+*violations* (protocol errors that fail whatever case is running, e.g. a result for an invocation
+never started).
 
-Calls are answered from an in-memory state store with the core's semantics. ``reply_delay`` lets
-a case answer calls late, so replies arrive out of order.
+Calls are answered by _kit_calls.py (an in-memory state store with the core's semantics).
+``reply_delay`` lets a case answer calls late, so replies arrive out of order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,34 +26,9 @@ import grpc
 import orjson
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
-from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
+from motia_core.conformance._kit_calls import CallRecord, StateStore, serve_call
 
-# What the kit accepts from a runner: large, so that an oversized frame is seen and reported
-# instead of breaking the stream.
-RECEIVE_LIMIT = 64 * 1024 * 1024
 KIT_PROTOCOL = 1
-# An emit to this topic gets the core's reply to an undeclared topic (docs/protocol.md, `emit`).
-UNDECLARED_TOPIC = "conformance.undeclared"
-UNDECLARED_REPLY = orjson.dumps(
-    {
-        "dropped": "undeclared_topic",
-        "message": f"ConformanceLenient emitted {UNDECLARED_TOPIC!r}, which is not in its config.emits "
-        "('conformance.lenient.ok'); the event was dropped",
-    }
-)
-
-CallArgs = dict[str, Any]
-
-
-@dataclass
-class CallRecord:
-    """One Call as it arrived, decoded, with the reply the kit gave."""
-
-    request_id: int
-    op: str
-    args: CallArgs
-    overlapped: bool  # an earlier call of the same invocation still waited for its reply
-    reply: Any = None  # the decoded value_json the kit answered with
 
 
 @dataclass
@@ -70,45 +42,6 @@ class Invocation:
     @property
     def invocation_id(self) -> str:
         return self.start.invocation_id
-
-
-@dataclass
-class Refused:
-    """A connection the server refused by itself (unknown secret)."""
-
-    pid: int
-    code: int
-
-
-class StateStore:
-    """Groups of JSON values kept as the bytes sent, in the order keys were first set."""
-
-    def __init__(self) -> None:
-        self.groups: dict[str, dict[str, bytes]] = {}
-
-    def set(self, group: str, key: str, value: bytes) -> bytes:
-        self.groups.setdefault(group, {})[key] = value
-        return value
-
-    def get(self, group: str, key: str) -> bytes:
-        return self.groups.get(group, {}).get(key, b"null")
-
-    def delete(self, group: str, key: str) -> bytes:
-        return self.groups.get(group, {}).pop(key, b"null")
-
-    def get_group(self, group: str) -> bytes:
-        return b"[" + b",".join(self.groups.get(group, {}).values()) + b"]"
-
-    def clear(self, group: str) -> bytes:
-        self.groups.pop(group, None)
-        return b"null"
-
-
-def _json(raw: bytes, what: str) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"{what} is not JSON: {exc}") from None
 
 
 class RunnerStream:
@@ -396,7 +329,7 @@ class RunnerStream:
         if invocation.result.done():
             self._violate(f"a {op} Call for {call.invocation_id} after its InvocationResult")
         try:
-            args, value = self._serve_call(op, call)
+            args, value = serve_call(self.state, op, call)
         except ValueError as exc:
             self._violate(f"{op} Call of {call.invocation_id}: {exc}")
             self._reply(call.request_id, None, ("CODE_INVALID_ARGUMENT", str(exc)), invocation)
@@ -414,43 +347,6 @@ class RunnerStream:
         else:
             self._reply(call.request_id, value, None, invocation)
 
-    def _serve_call(self, op: str, call: pb.Call) -> tuple[CallArgs, bytes]:
-        state = self.state
-        if op == "state_set":
-            s = call.state_set
-            value = _json(s.value_json, "value_json")
-            return {"group": s.group_id, "key": s.key, "value": value}, state.set(s.group_id, s.key, s.value_json)
-        if op == "state_get":
-            g = call.state_get
-            return {"group": g.group_id, "key": g.key}, state.get(g.group_id, g.key)
-        if op == "state_delete":
-            d = call.state_delete
-            return {"group": d.group_id, "key": d.key}, state.delete(d.group_id, d.key)
-        if op == "state_get_group":
-            group = call.state_get_group.group_id
-            return {"group": group}, state.get_group(group)
-        if op == "state_clear":
-            group = call.state_clear.group_id
-            return {"group": group}, state.clear(group)
-        if op == "emit":
-            e = call.emit
-            if not e.topic:
-                raise ValueError("emit without a topic")
-            data = _json(e.data_json, "data_json")
-            args: CallArgs = {"topic": e.topic, "data": data, "message_group_id": e.message_group_id}
-            if e.topic == UNDECLARED_TOPIC:  # answered as the core answers a topic not in the step's emits
-                return args, UNDECLARED_REPLY
-            return args, b"null"
-        if op == "log":
-            log = call.log
-            fields = _json(log.fields_json, "fields_json") if log.fields_json else None
-            if fields is not None and not isinstance(fields, dict):
-                raise ValueError(f"fields_json must be a JSON object, got {type(fields).__name__}")
-            if abs(log.time_unix_ms - time.time() * 1000) > 3_600_000:
-                raise ValueError(f"time_unix_ms {log.time_unix_ms} is not the current time in milliseconds")
-            return {"level": int(log.level), "message": log.message, "fields": fields}, b""
-        raise ValueError(f"unknown call op {op!r}")
-
     def _reply(
         self, request_id: int, value: bytes | None, error: tuple[str, str] | None, invocation: Invocation | None
     ) -> None:
@@ -465,82 +361,3 @@ class RunnerStream:
             reply.error.message = error[1]
         else:
             reply.value_json = value or b""
-
-
-class _Servicer(pb_grpc.RunnerServiceServicer):
-    def __init__(self, server: KitServer) -> None:
-        self._server = server
-
-    async def Connect(self, request_iterator: Any, context: Any) -> None:
-        await self._server.accept(context)
-
-
-class KitServer:
-    """The kit's grpc server: streams are routed to spawns by the secret in their Hello."""
-
-    def __init__(self) -> None:
-        self.state = StateStore()
-        self.address = ""
-        self.refused: list[Refused] = []
-        self.not_hello = 0  # streams refused because their first envelope was not a Hello
-        self.streams: list[RunnerStream] = []
-        self._expected: dict[str, asyncio.Future[RunnerStream]] = {}
-        self._server: Any = None
-
-    async def start(self, socket_path: str) -> str:
-        options = [
-            ("grpc.max_send_message_length", RECEIVE_LIMIT),
-            ("grpc.max_receive_message_length", RECEIVE_LIMIT),
-        ]
-        self._server = grpc.aio.server(options=options)
-        pb_grpc.add_RunnerServiceServicer_to_server(_Servicer(self), self._server)  # type: ignore[no-untyped-call]
-        self._server.add_insecure_port(f"unix:{socket_path}")
-        await self._server.start()
-        self.address = f"unix:{socket_path}"
-        return self.address
-
-    async def stop(self) -> None:
-        for stream in self.streams:
-            stream.close()
-        if self._server is not None:
-            await self._server.stop(0.5)
-            self._server = None
-
-    def expect(self, secret: str) -> asyncio.Future[RunnerStream]:
-        fut: asyncio.Future[RunnerStream] = asyncio.get_running_loop().create_future()
-        self._expected[secret] = fut
-        return fut
-
-    def forget(self, secret: str) -> None:
-        fut = self._expected.pop(secret, None)
-        if fut is not None and not fut.done():
-            fut.cancel()
-
-    async def accept(self, context: Any) -> None:
-        first = await context.read()
-        if first is grpc.aio.EOF or not first.messages or first.messages[0].WhichOneof("kind") != "hello":
-            # Nobody expects this stream; a spawn waiting for it fails on its own timeout.
-            self.not_hello += 1
-            await _refuse_now(context, pb.Refusal.CODE_NOT_HELLO, "the first envelope must be a Hello")
-            return
-        hello = first.messages[0].hello
-        waiter = self._expected.pop(hello.secret, None)
-        if waiter is None or waiter.done():
-            self.refused.append(Refused(hello.pid, pb.Refusal.CODE_BAD_SECRET))
-            await _refuse_now(context, pb.Refusal.CODE_BAD_SECRET, "missing or wrong runner secret")
-            return
-        stream = RunnerStream(context, first, self.state)
-        self.streams.append(stream)
-        waiter.set_result(stream)
-        await stream.serve()
-
-
-async def _refuse_now(context: Any, code: int, message: str) -> None:
-    frame = pb.CoreFrame()
-    refusal = frame.messages.add().refusal
-    refusal.code = code  # type: ignore[assignment]
-    refusal.message = message
-    refusal.core_protocol_min = KIT_PROTOCOL
-    refusal.core_protocol_max = KIT_PROTOCOL
-    with contextlib.suppress(Exception):
-        await context.write(frame)

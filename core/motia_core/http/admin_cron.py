@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from croniter import croniter
 
 from motia_core.dispatch import Invoke, InvokeRequest
 from motia_core.errors import RunnerError
@@ -81,6 +80,8 @@ class CronHistory:
 
 
 def next_runs(expression: str, count: int = NEXT_RUNS) -> list[int]:
+    from croniter import croniter  # late: not imported at start by projects without cron steps (cron.py)
+
     six = len(expression.split()) == 6  # seconds first, as node-cron reads six fields (cron.py)
     schedule = croniter(expression, datetime.now().astimezone(), second_at_beginning=six)
     return [int(schedule.get_next(float) * 1000) for _ in range(count)]

@@ -24,24 +24,38 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class _Table:
+class RouteTable:
+    """What one registry serves. Built once and never changed after it is swapped in."""
+
     static: dict[tuple[str, str], Handler]  # (method, path) of paths without parameters: a dict lookup
     dynamic: RouteIndex  # the paths with parameters: a segment tree (http/route_index.py)
 
 
 class LiveApiRoutes:
+    """The catch-all's table of API step routes, rebuilt by build_table() on every registry swap.
+
+    A subclass may override build_table() to add routes beside the steps' (the bench's floor
+    routes, bench/benchlib/floor_server.py): they are served exactly like a step's route.
+    """
+
     def __init__(self, core: ServedCore, cors: CorsPolicy, live: LiveRegistry) -> None:
         self._core = core
         self._cors = cors
-        self._table = self._build(live.current)
+        self._table = self.build_table(live.current)
         live.on_swap(lambda _old, new: self._swap(new))
 
-    def _swap(self, registry: Registry) -> None:
-        self._table = self._build(registry)  # one assignment: a request sees the old table or the new
+    @property
+    def core(self) -> ServedCore:
+        """The core the routes dispatch to (for build_table overrides)."""
+        return self._core
 
-    def _build(self, registry: Registry) -> _Table:
+    def _swap(self, registry: Registry) -> None:
+        self._table = self.build_table(registry)  # one assignment: a request sees the old table or the new
+
+    def build_table(self, registry: Registry) -> RouteTable:
+        """The routes of `registry`'s API steps; called in the constructor and on every swap."""
         core = self._core
-        table = _Table({}, RouteIndex())
+        table = RouteTable({}, RouteIndex())
         for step in registry.by_type(StepType.API):
             validator = registry.body_validators.get(step.id)
             handler = api_handler(step, validator, core.invoke, core.traces, core.logger)

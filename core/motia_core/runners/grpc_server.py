@@ -23,7 +23,8 @@ from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
 from motia_core.limits import MAX_MESSAGE_BYTES
 from motia_core.logs import Logger
-from motia_core.runners.grpc_session import HEARTBEAT_INTERVAL, GrpcSession
+from motia_core.runners.grpc_session import GrpcSession
+from motia_core.runners.liveness import HEARTBEAT_INTERVAL
 from motia_core.runners.transport import (
     CallHandler,
     RunnerInfo,

@@ -1,7 +1,8 @@
 """One runner's stream, core side: a reader loop and a batching writer task (frames.py).
 
 Invocations (with their timeouts and client-gone cancels), calls, step loading, pings and the
-heartbeat, cancellation and drain notices all go through here.
+heartbeat, cancellation and drain notices all go through here. What the messages carry is
+wire.py's, the calls' ops call_ops.py's, the heartbeat's clock liveness.py's.
 """
 
 from __future__ import annotations
@@ -10,45 +11,34 @@ import asyncio
 import contextlib
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import grpc
 
 from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
-from motia_core.errors import AdmissionTimeout, CallFailed, RunnerLost
+from motia_core.errors import AdmissionTimeout, RunnerLost
 from motia_core.limits import MAX_MESSAGE_BYTES, mib
 from motia_core.logs import Logger
 from motia_core.project import FileKind, StepFile
+from motia_core.runners.call_ops import SessionCalls
 from motia_core.runners.credit import ByteCredit
 from motia_core.runners.frames import FrameWriter
-from motia_core.runners.http_body import HTTP_BODY_CAPABILITY, HttpResult
+from motia_core.runners.liveness import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, Liveness
 from motia_core.runners.transport import (
     CallHandler,
     Failure,
     FailureKind,
     Invocation,
     InvocationScope,
-    LoadFailure,
     Manifest,
-    ManifestEntry,
     Outcome,
     RunnerInfo,
 )
+from motia_core.runners.wire import fill_start, manifest_of, outcome_of
 
 CANCEL_GRACE = float(os.environ.get("MOTIA_CANCEL_GRACE", "5"))  # seconds a runner has to confirm a Cancel
-# Liveness: a runner that sends nothing for HEARTBEAT_TIMEOUT seconds (SIGSTOPped, or an event loop
-# blocked by a handler that never yields) is declared dead. The core pings only a quiet stream, so a
-# busy runner's own frames are its heartbeat and an idle one costs one tiny message per interval.
-# Only silence the runner is to blame for counts: time the core's own loop was stalled (it could
-# neither send the ping nor read the answer) is not counted, and the runner gets the whole timeout
-# after the ping was handed to the transport (docs/protocol.md, "Liveness").
-HEARTBEAT_INTERVAL = float(os.environ.get("MOTIA_HEARTBEAT_INTERVAL", "1"))
-HEARTBEAT_TIMEOUT = float(os.environ.get("MOTIA_HEARTBEAT_TIMEOUT", "5"))
-_CALL_ERROR_CODES = {name: value for name, value in pb.CallError.Code.items()}
 _T = TypeVar("_T")
-_RECENT_SCOPES = 4096  # scopes kept after an invocation ends, for calls a handler did not await
 _TIMED_OUT = Outcome()  # marker: the invocation's timer fired before its result came
 
 
@@ -64,31 +54,26 @@ class GrpcSession:
         self.info = info
         self.session_id = session_id
         self._context = context
-        self._calls = calls
         self._logger = logger
         self._loop = asyncio.get_running_loop()
         self._out = FrameWriter(self._write_frame, self._refuse_oversized)
         self._message = self._out.message  # a new envelope in the frame being built; fill it before yielding
         self._pending: dict[str, tuple[asyncio.Future[Outcome], int]] = {}
-        self._scopes: dict[str, InvocationScope] = {}
-        self._recent: OrderedDict[str, InvocationScope] = OrderedDict()
         self._loads: dict[int, asyncio.Future[Manifest]] = {}
         self._pings: dict[int, asyncio.Future[float]] = {}
         self._next_id = 0
         self._slots = asyncio.Semaphore(max(1, info.slots))
         self._credit = ByteCredit()  # bytes of input in flight, beside the count the slots bound
-        self._call_tasks: set[asyncio.Task[None]] = set()
+        self._cancel_tasks: set[asyncio.Task[None]] = set()
         self.closed: asyncio.Future[str] = self._loop.create_future()
+        self._calls = SessionCalls(calls, info, logger, self._message, self.closed)  # scopes, calls, replies
+        self._scopes = self._calls.scopes  # each running invocation's, by id
         self.draining: asyncio.Future[str] = self._loop.create_future()  # the runner announced a drain (SIGTERM)
         self._cancels: dict[str, asyncio.Future[None]] = {}
         self.cancel_grace = CANCEL_GRACE
         self._writer = asyncio.create_task(self._write_loop(), name=f"runner-writer-{info.language}")
         self._end = asyncio.Event()
-        self._last_heard = time.monotonic()
-        self._stalled = 0.0  # seconds the core's own loop lagged since the runner was last heard
-        self._ping_nonce = 0  # the heartbeat ping not yet answered by any frame (0: none)
-        self._ping_written: float | None = None  # when that ping was handed to the transport
-        self._stalled_at_write = 0.0  # self._stalled at that moment
+        self._liveness = Liveness()  # when the runner was last heard, for the heartbeat (liveness.py)
         self._heartbeat: asyncio.Task[None] | None = None
         self.unresponsive: str | None = None  # why the heartbeat gave up on this runner, if it did
 
@@ -100,11 +85,9 @@ class GrpcSession:
 
     async def _write_frame(self, frame: pb.CoreFrame) -> None:
         await self._context.write(frame)
-        if self._ping_nonce and self._ping_written is None:  # only while a heartbeat ping waits: rare
-            nonce = self._ping_nonce
-            if any(m.WhichOneof("kind") == "ping" and m.ping.nonce == nonce for m in frame.messages):
-                self._ping_written = time.monotonic()
-                self._stalled_at_write = self._stalled
+        liveness = self._liveness
+        if liveness.ping_nonce and liveness.ping_written is None:  # only while a heartbeat ping waits: rare
+            liveness.ping_handed_over(frame)
 
     async def _write_loop(self) -> None:
         try:
@@ -129,7 +112,7 @@ class GrpcSession:
                 failure = Failure(FailureKind.BAD_PAYLOAD, "PayloadTooLarge", why, non_retryable=True)
                 entry[0].set_result(Outcome(failure=failure))
         elif kind == "call_reply":
-            self._reply_error(msg.call_reply.request_id, "CODE_INVALID_ARGUMENT", why)
+            self._calls.reply_error(msg.call_reply.request_id, "CODE_INVALID_ARGUMENT", why)
 
     # -- the domain-facing API ------------------------------------------------------------------
 
@@ -185,27 +168,7 @@ class GrpcSession:
         self._pending[iid] = (fut, invocation.fencing_token)
         self._scopes[iid] = scope
         try:
-            start = self._message().start
-            start.invocation_id = iid
-            start.step_id = invocation.step_id
-            start.attempt = invocation.attempt
-            start.fencing_token = invocation.fencing_token
-            start.deadline_unix_ms = invocation.deadline_ms
-            start.trace_id = invocation.trace_id
-            start.flows.extend(invocation.flows)
-            start.trigger = invocation.trigger.value  # type: ignore[assignment]
-            if invocation.http_body is None:
-                start.payload_json = invocation.payload
-            elif HTTP_BODY_CAPABILITY in self.info.capabilities:  # the body once, as bytes (runners/http_body.py)
-                start.payload_json = invocation.payload
-                http_body = start.http_body
-                http_body.SetInParent()  # present even when empty: it tells the runner to answer http_response
-                http_body.raw = invocation.http_body.raw
-                http_body.content_type = invocation.http_body.content_type
-                http_body.encoding = invocation.http_body.encoding.value  # type: ignore[assignment]
-            else:
-                start.payload_json = invocation.http_body.legacy_payload(invocation.payload)
-            start.topic = invocation.topic
+            fill_start(self._message().start, invocation, self.info.capabilities)
             # A timer resolves `fut` with a marker rather than wrapping it in wait_for(shield(...)): that
             # pair costs ~17 µs per call (measured), this ~2 µs; the hot path runs it on every API call.
             timer = self._loop.call_later(timeout, _expire, fut) if timeout is not None else None
@@ -237,11 +200,7 @@ class GrpcSession:
             if not slot_held:
                 self._slots.release()
             self._pending.pop(iid, None)
-            done = self._scopes.pop(iid, None)
-            if done is not None:
-                self._recent[iid] = done
-                if len(self._recent) > _RECENT_SCOPES:
-                    self._recent.popitem(last=False)
+            self._calls.ended(iid)
 
     async def _take_credit(self, size: int, admission_timeout: float) -> None:
         """Wait until `size` more bytes of input fit in what this runner holds (runners/credit.py)."""
@@ -269,8 +228,8 @@ class GrpcSession:
         msg.reason = reason  # type: ignore[assignment]
         msg.grace_ms = int(self.cancel_grace * 1000)
         task = asyncio.create_task(self._await_cancelled(iid, confirmed))
-        self._call_tasks.add(task)
-        task.add_done_callback(self._call_tasks.discard)
+        self._cancel_tasks.add(task)
+        task.add_done_callback(self._cancel_tasks.discard)
 
     async def _await_cancelled(self, iid: str, confirmed: asyncio.Future[None]) -> None:
         try:
@@ -304,35 +263,17 @@ class GrpcSession:
     def start_heartbeat(self, interval: float = HEARTBEAT_INTERVAL, timeout: float = HEARTBEAT_TIMEOUT) -> None:
         """Watch the stream from now on (after step loading, which may legitimately block a runner)."""
         if self._heartbeat is None and not self.closed.done() and interval > 0:
-            self._heartbeat = asyncio.create_task(
-                self._watch(interval, timeout), name=f"runner-heartbeat-{self.info.language}"
-            )
+            watch = self._liveness.watch(interval, timeout, self.closed, self._send_ping, self._give_up)
+            self._heartbeat = asyncio.create_task(watch, name=f"runner-heartbeat-{self.info.language}")
 
-    async def _watch(self, interval: float, timeout: float) -> None:
-        while not self.closed.done():
-            before = time.monotonic()
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            # A loop busy with other work (1 MB bodies on a starved CPU) wakes us late and reads the
-            # runner's frames late too: that lag is the core's, not the runner's silence.
-            lag = max(0.0, now - before - interval - 0.05)
-            self._stalled += lag
-            quiet = now - self._last_heard
-            silent = quiet - self._stalled
-            written = self._ping_written
-            # the runner gets the whole timeout after its ping left the core (core stalls not counted);
-            # a ping the transport never took means the runner does not read its stream either
-            waited = timeout if written is None else now - written - (self._stalled - self._stalled_at_write)
-            if silent >= timeout and waited >= timeout:
-                why = "a ping never reached it" if written is None else f"a ping unanswered for {now - written:.0f}s"
-                self.unresponsive = f"stopped answering pings for {quiet:.0f}s ({why})"
-                self.abort(f"the {self.info.language} runner {self.unresponsive}")
-                return
-            if quiet >= interval:
-                self._next_id += 1
-                self._message().ping.nonce = self._next_id
-                if not self._ping_nonce:  # the clock runs from the first unanswered ping
-                    self._ping_nonce = self._next_id
+    def _send_ping(self) -> int:
+        self._next_id += 1
+        self._message().ping.nonce = self._next_id
+        return self._next_id
+
+    def _give_up(self, why: str) -> None:
+        self.unresponsive = why
+        self.abort(f"the {self.info.language} runner {why}")
 
     async def shutdown(self, grace: float, reason: str) -> None:
         if self.closed.done():
@@ -378,9 +319,7 @@ class GrpcSession:
                 frame = await self._context.read()
                 if frame is grpc.aio.EOF:
                     break
-                self._last_heard = time.monotonic()
-                self._stalled = 0.0
-                self._ping_nonce, self._ping_written = 0, None
+                self._liveness.heard()
                 for msg in frame.messages:
                     self._dispatch(msg)
         except asyncio.CancelledError:
@@ -396,7 +335,7 @@ class GrpcSession:
         if kind == "result":
             self._on_result(msg.result)
         elif kind == "call":
-            self._on_call(msg.call)
+            self._calls.on_call(msg.call)
         elif kind == "steps_loaded":
             self._on_loaded(msg.steps_loaded)
         elif kind == "ping":
@@ -431,101 +370,10 @@ class GrpcSession:
             return
         if fut.done():
             return
-        if result.WhichOneof("outcome") == "failed":
-            f = result.failed
-            kind = FailureKind(f.kind) if f.kind in FailureKind._value2member_map_ else FailureKind.UNSPECIFIED
-            fut.set_result(
-                Outcome(failure=Failure(kind, f.error_type, f.message, f.stack, f.non_retryable, int(f.retry_after_ms)))
-            )
-        elif result.completed.HasField("http_response"):
-            h = result.completed.http_response
-            fut.set_result(Outcome(http=HttpResult(h.status, h.headers_json, h.body, h.body_kind)))
-        else:
-            fut.set_result(Outcome(payload=result.completed.payload_json))
+        fut.set_result(outcome_of(result))
 
     def _on_loaded(self, loaded: pb.StepsLoaded) -> None:
         fut = self._loads.get(loaded.request_id)
         if fut is None or fut.done():
             return
-        fut.set_result(
-            Manifest(
-                steps=[
-                    ManifestEntry(s.step_id, s.config_json, s.has_handler, s.middleware_count) for s in loaded.steps
-                ],
-                errors=[LoadFailure(e.step_id, e.error_type, e.message, e.stack) for e in loaded.errors],
-            )
-        )
-
-    def _scope(self, invocation_id: str) -> InvocationScope | None:
-        if not invocation_id:
-            return None
-        return self._scopes.get(invocation_id) or self._recent.get(invocation_id)
-
-    def _on_call(self, call: pb.Call) -> None:
-        op = call.WhichOneof("op")
-        scope = self._scope(call.invocation_id)
-        if op == "log":
-            log = call.log
-            self._calls.log(scope, self.info, log.level, log.message, log.fields_json, log.time_unix_ms)
-            if call.request_id:
-                self._message().call_reply.request_id = call.request_id
-            return
-        if call.invocation_id and scope is None:
-            self._reply_error(call.request_id, "CODE_UNKNOWN_INVOCATION", f"unknown invocation {call.invocation_id}")
-            return
-        task = asyncio.create_task(self._serve_call(call, op, scope))
-        self._call_tasks.add(task)
-        task.add_done_callback(self._call_tasks.discard)
-
-    async def _serve_call(self, call: pb.Call, op: str | None, scope: InvocationScope | None) -> None:
-        c = self._calls
-        try:
-            if op == "emit":
-                value = await c.emit(scope, call.emit.topic, call.emit.data_json, call.emit.message_group_id)
-            elif op == "state_get":
-                value = await c.state_get(scope, call.state_get.group_id, call.state_get.key)
-            elif op == "state_set":
-                s = call.state_set
-                value = await c.state_set(scope, s.group_id, s.key, s.value_json)
-            elif op == "state_delete":
-                value = await c.state_delete(scope, call.state_delete.group_id, call.state_delete.key)
-            elif op == "state_get_group":
-                value = await c.state_get_group(scope, call.state_get_group.group_id)
-            elif op == "state_clear":
-                value = await c.state_clear(scope, call.state_clear.group_id)
-            elif op == "stream_get":
-                g = call.stream_get
-                value = await c.stream_get(scope, g.stream, g.group_id, g.id)
-            elif op == "stream_set":
-                ss = call.stream_set
-                value = await c.stream_set(scope, ss.stream, ss.group_id, ss.id, ss.data_json)
-            elif op == "stream_delete":
-                d = call.stream_delete
-                value = await c.stream_delete(scope, d.stream, d.group_id, d.id)
-            elif op == "stream_get_group":
-                gg = call.stream_get_group
-                value = await c.stream_get_group(scope, gg.stream, gg.group_id)
-            elif op == "stream_send":
-                e = call.stream_send
-                value = await c.stream_send(scope, e.stream, e.group_id, e.id, e.type, e.data_json)
-            else:
-                raise CallFailed("CODE_INVALID_ARGUMENT", f"unknown call {op!r}")
-        except CallFailed as exc:
-            self._reply_error(call.request_id, exc.code, str(exc))
-            return
-        except Exception as exc:
-            self._logger.error(f"call {op} failed inside the core: {exc!r}", source="core")
-            self._reply_error(call.request_id, "CODE_INTERNAL", f"{type(exc).__name__}: {exc}")
-            return
-        if call.request_id and not self.closed.done():
-            reply = self._message().call_reply
-            reply.request_id = call.request_id
-            reply.value_json = value
-
-    def _reply_error(self, request_id: int, code: str, message: str) -> None:
-        if not request_id or self.closed.done():
-            return
-        reply = self._message().call_reply
-        reply.request_id = request_id
-        reply.error.code = _CALL_ERROR_CODES.get(code, pb.CallError.CODE_INTERNAL)  # type: ignore[assignment]
-        reply.error.message = message
+        fut.set_result(manifest_of(loaded))

@@ -9,34 +9,17 @@ reports problems the same way: file, line when found, field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import Field, ValidationError
 
 from motia_core.errors import ConfigIssue
 from motia_core.project import StepFile
 from motia_core.schema import compile_schema
-from motia_core.steps import ConfigValidationError, FunctionRef, JsonSchema, _issues, _kind, _Strict
+from motia_core.steps import ConfigValidationError, _kind
 
-
-class _BaseConfig(_Strict):
-    storageType: Literal["default", "custom"]
-    factory: FunctionRef | None = None
-
-
-class _StreamConfig(_Strict):
-    name: str = Field(min_length=1)
-    schema_: JsonSchema = Field(alias="schema")
-    baseConfig: _BaseConfig
-    canAccess: FunctionRef | None = None
-    description: str | None = None
-
-
-class _AuthConfig(_Strict):
-    name: str | None = None
-    description: str | None = None
-    contextSchema: JsonSchema = None
+# The pydantic models are in streams/config_models.py, imported by parse_stream and parse_auth: a
+# project without stream files never loads pydantic for them (docs/performance.md, cold start).
 
 
 @dataclass(frozen=True)
@@ -87,6 +70,8 @@ def _decode(file: StepFile, config_json: bytes) -> dict[str, Any]:
 
 def parse_stream(file: StepFile, config_json: bytes, has_handler: bool) -> StreamDef:
     """Validate one stream file's config; raise ConfigValidationError with every issue found."""
+    from motia_core.streams.config_models import ValidationError, _issues, _StreamConfig
+
     raw = _decode(file, config_json)
     try:
         cfg = _StreamConfig.model_validate(raw)
@@ -104,6 +89,8 @@ def parse_stream(file: StepFile, config_json: bytes, has_handler: bool) -> Strea
 
 def parse_auth(file: StepFile, config_json: bytes, has_handler: bool) -> AuthHook:
     """Validate the stream auth file: an optional small config and a handler."""
+    from motia_core.streams.config_models import ValidationError, _AuthConfig, _issues
+
     raw = _decode(file, config_json)
     try:
         cfg = _AuthConfig.model_validate(raw)

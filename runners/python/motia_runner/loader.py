@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import keyword
@@ -33,13 +32,16 @@ import sys
 import traceback
 import types
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from motia._execution import StepCallable
 from motia._tracebacks import format_user_traceback
 
 from .config_json import serialize_config
 from .errors import ConfigNotJsonError
+
+if TYPE_CHECKING:  # importlib.abc imports importlib.resources, tempfile, random... (~10 ms at start)
+    import importlib.abc
 
 _RUNNER_DIR = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY_DIRS = frozenset({"site-packages", "dist-packages", "node_modules"})

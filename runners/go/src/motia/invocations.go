@@ -28,8 +28,8 @@ type running struct {
 	cancelling bool // the core sent Cancel: answer Cancelled once the handler returned, never a result
 }
 
-// invocations runs each StartInvocation on its own goroutine and answers it with exactly one
-// InvocationResult (or Cancelled). The reader never waits for a handler.
+// invocations runs each StartInvocation on its own goroutine (a reused one: workers.go) and answers
+// it with exactly one InvocationResult (or Cancelled). The reader never waits for a handler.
 type invocations struct {
 	out          *outbox
 	router       *router
@@ -41,6 +41,7 @@ type invocations struct {
 	idle         chan struct{} // closed while nothing runs
 	stopHandlers context.CancelFunc
 	base         context.Context
+	workers      *workers
 }
 
 func newInvocations(out *outbox, r *router, steps func(string) *step, maxPayload int) *invocations {
@@ -48,7 +49,7 @@ func newInvocations(out *outbox, r *router, steps func(string) *step, maxPayload
 	idle := make(chan struct{})
 	close(idle)
 	return &invocations{out: out, router: r, steps: steps, running: map[string]*running{}, accepting: true,
-		maxPayload: maxPayload, idle: idle, base: base, stopHandlers: stop}
+		maxPayload: maxPayload, idle: idle, base: base, stopHandlers: stop, workers: newWorkers()}
 }
 
 func (iv *invocations) start(start *pb.StartInvocation) {
@@ -72,7 +73,7 @@ func (iv *invocations) start(start *pb.StartInvocation) {
 	}
 	iv.running[run.id] = run
 	iv.mu.Unlock()
-	go iv.run(ctx, start, s, run)
+	iv.workers.do(func() { iv.run(ctx, start, s, run) })
 }
 
 // cancel stops one invocation: its context is done, so waiting calls return ErrCancelled at once.

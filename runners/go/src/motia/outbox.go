@@ -1,6 +1,7 @@
 package motia
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -12,6 +13,11 @@ import (
 // outbox is the stream's only writer: a goroutine that sends everything queued since its last write
 // as one RunnerFrame (the core pays per gRPC message, not per envelope; docs/protocol.md), split so
 // that no frame exceeds the negotiated size. grpc-go also forbids concurrent Send calls.
+//
+// Unlike Node's event loop, nothing in Go marks "the end of a tick": the writer woke on the first
+// result of a CoreFrame's batch and sent it alone, so the core read one frame per result (measured:
+// 2,369 frames for 2,349 requests at wrk -c16) and paid its per-message cost for each. settle lets
+// the handlers already runnable answer first; the same load then went out ~6 results per frame.
 type outbox struct {
 	queue    chan *pb.RunnerMessage
 	stop     chan struct{}
@@ -58,6 +64,7 @@ func (o *outbox) run() {
 	for {
 		select {
 		case first := <-o.queue:
+			o.settle()
 			o.write(first)
 		case <-o.stop:
 			for {
@@ -68,6 +75,22 @@ func (o *outbox) run() {
 					return
 				}
 			}
+		}
+	}
+}
+
+// settleRounds bounds the yields per frame: a steady trickle of results must not starve the writer.
+const settleRounds = 8
+
+// settle yields to the goroutines that are runnable now (on GOMAXPROCS=1, the handlers the reader
+// just started run before the writer is scheduled again) for as long as they keep adding envelopes.
+// A lone result costs one Gosched, well under a microsecond.
+func (o *outbox) settle() {
+	for i := 0; i < settleRounds; i++ {
+		queued := len(o.queue)
+		runtime.Gosched()
+		if len(o.queue) == queued {
+			return
 		}
 	}
 }

@@ -2,6 +2,7 @@ package motia
 
 import (
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -97,5 +98,28 @@ func TestOutboxDropsEnvelopesAfterClose(t *testing.T) {
 	o.put(logMessage("after"))
 	if sent != 1 {
 		t.Fatalf("sent %d envelopes, want 1", sent)
+	}
+}
+
+// The handlers a CoreFrame started answer in one frame, not one frame each: the writer wakes on the
+// first answer, then yields to the handlers already runnable before sending (settle). With one P, as
+// under the bench's taskset, the 20 answers go out in at most two frames; without settle, in 20.
+func TestOutboxSettleBatchesAnswersOfRunnableHandlers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	sizes := make(chan int, 64)
+	o := newOutbox(func(f *pb.RunnerFrame) error { sizes <- len(f.Messages); return nil }, 1<<20)
+	go o.run()
+	const handlers = 20
+	for i := 0; i < handlers; i++ {
+		go o.put(logMessage("answer"))
+	}
+	frames, total := 0, 0
+	for total < handlers {
+		total += <-sizes
+		frames++
+	}
+	o.closeAndFlush()
+	if total != handlers || frames > 2 {
+		t.Fatalf("%d answers went out in %d frames; want them in at most 2", total, frames)
 	}
 }

@@ -89,6 +89,10 @@ func dial(address string) (*grpc.ClientConn, error) {
 		grpc.WithInsecure(),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{}), grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
 		grpc.WithNoProxy(), // the core is local; never route through $http_proxy
+		// Fixed receive windows as large as a message: grpc-go then sends no BDP-estimation pings and
+		// a WINDOW_UPDATE only per quarter window, HTTP/2 frames the core would read besides ours.
+		grpc.WithInitialWindowSize(maxMessageBytes),
+		grpc.WithInitialConnWindowSize(maxMessageBytes),
 	}
 	if path := strings.TrimPrefix(address, "unix:"); path != address {
 		path = strings.TrimPrefix(path, "//")
@@ -108,6 +112,7 @@ func run() int {
 		return exitUnusable
 	}
 	watchStdin()
+	defer startCPUProfile()()
 	conn, err := dial(s.address)
 	if err != nil {
 		logf("cannot dial the core at %s: %v", s.address, err)

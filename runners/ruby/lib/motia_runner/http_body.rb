@@ -17,6 +17,9 @@ module MotiaRunner
   module HttpBody
     EMPTY = "".b.freeze
 
+    # An HttpResponse's fields (result_wire.rb encodes them); body_kind is a BodyKind symbol.
+    Response = Struct.new(:status, :headers_json, :body, :body_kind)
+
     module_function
 
     # Set "body" and "rawBody" on the decoded API payload (a Motia::Data) from the raw bytes.
@@ -36,7 +39,7 @@ module MotiaRunner
       request["rawBody"] = text
     end
 
-    # The handler's {status, headers, body} (String or Symbol keys) as an HttpResponse, or nil when
+    # The handler's {status, headers, body} (String or Symbol keys) as a Response, or nil when
     # the core should see the whole value as JSON. Raises NotJsonError for headers or a body JSON
     # cannot carry.
     def response(value)
@@ -53,7 +56,7 @@ module MotiaRunner
       headers = field(value, "headers")
       headers_json = headers.nil? ? EMPTY : JsonCodec.dump(headers, "result.headers")
       body, kind = encode_body(value)
-      PB::HttpResponse.new(status: status, headers_json: headers_json, body: body, body_kind: kind)
+      Response.new(status, headers_json, body, kind)
     end
 
     def encode_body(value)

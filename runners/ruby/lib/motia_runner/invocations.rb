@@ -9,144 +9,13 @@ require_relative "http_body"
 require_relative "json_codec"
 require_relative "outbox"
 require_relative "proto"
+require_relative "result_wire"
+require_relative "running"
 require_relative "text"
 require_relative "worker_pool"
 require_relative "../motia/context"
 
 module MotiaRunner
-  # One invocation in flight: the handler's thread while it runs user code, and whether the core
-  # cancelled it. Shared by the reader thread (#cancel) and the worker thread (#user_code, #finish).
-  #
-  # How a Cancel stops a handler (Ruby cannot kill a thread safely):
-  #   1. the context is flagged: `ctx.cancelled?` turns true and every later call raises
-  #      Motia::Cancelled (cooperative handlers stop there);
-  #   2. Motia::Cancelled is raised into the handler's thread with Thread#raise, masked to
-  #      `:on_blocking` (Thread.handle_interrupt): it lands only where the thread blocks (sleep,
-  #      IO, Queue#pop, ConditionVariable#wait, a context call waiting for its reply), never in
-  #      the middle of computing, so a handler is not torn apart at an arbitrary line; a handler
-  #      busy computing is interrupted at its next blocking operation, or never (the core then
-  #      restarts the runner after Cancel.grace_ms);
-  #   3. the other threads of the invocation waiting for a call's reply are woken with it.
-  # The interrupt is raised at most once, and only while the thread is inside #user_code (checked
-  # under the mutex); one still pending as the handler returns is taken back there, with
-  # Motia::Cancelled masked (`:never`), so it never reaches the runner's code or the worker's next
-  # job.
-  class Running
-    attr_reader :invocation_id, :fencing_token
-
-    SHIELD = { ::Motia::Cancelled => :never }.freeze
-    INTERRUPTIBLE = { ::Motia::Cancelled => :on_blocking }.freeze
-    DELIVER = { ::Motia::Cancelled => :immediate }.freeze
-
-    def initialize(invocation_id, fencing_token)
-      @invocation_id = invocation_id
-      @fencing_token = fencing_token
-      @mutex = Mutex.new
-      @reason = nil     # set by #cancel
-      @context = nil    # the Motia::Context, once made
-      @thread = nil     # the thread running user code, while it does
-      @interrupted = false
-      @started = false  # a worker picked the invocation up
-      @finished = false
-    end
-
-    # The worker picks the invocation up. False when it was cancelled before that (its
-    # Cancelled is sent already): do nothing.
-    def begin!
-      @mutex.synchronize do
-        return false if @finished
-
-        @started = true
-      end
-    end
-
-    def started?
-      @mutex.synchronize { @started }
-    end
-
-    def cancelled?
-      @mutex.synchronize { !@reason.nil? }
-    end
-
-    def context=(context)
-      @mutex.synchronize do
-        @context = context
-        context.cancel(@reason) if @reason
-      end
-    end
-
-    # Cancel (reader thread). Returns :finished when the invocation is already over (its result
-    # is sent: the caller confirms at once), :not_started when no worker picked it up yet (it
-    # never will: the caller confirms at once and frees the slot), :again when it was already
-    # cancelled (its Cancelled is on the way), or the thread that was interrupted (nil if none
-    # runs user code right now): the worker sends Cancelled once the handler has returned.
-    def cancel(reason)
-      @mutex.synchronize do
-        return :finished if @finished
-        return :again if @reason
-
-        @reason = reason
-        unless @started
-          @finished = true
-          return :not_started
-        end
-        @context&.cancel(reason)
-        if @thread
-          @interrupted = true
-          @thread.raise(::Motia::Cancelled.new(reason))
-        end
-        @thread
-      end
-    end
-
-    # Run the block (user code) on the current thread so that a cancel can interrupt it. Raises
-    # Motia::Cancelled at once when the invocation is already cancelled.
-    def user_code
-      Thread.handle_interrupt(SHIELD) do
-        @mutex.synchronize do
-          raise ::Motia::Cancelled, @reason if @reason
-
-          @thread = Thread.current
-        end
-        begin
-          Thread.handle_interrupt(INTERRUPTIBLE) { yield }
-        ensure
-          interrupted = @mutex.synchronize do
-            @thread = nil
-            @interrupted
-          end
-          discard_interrupt if interrupted
-        end
-      end
-    end
-
-    # The worker is done with the invocation (worker thread). Returns the cancel reason when it
-    # was cancelled (send Cancelled, not the result), nil otherwise (send the result).
-    def finish
-      @mutex.synchronize do
-        @finished = true
-        @reason
-      end
-    end
-
-    private
-
-    # The handler returned (or raised something else) while our interrupt was on its way: take it,
-    # so it never reaches the runner's code or the worker's next job. (Ruby 3.1's
-    # Thread.pending_interrupt?(klass) crashes: only the argument-less form is used.)
-    def discard_interrupt
-      3.times do
-        break unless Thread.pending_interrupt?
-
-        begin
-          Thread.handle_interrupt(DELIVER) { Thread.pass }
-        rescue ::Motia::Cancelled
-          nil
-        end
-      end
-    end
-  end
-
   # Runs StartInvocations concurrently and answers each with exactly one InvocationResult, or,
   # when the core cancelled it, with Cancelled once its handler stopped.
   #
@@ -280,25 +149,22 @@ module MotiaRunner
     def run(start, step, running)
       return unless running.begin! # cancelled while queued: answered and released already
 
-      result = PB::InvocationResult.new(invocation_id: start.invocation_id, fencing_token: start.fencing_token)
+      completed = failed = nil
       begin
-        outcome = execute(start, step, running)
-        result.completed = if outcome.is_a?(PB::HttpResponse)
-                             PB::Completed.new(http_response: outcome)
-                           else
-                             PB::Completed.new(payload_json: outcome)
-                           end
+        completed = ResultWire.completed_entry(start.invocation_id, start.fencing_token, execute(start, step, running))
       rescue Failure => e
-        result.failed = failed(e.kind, e.error_type, e.message, "")
+        failed = failed(e.kind, e.error_type, e.message, "")
       rescue ::Exception => e # rubocop:disable Lint/RescueException -- a handler's exit must not stop the runner
-        result.failed = handler_failed(e)
+        failed = handler_failed(e)
       end
       # Decided atomically with Running#cancel: a Cancel that came before this line gets its
       # Cancelled here (and the result is dropped); one that comes after is answered at once.
       if running.finish
         send_cancelled(start.invocation_id, start.fencing_token)
+      elsif completed
+        send_completed(start, completed, step)
       else
-        send_result(result, step)
+        send_failed_result(start, failed, step)
       end
     ensure
       release(running) if running.started?
@@ -418,15 +284,28 @@ module MotiaRunner
       PB::Failed.new(kind: kind, error_type: Text.utf8(error_type), message: Text.utf8(message), stack: Text.utf8(stack))
     end
 
-    # Queue the result; one whose envelope would exceed the message limit becomes BAD_RESULT.
-    def send_result(result, step)
-      @outbox.put(PB::RunnerMessage.new(result: result))
+    # Queue a completed result (ResultWire's bytes); one above the message limit becomes BAD_RESULT.
+    def send_completed(start, entry, step)
+      @outbox.put_entry(entry)
     rescue MessageTooLargeError => e
-      result.completed = nil if result.outcome == :completed
-      message = "the result of #{step.relative_path} is #{e.size} bytes encoded, above the " \
-                "#{e.limit}-byte message limit (Welcome.max_message_bytes)"
-      result.failed = failed(:FAILURE_KIND_BAD_RESULT, "ResultTooLarge", message, "")
+      send_failed_result(start, too_large(e, step))
+    end
+
+    # Queue a Failed result; one above the message limit (a huge message or stack) becomes BAD_RESULT.
+    def send_failed_result(start, failed, step = nil)
+      result = PB::InvocationResult.new(invocation_id: start.invocation_id, fencing_token: start.fencing_token,
+                                        failed: failed)
       @outbox.put(PB::RunnerMessage.new(result: result))
+      nil
+    rescue MessageTooLargeError => e
+      send_failed_result(start, too_large(e, step))
+    end
+
+    def too_large(error, step)
+      what = step ? "the result of #{step.relative_path}" : "the result"
+      failed(:FAILURE_KIND_BAD_RESULT, "ResultTooLarge",
+             "#{what} is #{error.size} bytes encoded, above the #{error.limit}-byte message limit " \
+             "(Welcome.max_message_bytes)", "")
     end
 
     def send_cancelled(invocation_id, fencing_token)
@@ -436,12 +315,7 @@ module MotiaRunner
     end
 
     def send_failed(start, kind, error_type, message)
-      result = PB::InvocationResult.new(
-        invocation_id: start.invocation_id, fencing_token: start.fencing_token,
-        failed: failed(kind, error_type, message, "")
-      )
-      @outbox.put(PB::RunnerMessage.new(result: result))
-      nil
+      send_failed_result(start, failed(kind, error_type, message, ""))
     end
   end
 end

@@ -1,0 +1,179 @@
+"""Idle memory of motia-core and of classic Motia on the 10-step project, per process, as the report's
+"Resources" table measures it (2 s after the first 200 OK on /ping), repeated and interleaved so that
+the two systems (or two builds of the Node runner) see the same machine.
+
+    .venv/bin/python bench/benchlib/memory_idle.py --rounds 3                   # motia-core only
+    .venv/bin/python bench/benchlib/memory_idle.py --rounds 2 --classic         # + classic Motia
+    .venv/bin/python bench/benchlib/memory_idle.py --rounds 3 \\
+        --variant before=MOTIA_NODE_RUNNER=runners/node/dist/before-runner.cjs  # A/B, ABBA order
+
+Prints one line per process (RSS, PSS, USS) and per run the sums and "each page once" (resources.py),
+then the median of each over the runs. Classic Motia must be installed (bench/install_classic.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchlib import resources
+
+BENCH_DIR = Path(__file__).resolve().parents[1]
+PROJECT = BENCH_DIR / "projects" / "cold"
+CLASSIC_DIR = BENCH_DIR / ".motia-classic"
+MOTIA_CORE = Path(sys.executable).parent / "motia-core"
+SETTLE_S = 2.0  # as SuiteBase.idle_snapshot
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                resp.read()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before {url} answered") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from None
+            time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def motia_core_idle(env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "cold"
+        shutil.copytree(PROJECT, project)
+        port = free_port()
+        argv = [str(MOTIA_CORE), "serve", "--dir", str(project), "--port", str(port), "--host", "127.0.0.1"]
+        proc = subprocess.Popen(
+            [*argv, "--log-level", "warn"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_ok(f"http://127.0.0.1:{port}/ping", proc, 120)
+            time.sleep(SETTLE_S)
+            return resources.snapshot(proc.pid)
+        finally:
+            stop(proc)
+
+
+def classic_idle(i: int) -> dict[str, Any]:
+    """As suite_classic.classic_server: `motia start` on a copy of the project inside the install."""
+    project = CLASSIC_DIR / "projects" / f"memory-idle-{os.getpid()}-{i}"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(PROJECT, project)
+    shutil.copy(BENCH_DIR / "projects" / "motia.config.ts", project / "motia.config.ts")
+    (project / "python_modules").symlink_to(CLASSIC_DIR / "python_modules")
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDISMS_SYSTEM_BINARY": shutil.which("redis-server") or "/usr/bin/redis-server",
+        "MOTIA_ANALYTICS_DISABLED": "true",
+        "MOTIA_REDIS_PORT": str(free_port()),
+        "LOG_LEVEL": "warn",
+    }
+    proc = subprocess.Popen(
+        [str(CLASSIC_DIR / "node_modules/.bin/motia"), "start", "--port", str(port)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/ping", proc, 180)
+        time.sleep(SETTLE_S)
+        return resources.snapshot(proc.pid)
+    finally:
+        stop(proc)
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def show(label: str, snap: dict[str, Any]) -> None:
+    for p in snap["processes"]:
+        print(f"{label:12} {p['role']:24} RSS {p['rss_mb']:6.1f}  PSS {p['pss_mb']:6.1f}  USS {p['uss_mb']:6.1f}")
+    once = snap["unique_mb"]
+    print(
+        f"{label:12} {'total':24} RSS {snap['rss_mb']:6.1f}  PSS {snap['pss_mb']:6.1f}  USS {snap['uss_mb']:6.1f}"
+        f"  each page once {'–' if once is None else f'{once:6.1f}'}",
+        flush=True,
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--classic", action="store_true", help="measure classic Motia too (one run per round)")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=VAR=VALUE[,VAR=VALUE]",
+        help="a second motia-core run with these env variables, interleaved ABBA with the plain one",
+    )
+    args = ap.parse_args()
+    variants: dict[str, dict[str, str]] = {"motia-core": {}}
+    for spec in args.variant:
+        name, _, assigns = spec.partition("=")
+        variants[name] = dict(a.split("=", 1) for a in assigns.split(",") if a)
+    names = list(variants)
+    # values[label][(role or "total", column)] -> one value per run
+    values: dict[str, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
+
+    def record(label: str, snap: dict[str, Any]) -> None:
+        show(label, snap)
+        for p in snap["processes"]:
+            for col in ("rss_mb", "pss_mb", "uss_mb"):
+                values[label][(p["role"], col)].append(p[col])
+        for col in ("rss_mb", "pss_mb", "uss_mb", "unique_mb"):
+            if snap[col] is not None:
+                values[label][("total", col)].append(snap[col])
+
+    for r in range(args.rounds):
+        order = names + names[::-1] if len(names) > 1 else names
+        for name in order if r % 2 == 0 else order[::-1]:
+            record(name, motia_core_idle(variants[name]))
+        if args.classic:
+            record("classic", classic_idle(r))
+    print("\nmedian over the runs (MB):")
+    for label, cols in values.items():
+        for (role, col), xs in sorted(cols.items(), key=lambda kv: (kv[0][0] == "total", kv[0])):
+            print(f"{label:12} {role:24} {col:10} {statistics.median(xs):7.1f}  (n={len(xs)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
