@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -71,6 +71,7 @@ class _Sub:
     next_look: float = 0.0  # monotonic: when the next LEASE is due (until then a blocking read waits)
     recover: bool = False  # a call failed: entries may be leased to us that no delivery holds
     conn: aioredis.Redis | None = None  # the pump's own connection (its calls never overlap): no pool checkout
+    client_id: int | None = None  # conn's CLIENT ID: close() unblocks its read (redis_support.unblock)
     registered: bool = False
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (entry id, lease token)
 
@@ -199,7 +200,7 @@ class RedisQueue:
                     self._outage.ended()
                     pause = _BACKOFF_FIRST
                 except UNREACHABLE as exc:
-                    sub.recover, sub.next_look = True, 0.0
+                    sub.recover, sub.next_look, ready = True, 0.0, False
                     self._outage.failed(f"leasing {sub.name}", exc, pause)
                     await asyncio.sleep(pause)
                     pause = min(_BACKOFF_MAX, pause * 2)
@@ -248,6 +249,7 @@ class RedisQueue:
             # from 0, not $: events enqueued before any consumer existed are delivered too
             await self._redis.xgroup_create(sub.stream, lua.GROUP, id="0", mkstream=True)
         await self._register_fifo({sub.name})
+        sub.client_id = await sub.conn.client_id() if sub.conn else None  # again after an outage: it changes
 
     async def _lease(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
         """A LEASE script call when a look is due (a delay due, a reclaim due, a wake-up marker seen);
@@ -384,15 +386,15 @@ class RedisQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._calls:
+        if self._calls:  # a blocking read ends now, not after up to _BLOCK_MS
+            await support.unblock(self._redis, [sub.client_id for sub in self._subs.values()], _CLOSE_WAIT)
+        if self._calls:  # may all have ended meanwhile
             _, late = await asyncio.wait(set(self._calls), timeout=_CLOSE_WAIT)
             for call in late:  # leased entries it may hold come back after their visibility timeout
                 call.cancel()
-        for sub in self._subs.values():
-            conn, sub.conn = sub.conn, None
-            await support.drop_client(conn)
-            with contextlib.suppress(*UNREACHABLE, rex.ResponseError):
-                await self._scripts["FORGET_CONSUMER"](keys=[sub.stream], args=[self._consumer_name])
+        forget, me = self._scripts["FORGET_CONSUMER"], [self._consumer_name]
+        calls: list[Awaitable[Any]] = [forget(keys=[sub.stream], args=me) for sub in self._subs.values()]
+        await asyncio.gather(*(support.drop_client(sub.conn) for sub in self._subs.values()))  # pumps are gone
         if self._started:  # leases still held (cancelled deliveries) go to another instance at once
-            with contextlib.suppress(*UNREACHABLE):
-                await self._redis.delete(self._key("alive:", self._consumer_name))
+            calls.append(self._redis.delete(self._key("alive:", self._consumer_name)))
+        await support.all_within(calls, _CLOSE_WAIT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -159,6 +159,37 @@ async def read_stats(client: aioredis.Redis, base: str, names: list[str]) -> Que
     if isinstance(dead, Exception):
         raise dead
     return QueueStats(subs, int(dead))
+
+
+async def unblock(client: aioredis.Redis, client_ids: list[int | None], wait: float) -> None:
+    """End the pumps' blocking reads now (CLIENT UNBLOCK: they return as if timed out) so close() does
+    not wait up to a block's length for them. An id gone stale by a reconnect unblocks nothing, or
+    another client's read, which then simply reads again."""
+    ids = [client_id for client_id in client_ids if client_id is not None]
+    if ids:
+        await all_within([_unblock(client, ids)], wait)
+
+
+async def _unblock(client: aioredis.Redis, client_ids: list[int]) -> None:
+    async with client.pipeline(transaction=False) as pipe:
+        for client_id in client_ids:
+            pipe.client_unblock(client_id)
+        await pipe.execute(raise_on_error=False)
+
+
+async def all_within(calls: Sequence[Awaitable[Any]], wait: float) -> None:
+    """Run `calls` at once, bounded together by `wait`: with Redis gone each one spends its retries
+    (about 0.75 s, redis_conn.RETRIES), and one after the other a shutdown waited that per call."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=wait)
+    for task in late:
+        task.cancel()
+    for task in tasks:  # Redis away, or a script's error on a stream already gone: expected at close
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if failure is not None and not isinstance(failure, (*UNREACHABLE, rex.ResponseError)):
+            raise failure
 
 
 async def drop_client(client: aioredis.Redis | None) -> None:
