@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,16 +16,14 @@ from typing import Any
 
 import pytest
 
+from tests import ports
 from tests.redis_server import RedisServer, depends_on
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+free_port = ports.free_port  # per-worker ranges under pytest-xdist (tests/ports.py)
 
 
 class CoreProcess:

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.ports import free_port
+
 # url -> how to stop each process started against it (CoreProcess registers itself): stop() ends them
 # before Redis, so a test's teardown never leaves cores retrying a Redis that is gone until their
 # shutdown gives up (seconds each).
@@ -22,12 +24,6 @@ _DEPENDENTS: dict[str, list[Callable[[], object]]] = {}
 def depends_on(url: str, stop: Callable[[], object]) -> None:
     """`stop` is called when the RedisServer at `url` is stopped for good (not by restart() or kill())."""
     _DEPENDENTS.setdefault(url, []).append(stop)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -40,7 +36,7 @@ class RedisServer:
         self.binary = binary
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.appendfsync = appendfsync
         self.proc: subprocess.Popen[bytes] | None = None

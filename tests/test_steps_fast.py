@@ -16,7 +16,7 @@ import pytest
 
 from motia_core.project import StepFile
 from motia_core.step_models import _MODELS, ApiConfig, CronConfig, EventConfig, Infrastructure, QueueInfra
-from motia_core.steps import ConfigValidationError, QueueSettings, Step, StepType, parse_step, plainly_valid
+from motia_core.steps import _KEYS, ConfigValidationError, QueueSettings, Step, StepType, parse_step, plainly_valid
 
 BASES: list[dict[str, Any]] = [
     {
@@ -203,3 +203,11 @@ print(json.dumps([before, "pydantic" in sys.modules, issues]))
         ["config.emits[0]", "expected a string, got number 1"],
         ["config.emits[0]", "expected an object, got number 1"],
     ]
+
+
+def test_the_fast_paths_keys_are_the_models_keys() -> None:
+    # a key added to a model but not to steps._KEYS only sends its configs to the models; the other
+    # way round the fast path would accept a key the models reject, so the two lists must agree
+    for kind, model in _MODELS.items():
+        fields = {f.alias or name for name, f in model.model_fields.items()}
+        assert fields == _KEYS[kind], kind

@@ -210,7 +210,7 @@ def capture_std_logging(logger: Logger) -> None:
 
 
 MAX_PENDING_CHARS = 4 * 1024 * 1024  # log text waiting for a slow output, at most; beyond it lines drop
-BATCH_WAIT = 0.02  # seconds the writer lets lines gather after it was woken
+BATCH_WAIT = 0.002  # seconds the writer lets lines gather after it was woken
 Notice = Callable[[int, str], str]  # (lines dropped, why) -> a rendered log line saying so
 
 

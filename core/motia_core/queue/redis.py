@@ -386,15 +386,13 @@ class RedisQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._calls:  # a blocking read ends now, not after up to _BLOCK_MS
-            await support.unblock(self._redis, [sub.client_id for sub in self._subs.values()], _CLOSE_WAIT)
-        if self._calls:  # may all have ended meanwhile
-            _, late = await asyncio.wait(set(self._calls), timeout=_CLOSE_WAIT)
-            for call in late:  # leased entries it may hold come back after their visibility timeout
-                call.cancel()
+        ids = [sub.client_id for sub in self._subs.values()]
+        answered = await support.end_reads(self._redis, ids, self._calls, _CLOSE_WAIT)
+        await asyncio.gather(*(support.drop_client(sub.conn) for sub in self._subs.values()))  # pumps are gone
+        if not answered:  # Redis away: the liveness key expires by itself (_ALIVE_TTL), then others take over
+            return
         forget, me = self._scripts["FORGET_CONSUMER"], [self._consumer_name]
         calls: list[Awaitable[Any]] = [forget(keys=[sub.stream], args=me) for sub in self._subs.values()]
-        await asyncio.gather(*(support.drop_client(sub.conn) for sub in self._subs.values()))  # pumps are gone
         if self._started:  # leases still held (cancelled deliveries) go to another instance at once
             calls.append(self._redis.delete(self._key("alive:", self._consumer_name)))
         await support.all_within(calls, _CLOSE_WAIT)

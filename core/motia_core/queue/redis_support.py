@@ -161,20 +161,35 @@ async def read_stats(client: aioredis.Redis, base: str, names: list[str]) -> Que
     return QueueStats(subs, int(dead))
 
 
-async def unblock(client: aioredis.Redis, client_ids: list[int | None], wait: float) -> None:
-    """End the pumps' blocking reads now (CLIENT UNBLOCK: they return as if timed out) so close() does
-    not wait up to a block's length for them. An id gone stale by a reconnect unblocks nothing, or
-    another client's read, which then simply reads again."""
-    ids = [client_id for client_id in client_ids if client_id is not None]
-    if ids:
-        await all_within([_unblock(client, ids)], wait)
+async def end_reads(
+    client: aioredis.Redis, client_ids: list[int | None], calls: set[asyncio.Future[Any]], wait: float
+) -> bool:
+    """Wait (up to `wait`) for the calls in flight, the pumps' blocking reads ended at once by CLIENT
+    UNBLOCK (they return as if timed out) instead of after up to a block's length. False when Redis did
+    not answer the unblock: the close's last calls would only spend their retries too.
+
+    An id gone stale by a reconnect unblocks nothing, or another client's read, which simply reads again."""
+    unblocking = asyncio.ensure_future(_unblock(client, [i for i in client_ids if i is not None]))
+    if calls:
+        _, late = await asyncio.wait(set(calls), timeout=wait)
+        for call in late:  # leased entries it may hold come back after their visibility timeout
+            call.cancel()
+    done, _ = await asyncio.wait([unblocking], timeout=wait)
+    if not done:
+        unblocking.cancel()
+        return False
+    failure = unblocking.exception()
+    if failure is not None and not isinstance(failure, UNREACHABLE):
+        raise failure
+    return failure is None
 
 
 async def _unblock(client: aioredis.Redis, client_ids: list[int]) -> None:
     async with client.pipeline(transaction=False) as pipe:
         for client_id in client_ids:
             pipe.client_unblock(client_id)
-        await pipe.execute(raise_on_error=False)
+        pipe.ping()  # with no read to end, still the probe of whether Redis answers
+        await pipe.execute(raise_on_error=False)  # an unknown id is no error; an unreachable Redis raises
 
 
 async def all_within(calls: Sequence[Awaitable[Any]], wait: float) -> None:
