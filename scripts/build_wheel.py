@@ -3,6 +3,7 @@
 The checkout is copied to a staging folder first, and the non-Python parts are laid out there under
 motia_core/_runtime/ (the layout core/motia_core/paths.py resolves):
     _runtime/node/dist/runner.cjs        the prebuilt Node runner (make install builds it)
+    _runtime/node/dist/runner-proto.json runner.proto prebuilt for it (the same build)
     _runtime/node/node_modules/...       its production dependencies (grpc-js, proto-loader, esbuild, zod...)
     _runtime/node/proto/...              runner.proto, which the Node runner loads at run time (it walks up to proto/)
     _runtime/ruby/{bin,lib}              the Ruby runner with the Ruby SDK and its generated protobuf code
@@ -80,6 +81,11 @@ def stage(dest: Path) -> None:
         fail("the Workbench bundle (core/motia_core/workbench/static) is missing: run `make install` first")
     (runtime / "node/dist").mkdir(parents=True)
     shutil.copy2(runner, runtime / "node/dist/runner.cjs")
+    # runner.proto prebuilt by `npm run build` (runners/node/src/transport/proto.ts: a faster start)
+    descriptor = runner.with_name("runner-proto.json")
+    if not descriptor.is_file():
+        fail(f"{descriptor} is missing: run `make install` (or `npm run build` in runners/node) first")
+    shutil.copy2(descriptor, runtime / "node/dist/runner-proto.json")
     shutil.copy2(ROOT / "runners/node/package.json", runtime / "node/package.json")
     for key in node_runtime_packages():
         # symlinks=False: a wheel carries files only

@@ -66,7 +66,9 @@ def start_core(work: Path, name: str, env: dict[str, str]) -> tuple[Service, int
     shutil.copytree(ROOT / "bench/projects/bench-ruby", project, dirs_exist_ok=True)
     port = 18000 + (os.getpid() + len(name)) % 2000
     argv = [str(ROOT / ".venv/bin/motia-core"), "serve", "--dir", str(project), "--port", str(port)]
-    core = Service(name, [*argv, "--host", "127.0.0.1", "--log-level", "warn"], log=work / f"{name}.log", cpus="0", env=env)
+    core = Service(
+        name, [*argv, "--host", "127.0.0.1", "--log-level", "warn"], log=work / f"{name}.log", cpus="0", env=env
+    )
     core.start()
     return core, port
 
@@ -84,7 +86,7 @@ def main() -> None:
         cores.append(start_core(work, "core-baseline", {"MOTIA_RUBY_RUNNER": args.baseline_runner}))
         targets["rb-baseline"] = (1, "rb")
     try:
-        for label, (i, lang) in targets.items():
+        for i, lang in targets.values():
             svc, port = cores[i]
             url = f"http://127.0.0.1:{port}/noop/{lang}"
             svc.wait_http(url, timeout=120)
@@ -97,8 +99,9 @@ def main() -> None:
             for label in order:
                 svc, port = cores[targets[label][0]]
                 before = snapshot(svc)
-                run = wrk(f"http://127.0.0.1:{port}/noop/{targets[label][1]}", connections=16,
-                          duration=args.seconds, cpus="1")
+                run = wrk(
+                    f"http://127.0.0.1:{port}/noop/{targets[label][1]}", connections=16, duration=args.seconds, cpus="1"
+                )
                 after = snapshot(svc)
                 requests[label] += run["requests"]
                 for key, value in after.items():
@@ -108,8 +111,10 @@ def main() -> None:
         for label, t in totals.items():
             n = requests[label]
             parts = ", ".join(f"{k} {v / n * 1e6:.0f} us" for k, v in sorted(t.items()) if v / n * 1e6 >= 5)
-            print(f"{label}: {n:,} requests, median {statistics.median(rps[label]):,.0f} req/s; "
-                  f"CPU per request: {parts}; all {sum(t.values()) / n * 1e6:.0f} us")
+            print(
+                f"{label}: {n:,} requests, median {statistics.median(rps[label]):,.0f} req/s; "
+                f"CPU per request: {parts}; all {sum(t.values()) / n * 1e6:.0f} us"
+            )
     finally:
         for svc, _ in cores:
             svc.stop()

@@ -36,6 +36,20 @@ class JsonCodecTest < Minitest::Test
     assert_raises(MotiaRunner::NotJsonError) { Codec.dump("\xff".b, "result") }
   end
 
+  def test_plain_values_skip_the_walk_with_the_same_bytes
+    value = { "items" => (1..20).map { |i| { "id" => i, "p" => i * 1.5, "t" => %w[a b], "n" => nil, "ok" => i.odd? } } }
+    assert Codec.plain?(value, 0)
+    assert_equal JSON.generate(Codec.native(value, "result", 0, nil)), Codec.dump(value, "result")
+    refute Codec.plain?({ "a" => [:sym] }, 0)
+    refute Codec.plain?({ a: 1 }, 0)
+    refute Codec.plain?([Float::INFINITY], 0)
+    deep = [1]
+    300.times { deep = [deep] }
+    refute Codec.plain?(deep, 0)
+    error = assert_raises(MotiaRunner::NotJsonError) { Codec.dump(deep, "result") }
+    assert_match(/nested deeper than 256 levels/, error.message)
+  end
+
   def test_log_fields_never_raise
     error = begin
       raise ArgumentError, "bad"
