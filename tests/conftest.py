@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests import ports
-from tests.redis_server import RedisServer, depends_on
+from tests.redis_server import RedisServer, depends_on, stop_together
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -149,8 +149,7 @@ def start_core(tmp_path: Path) -> Iterator[Callable[..., CoreProcess]]:
         return core
 
     yield start
-    for core in started:
-        core.stop()
+    stop_together([core.stop for core in started])
 
 
 @pytest.fixture(scope="module")

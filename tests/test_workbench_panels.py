@@ -56,13 +56,11 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def wp_core(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[CoreProcess]:
+def wp_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreProcess]:
     """One core for the module (starting three runners is the slow part); fast retries so a failing
     step reaches the DLQ in well under a second."""
     assert (STATIC_DIR / "index.html").is_file(), "the Workbench bundle is not built: run `make install`"
     core = CoreProcess(copy_fixture(FIXTURE, tmp_path_factory.mktemp("wp")), env={"MOTIA_RETRY_BASE_DELAY": "0.05"})
-    if __import__("os").environ.get("SUITE_AB") == "B":
-        request.getfixturevalue("browser")  # Chromium starts while the core boots: the two waits overlap
     core.wait_ready(60)
     yield core
     core.stop()

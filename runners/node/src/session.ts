@@ -90,6 +90,11 @@ export class RunnerSession {
     try {
       for await (const frame of this.stream.frames) {
         for (const message of frame.messages) {
+          // A load's files are transformed in one async batch first (Transformer.prefetch); awaited
+          // here so that no later message overtakes the load.
+          if (message.kind === 'loadSteps' && message.loadSteps) {
+            await this.options.loader.transformer.prefetch(message.loadSteps.files.map((file) => file.path))
+          }
           let refused: SessionExit | null = null
           try {
             refused = this.dispatch(message)
