@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "outbox"
+
 module MotiaRunner
   # A completed InvocationResult, as an element of RunnerFrame.messages, encoded by hand.
   #
@@ -49,12 +51,7 @@ module MotiaRunner
     end
 
     def varint(value)
-      out = "".b
-      while value >= 0x80
-        out << ((value & 0x7F) | 0x80)
-        value >>= 7
-      end
-      out << value
+      Outbox.varint(value)
     end
   end
 end
