@@ -13,6 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib.report_bodies import render_bodies
 from benchlib.report_charts import charts
 from benchlib.report_floor import render_floor
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
@@ -439,6 +440,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
                 )
         w(table(["body", "system", "req/s", "bytes in+out", "p50", "p90", "p99", "p99.9", "of bare"], rows))
         w("")
+    render_bodies(res, w)
     cs = res.get("cold_start", {})
     mcs = cs.get("motia_core", {}).get("runs_s") or []
     ccs = res.get("classic", {}).get("cold_start_runs_s") or []
