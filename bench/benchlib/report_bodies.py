@@ -36,3 +36,19 @@ def render_bodies(res: dict[str, Any], w: Callable[[str], None]) -> None:
         of_bare = "100 %" if key == "bare" else (f"{share * 100:.0f} %" if share is not None else "–")
         w(f"| {LABELS[key]} | {run['rps']:,.1f} | {run['p50_ms']:,.1f} ms | {of_bare} | {cpu} | {verdict} |")
     w("")
+    floor: dict[str, float] = bodies.get("floor_ms_per_request") or {}
+    bare_ms = (runs.get("bare", {}).get("cpu_ms_per_mb") or {}).get("bare aiohttp")
+    if floor and bare_ms:
+        # The core, its runners and the bare echo each get one CPU: at half the bare echo's rate the
+        # core and the runner together may spend twice the bare echo's CPU per request, no more.
+        budget = bare_ms * mb / TARGET
+        parts = ", ".join(
+            f"{name} {ms:.2f} ms ({'JSON.parse + JSON.stringify' if name == 'node' else 'orjson loads + dumps'})"
+            for name, ms in sorted(floor.items())
+        )
+        w(
+            f"Floor (suite_bodies.floors: parse and re-encode the same body in a plain process, CPU per request): "
+            f"{parts}. The target leaves the core and a runner {budget:.2f} ms per request together "
+            f"(twice the bare echo's {bare_ms * mb:.2f} ms)."
+        )
+        w("")

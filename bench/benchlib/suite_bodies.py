@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +85,42 @@ def measure(url: str, pid: int, role: str, body: Path, seconds: float, cpus: str
     }
 
 
+# What a runner cannot avoid per request, whatever the transport: turn the 1 MB of JSON into the
+# language's value and back into 1 MB of JSON (Node: bytes -> string -> JSON.parse -> JSON.stringify ->
+# bytes; Python: orjson.loads and orjson.dumps, with the rawBody string the step also gets). Timed in
+# the process's own CPU clock over many rounds, pinned to the CPU the core and its runners use.
+_NODE_FLOOR = """
+const raw = require('fs').readFileSync(process.argv[1]); let sink
+const once = () => { sink = Buffer.from(JSON.stringify(JSON.parse(raw.toString('utf8'))), 'utf8') }
+for (let i = 0; i < 50; i++) once()
+const c0 = process.cpuUsage(); for (let i = 0; i < 300; i++) once(); const c = process.cpuUsage(c0)
+console.log((c.user + c.system) / 1000 / 300)
+"""
+_PYTHON_FLOOR = """
+import sys, time, orjson
+raw = open(sys.argv[1], 'rb').read()
+def once(): raw.decode('utf-8'); orjson.dumps(orjson.loads(raw))
+for _ in range(50): once()
+t0 = time.process_time()
+for _ in range(300): once()
+print((time.process_time() - t0) * 1000 / 300)
+"""
+
+
+def floors(body: Path, cpus: str | None) -> dict[str, float]:
+    """CPU ms per request each runner language needs at least (parse + encode of the body)."""
+    pin = ["taskset", "-c", cpus] if cpus and shutil.which("taskset") else []
+    out: dict[str, float] = {}
+    for name, argv in (
+        ("node", ["node", "-e", _NODE_FLOOR, str(body)]),
+        ("python", [sys.executable, "-c", _PYTHON_FLOOR, str(body)]),
+    ):
+        with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
+            done = subprocess.run([*pin, *argv], capture_output=True, text=True, timeout=120, check=True)
+            out[name] = float(done.stdout.strip())
+    return out
+
+
 def line(name: str, m: dict[str, Any], bare_rps: float | None) -> str:
     share = f"  {m['rps'] / bare_rps:.0%} of bare" if bare_rps else ""
     per_mb = ", ".join(f"{role} {ms:.2f}" for role, ms in sorted(m["cpu_ms_per_mb"].items()))
@@ -111,6 +148,8 @@ def run(suite: Any) -> None:
             out["runs"][name] = m
             bare_rps = out["runs"].get("bare", {}).get("rps") if name != "bare" else None
             suite.progress(f"bodies 1 MB JSON echo {name} c16", line(name, m, bare_rps))
+        out["floor_ms_per_request"] = floors(body, suite.layout.sut)
+        suite.progress("bodies floor", f"{out['floor_ms_per_request']} CPU ms per 1 MB request")
     finally:
         core.stop()
         bare.stop()
@@ -158,6 +197,8 @@ def main() -> int:
             m = measure(url, svc.pid, role, body, args.seconds, "1", args.connections)
             results[name] = m
             print(line(name, m, results.get("bare", {}).get("rps") if name != "bare" else None), flush=True)
+        results["floor_ms_per_request"] = floors(body, "0")
+        print(f"floor: {results['floor_ms_per_request']} CPU ms per 1 MB request (parse + encode)", flush=True)
     finally:
         core.stop()
         bare.stop()
