@@ -9,6 +9,12 @@ the two systems (or two builds of the Node runner) see the same machine.
 
 Prints one line per process (RSS, PSS, USS) and per run the sums and "each page once" (resources.py),
 then the median of each over the runs. Classic Motia must be installed (bench/install_classic.sh).
+`--breakdown` also splits each run's "each page once" by what holds the pages (memory_pages.py): the
+files mapped (the node binary, libpython, grpc's cygrpc .so: code and data that a leaner program could
+not avoid loading) and anonymous memory (heaps: what the program itself allocated), per process and for
+the tree. `--settle S` snapshots S seconds after the first 200 OK instead of 2 (V8 shrinks the Node
+runner's young generation at its next GC while allocation is low, often 10-30 s after the start, not
+always: bench/README.md, "Resources").
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import resources
+from benchlib import memory_pages, resources
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
 PROJECT = BENCH_DIR / "projects" / "cold"
 CLASSIC_DIR = BENCH_DIR / ".motia-classic"
 MOTIA_CORE = Path(sys.executable).parent / "motia-core"
-SETTLE_S = 2.0  # as SuiteBase.idle_snapshot
+SETTLE_S = 2.0  # as SuiteBase.idle_snapshot; --settle changes it
+BREAKDOWN = False  # --breakdown
 
 
 def free_port() -> int:
@@ -69,7 +76,26 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
-def motia_core_idle(env: dict[str, str]) -> dict[str, Any]:
+def breakdown(label: str, snap: dict[str, Any], top: int = 8) -> None:
+    """Each page once, split into files and anonymous memory: per process, then for the whole tree."""
+    pids = [p["pid"] for p in snap["processes"]]
+    for p in snap["processes"]:
+        split = memory_pages.unique_by_mapping_mb([p["pid"]])
+        if split is None:
+            return  # frame numbers hidden (not root): no split either
+        anon = split.get("anonymous", 0.0)
+        print(f"{label:12} {p['role']:24} anonymous {anon:6.1f}  files {sum(split.values()) - anon:6.1f}")
+    tree_split = memory_pages.unique_by_mapping_mb(pids) or {}
+    files = sorted(((mb, name) for name, mb in tree_split.items() if name != "anonymous"), reverse=True)
+    shown = ", ".join(f"{name} {mb:.1f}" for mb, name in files[:top])
+    print(
+        f"{label:12} {'tree, each page once':24} anonymous {tree_split.get('anonymous', 0.0):6.1f}  "
+        f"files {sum(mb for mb, _ in files):6.1f} ({shown}, ...)",
+        flush=True,
+    )
+
+
+def motia_core_idle(env: dict[str, str], label: str = "motia-core") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "cold"
         shutil.copytree(PROJECT, project)
@@ -85,7 +111,10 @@ def motia_core_idle(env: dict[str, str]) -> dict[str, Any]:
         try:
             wait_ok(f"http://127.0.0.1:{port}/ping", proc, 120)
             time.sleep(SETTLE_S)
-            return resources.snapshot(proc.pid)
+            snap = resources.snapshot(proc.pid)
+            if BREAKDOWN:
+                breakdown(label, snap)
+            return snap
         finally:
             stop(proc)
 
@@ -116,7 +145,10 @@ def classic_idle(i: int) -> dict[str, Any]:
     try:
         wait_ok(f"http://127.0.0.1:{port}/ping", proc, 180)
         time.sleep(SETTLE_S)
-        return resources.snapshot(proc.pid)
+        snap = resources.snapshot(proc.pid)
+        if BREAKDOWN:
+            breakdown("classic", snap)
+        return snap
     finally:
         stop(proc)
         shutil.rmtree(project, ignore_errors=True)
@@ -134,6 +166,7 @@ def show(label: str, snap: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    global SETTLE_S, BREAKDOWN
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--classic", action="store_true", help="measure classic Motia too (one run per round)")
@@ -144,7 +177,10 @@ def main() -> int:
         metavar="NAME=VAR=VALUE[,VAR=VALUE]",
         help="a second motia-core run with these env variables, interleaved ABBA with the plain one",
     )
+    ap.add_argument("--breakdown", action="store_true", help="split each page once into files and anonymous memory")
+    ap.add_argument("--settle", type=float, default=2.0, help="seconds from the first 200 OK to the snapshot")
     args = ap.parse_args()
+    SETTLE_S, BREAKDOWN = args.settle, args.breakdown
     variants: dict[str, dict[str, str]] = {"motia-core": {}}
     for spec in args.variant:
         name, _, assigns = spec.partition("=")
@@ -165,7 +201,7 @@ def main() -> int:
     for r in range(args.rounds):
         order = names + names[::-1] if len(names) > 1 else names
         for name in order if r % 2 == 0 else order[::-1]:
-            record(name, motia_core_idle(variants[name]))
+            record(name, motia_core_idle(variants[name], name))
         if args.classic:
             record("classic", classic_idle(r))
     print("\nmedian over the runs (MB):")

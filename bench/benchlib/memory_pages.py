@@ -25,7 +25,25 @@ _CHUNK_PAGES = 1 << 16
 def frames(pid: int) -> set[int] | None:
     """The physical frames of `pid`'s resident pages (none once it has exited); None when they are hidden
     or unreadable (OSError: no permission)."""
-    found: set[int] = set()
+    by_mapping = frames_by_mapping(pid)
+    if by_mapping is None:
+        return None
+    return set().union(*by_mapping.values())
+
+
+def mapping_name(line: str) -> str:
+    """What a /proc/<pid>/maps line maps: a file's base name, or "anonymous" (heap, stacks, V8's and
+    pymalloc's arenas, grpc's allocations: everything no file backs)."""
+    parts = line.split(maxsplit=5)
+    path = parts[5].strip() if len(parts) > 5 else ""
+    if path.startswith("/") and not path.endswith("(deleted)"):
+        return os.path.basename(path)
+    return "anonymous"
+
+
+def frames_by_mapping(pid: int) -> dict[str, set[int]] | None:
+    """frames(), grouped by mapping_name()."""
+    found: dict[str, set[int]] = {}
     hidden = False
     try:
         with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/pagemap", "rb", buffering=0) as pagemap:
@@ -33,6 +51,7 @@ def frames(pid: int) -> set[int] | None:
                 start, end = (int(x, 16) for x in line.split(maxsplit=1)[0].split("-"))
                 if start >= 1 << 47:  # [vsyscall]: kernel address space, no pagemap entries
                     continue
+                into = found.setdefault(mapping_name(line), set())
                 page = start // PAGE
                 last = end // PAGE
                 while page < last:
@@ -45,11 +64,11 @@ def frames(pid: int) -> set[int] | None:
                             if pfn == 0:
                                 hidden = True
                             else:
-                                found.add(pfn)
+                                into.add(pfn)
                     page += n
     except (FileNotFoundError, ProcessLookupError):
-        return set()  # exited since it was listed: it holds nothing any more
-    return None if hidden and not found else found
+        return {}  # exited since it was listed: it holds nothing any more
+    return None if hidden and not any(found.values()) else found
 
 
 def unique_mb(pids: Iterable[int]) -> float | None:
@@ -63,3 +82,25 @@ def unique_mb(pids: Iterable[int]) -> float | None:
             return None
         union |= got
     return len(union) * PAGE / MB
+
+
+def unique_by_mapping_mb(pids: Iterable[int]) -> dict[str, float] | None:
+    """unique_mb() split by what holds the pages: each file (the node binary, libpython, grpc's cygrpc
+    .so, ...) and "anonymous"; each page once over the group, so the values add up to unique_mb()."""
+    found = unique_and_split_mb(pids)
+    return None if found is None else found[1]
+
+
+def unique_and_split_mb(pids: Iterable[int]) -> tuple[float, dict[str, float]] | None:
+    """unique_mb() and unique_by_mapping_mb() from one read of the processes' page tables."""
+    union: dict[str, set[int]] = {}
+    for pid in pids:
+        got = None
+        with contextlib.suppress(PermissionError):
+            got = frames_by_mapping(pid)
+        if got is None:
+            return None
+        for name, pfns in got.items():
+            union.setdefault(name, set()).update(pfns)
+    total = len(set().union(*union.values())) * PAGE / MB
+    return total, {name: len(pfns) * PAGE / MB for name, pfns in union.items()}

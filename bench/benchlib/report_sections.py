@@ -185,6 +185,14 @@ def render_resources(res: dict[str, Any], w: Any) -> None:
                 f"USS {100 * mc_idle['uss_mb'] / cl_idle['uss_mb']:.0f} %"
                 + (f", each page once {100 * mc_idle['unique_mb'] / cl_idle['unique_mb']:.0f} %." if both else ".")
             )
+        for label, snap in (("motia-core", mc_idle), ("classic Motia", cl_idle)):
+            split = (snap or {}).get("split_mb")  # resources.split_mb: what the pages hold
+            if split:
+                biggest = ", ".join(f"{name} {v:.0f} MB" for name, v in split["largest_files"])
+                w(
+                    f"\n{label}, each page once: {split['anonymous']:.0f} MB anonymous (heaps) + "
+                    f"{split['files']:.0f} MB of mapped files ({biggest}, ...)."
+                )
         w("")
     floors = res.get("import_floors")
     if floors:

@@ -95,12 +95,40 @@ def snapshot(root_pid: int) -> dict[str, Any]:
                 }
             )
             live.append(p)
+    # one read of the page tables for both (the soak snapshots every 10 s)
+    unique, split = unique_and_split([p.pid for p in live])
     return {
         "processes": procs,
         "rss_mb": sum(p["rss_mb"] for p in procs),
         "pss_mb": sum(p["pss_mb"] for p in procs),
         "uss_mb": sum(p["uss_mb"] for p in procs),
-        "unique_mb": memory_pages.unique_mb([p.pid for p in live]),
+        "unique_mb": unique,
+        "split_mb": split,
+    }
+
+
+def unique_and_split(pids: list[int]) -> tuple[float | None, dict[str, Any] | None]:
+    """`unique_mb` and split_mb() from one read of the page tables; (None, None) without root."""
+    found = memory_pages.unique_and_split_mb(pids)
+    if found is None:
+        return None, None
+    return found[0], summarize_split(found[1])
+
+
+def split_mb(pids: list[int]) -> dict[str, Any] | None:
+    """`unique_mb` split into anonymous memory (the processes' heaps) and the files they map (programs
+    and libraries), with the largest files; None without root, as unique_mb."""
+    by_mapping = memory_pages.unique_by_mapping_mb(pids)
+    return None if by_mapping is None else summarize_split(by_mapping)
+
+
+def summarize_split(by_mapping: dict[str, float], top: int = 4) -> dict[str, Any]:
+    """Anonymous MB, files MB and the `top` largest files of a memory_pages split."""
+    files = sorted(((mb, name) for name, mb in by_mapping.items() if name != "anonymous"), reverse=True)
+    return {
+        "anonymous": by_mapping.get("anonymous", 0.0),
+        "files": sum(mb for mb, _ in files),
+        "largest_files": [[name, mb] for mb, name in files[:top]],
     }
 
 
