@@ -14,6 +14,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib.report_bodies import render_bodies
+from benchlib.report_chain import render_chain
 from benchlib.report_charts import charts
 from benchlib.report_floor import render_floor
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
@@ -342,62 +343,7 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
                 "trace, dispatch layers, the runner's handler call and result encoding)."
             )
         w("")
-    ch = res.get("chain")
-    if ch:
-        w("## Event chain: API → TypeScript → Python → JavaScript\n")
-        w(
-            "`POST /chain` (TypeScript API step) emits `bench.chain.a`; a TypeScript, a Python and a JavaScript "
-            "event step each forward it; the last one reports the id over UDP to the driver (bench/benchlib/"
-            "chainload.py). k = chains in flight (closed loop over whole chains); chains/s = k / mean end-to-end "
-            "time (Little's law, exact for a closed loop in steady state, also when one chain takes longer than "
-            "the window, as under classic Motia); events/s = chains/s × hops. End-to-end = POST sent to report "
-            f"received. Queue: **{m['queue']['description']}**.\n"
-        )
-        rows = []
-        for k, r in ch.items():
-            rows.append(
-                [
-                    "motia-core",
-                    k,
-                    num(r["per_s"]),
-                    num(r["per_s"] * 3),
-                    *[ms(r["latency_us"].get(p)) for p in P],
-                    str(r["lost"]),
-                ]
-            )
-        for k, r in res.get("chain_ruby", {}).items():
-            rows.append(
-                [
-                    "motia-core, + Ruby hop (4 hops)",
-                    k,
-                    num(r["per_s"]),
-                    num(r["per_s"] * 4),
-                    *[ms(r["latency_us"].get(p)) for p in P],
-                    str(r["lost"]),
-                ]
-            )
-        for k, r in res.get("classic", {}).get("chain", {}).items():
-            rows.append(
-                [
-                    "classic Motia",
-                    k,
-                    num(r["per_s"], 1),
-                    num(r["per_s"] * 3, 1),
-                    *[ms(r["latency_us"].get(p)) for p in P],
-                    str(r["lost"]),
-                ]
-            )
-        w(table(["system", "k", "chains/s", "events/s", "e2e p50", "p90", "p99", "p99.9", "lost"], rows))
-        cl = res.get("classic", {}).get("chain", {})
-        xs = [
-            f"k{k}: {ratio(ch[k]['per_s'] / cl[k]['per_s'])} the chains/s, p50 "
-            f"{ratio(cl[k]['latency_us']['p50'] / ch[k]['latency_us']['p50'])} lower"
-            for k in ch
-            if k in cl and cl[k].get("per_s") and cl[k]["latency_us"] and ch[k]["latency_us"]
-        ]
-        if xs:
-            w("\nmotia-core vs classic Motia: " + "; ".join(xs) + ".")
-        w("")
+    render_chain(res, w, m["queue"]["description"])
     fan = res.get("fanout")
     if fan:
         w("## Fan-out: one event, ten subscribers (4 TS, 3 Python, 3 JS)\n")

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import psutil
-from benchlib import profile, resources
+from benchlib import profile, resources, walcount
 from benchlib.procs import Service, pinned
 from benchlib.suite_base import PAYLOADS
 from benchlib.suite_session import SessionScenario
@@ -178,10 +178,13 @@ class ApiScenarios(SessionScenario):
     def chains(self, port: int, core: Service) -> None:
         d = self.d
         chain: dict[str, Any] = {}
+        queue_db = self.work / "bench-project/.motia/queue.db"  # the project run_main serves
         for k in [16] if self.quick else [1, 16, 64]:
             try:
+                before = walcount.commits(queue_db)
                 with resources.Sampler(core.pid) as sampler:
                     run = self.chain_load(port, "/chain", k, d.chain, d.chain_warm)
+                run["queue_commits"] = walcount.delta(before, walcount.commits(queue_db))
             except RuntimeError as exc:
                 self.fail(f"chain k{k}", str(exc))
                 continue

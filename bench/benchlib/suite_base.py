@@ -331,9 +331,12 @@ class SuiteBase:
         ruby: bool = False,
         timeout: float = 10.0,
         driver_cpus: str | None = None,
+        min_samples: int = 0,
+        max_seconds: float = 0.0,
     ) -> dict[str, Any]:
         """One chainload.py run (pinned to `driver_cpus`, by default the load generators' CPU); `port`
-        may list several instances of one system, which share the K users round robin."""
+        may list several instances of one system, which share the K users round robin. `min_samples`:
+        past `seconds`, go on until that many chains started after the warm-up (at most `max_seconds`)."""
         argv = pinned(
             driver_cpus or self.layout.load,
             [
@@ -358,9 +361,11 @@ class SuiteBase:
                 "--first-id",
                 str(self.ids()),
                 *(["--ruby"] if ruby else []),
+                *(["--min-samples", str(min_samples), "--max-duration", str(max_seconds)] if min_samples else []),
             ],
         )
-        proc = run_bounded(argv, timeout=seconds + warm + timeout + 30, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        bound = max(seconds, max_seconds) + warm + timeout + 30
+        proc = run_bounded(argv, timeout=bound, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if proc.returncode != 0:
             raise RuntimeError(f"chain driver failed: {proc.stderr.strip()[-500:]}")
         result: dict[str, Any] = json.loads(proc.stdout)

@@ -80,6 +80,10 @@ class Database:
                 raise
             raise self._failed(exc) from exc
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
     def ensure_present(self) -> None:
         """Raise StorageUnavailable if the database file (or its -wal/-shm) is no longer the one this
         connection opened: new data written now would land in a file nobody will ever open again."""

@@ -31,6 +31,7 @@ from motia_core.queue.base import (
     QueueStats,
     SubscriptionStats,
 )
+from motia_core.queue.sqlite_commits import CommitBatcher
 from motia_core.queue.sqlite_stats import StatsCounter
 from motia_core.sqlite import open_db
 
@@ -91,6 +92,7 @@ class SqliteQueue:
         self._leasing = asyncio.Event()  # cleared by pause(): the core is stopping
         self._leasing.set()
         self._stats = StatsCounter(self._db)  # off the loop: counting reads every row
+        self._commits = CommitBatcher(self._db)  # emits and fates of one loop turn in one commit
 
     def pause(self) -> None:
         """Lease nothing more (the core is stopping); deliveries in flight finish and write their fate."""
@@ -110,22 +112,16 @@ class SqliteQueue:
             self._spawn(sub)
 
     async def enqueue(self, subscription: str, event: QueuedEvent, delay: float = 0.0) -> None:
-        self._db.ensure_present()  # never accept an event into a queue.db that was deleted or replaced
-        self._db.execute(_INSERT, _row(subscription, event, time.time() + delay))
-        sub = self._subs.get(subscription)
-        if sub is not None and delay <= 0:
-            sub.wake.set()
+        await self.enqueue_many([(subscription, event, delay)])
 
     async def enqueue_many(self, items: list[tuple[str, QueuedEvent, float]]) -> None:
-        """All the copies in one transaction: a fan-out is stored whole or not at all."""
-        if len(items) == 1:
-            await self.enqueue(*items[0])
-            return
-        self._db.ensure_present()
+        """All the copies in one transaction: a fan-out is stored whole or not at all. Returns once
+        they are committed (with whatever else this loop turn wrote: sqlite_commits.py)."""
+        self._db.ensure_present()  # never accept an event into a queue.db that was deleted or replaced
         now = time.time()
-        with self._transaction():
-            for subscription, event, delay in items:
-                self._db.execute(_INSERT, _row(subscription, event, now + delay))
+        await self._commits.write(
+            [(_INSERT, _row(subscription, event, now + delay)) for subscription, event, delay in items]
+        )
         for subscription, _, delay in items:
             sub = self._subs.get(subscription)
             if sub is not None and delay <= 0:
@@ -221,6 +217,7 @@ class SqliteQueue:
         return min(_IDLE_POLL, max(0.001, float(row[0]) - time.time()))
 
     async def _deliver(self, sub: _Subscription, event: QueuedEvent, slots: asyncio.Semaphore) -> None:
+        acked = False
         try:
             try:
                 delivery = await sub.consumer(event)
@@ -228,18 +225,20 @@ class SqliteQueue:
                 failure = AttemptFailure(event.attempts, time.time(), type(exc).__name__, str(exc), kind="core_error")
                 delivery = Delivery(Fate.RETRY, _CONSUMER_ERROR_DELAY, failure)
             if delivery.fate is Fate.ACK:
-                self._db.execute("DELETE FROM queue WHERE id = ?", (event.id,))
+                await self._commits.write([("DELETE FROM queue WHERE id = ?", (event.id,))])
+                acked = True
             elif delivery.fate is Fate.RETRY and not delivery.counted:  # give the attempt back
-                self._db.execute(
-                    "UPDATE queue SET leased_until = NULL, visible_at = ?, attempts = MAX(0, attempts - 1) "
-                    "WHERE id = ?",
-                    (time.time() + delivery.delay, event.id),
+                sql = (
+                    "UPDATE queue SET leased_until = NULL, visible_at = ?, attempts = MAX(0, attempts - 1) WHERE id = ?"
                 )
+                await self._commits.write([(sql, (time.time() + delivery.delay, event.id))])
             elif delivery.fate is Fate.RETRY:
-                self._db.execute(
+                sql = (
                     "UPDATE queue SET leased_until = NULL, visible_at = ?, failures = json_insert(failures, '$[#]', "
-                    "json(?)) WHERE id = ?",
-                    (time.time() + delivery.delay, _failure_json(delivery.failure), event.id),
+                    "json(?)) WHERE id = ?"
+                )
+                await self._commits.write(
+                    [(sql, (time.time() + delivery.delay, _failure_json(delivery.failure), event.id))]
                 )
                 if delivery.delay <= 0:
                     sub.wake.set()
@@ -248,8 +247,12 @@ class SqliteQueue:
         except StorageUnavailable:
             pass  # logged by the database; the row stays leased and is delivered again when its lease runs out
         finally:
-            slots.release()
-            sub.wake.set()
+            slots.release()  # a pump waiting for a slot goes on: ready rows it could not take are leased
+            # An ack makes nothing ready but the next row of a FIFO group, so the pump is not woken to
+            # lease in vain (an empty lease and a look at the next deadline: two statements per event);
+            # any other fate may have moved the subscription's next deadline.
+            if sub.fifo or not acked:
+                sub.wake.set()
 
     def _bury(self, event_id: str, failure: AttemptFailure | None) -> None:
         """Move a row to dead_letters with its whole failure chain, in one transaction."""
@@ -318,6 +321,7 @@ class SqliteQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._commits.flush()  # writes queued in this turn (a fate, an emit) before the file is closed
         self._db.close()
 
 
