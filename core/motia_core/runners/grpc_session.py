@@ -24,6 +24,7 @@ from motia_core.project import FileKind, StepFile
 from motia_core.runners.call_ops import SessionCalls
 from motia_core.runners.credit import ByteCredit
 from motia_core.runners.frames import FrameWriter
+from motia_core.runners.grpc_polling import settled as _grpc_polling_settled
 from motia_core.runners.liveness import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, Liveness
 from motia_core.runners.transport import (
     CallHandler,
@@ -40,6 +41,7 @@ from motia_core.runners.wire import fill_start, manifest_of, outcome_of
 CANCEL_GRACE = float(os.environ.get("MOTIA_CANCEL_GRACE", "5"))  # seconds a runner has to confirm a Cancel
 _T = TypeVar("_T")
 _TIMED_OUT = Outcome()  # marker: the invocation's timer fired before its result came
+_grpc_polling_settled()  # grpc is imported (above, and by grpc_server before us): runners get a clean env
 
 
 def _expire(fut: asyncio.Future[Outcome]) -> None:

@@ -85,6 +85,14 @@ def prepare() -> None:
     # grpc's C core logs transport events (GOAWAY, reconnects) at INFO to stderr, which the core
     # would show as runner output; keep it to errors unless the user asked for more.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    # The polling path, as the core does (motia_core/runners/grpc_polling.py): grpc reads it at import,
+    # and the variable goes back out so that processes started by handlers do not inherit it.
+    polling_value = "-event_engine_listener,-event_engine_for_all_other_endpoints,-event_engine_client"
+    polling = "GRPC_EXPERIMENTS" not in os.environ or (
+        os.environ.get("MOTIA_GRPC_POLLING") == "1" and os.environ["GRPC_EXPERIMENTS"] == polling_value
+    )
+    if polling:
+        os.environ["GRPC_EXPERIMENTS"] = polling_value
     try:
         import grpc  # noqa: F401
 
@@ -97,6 +105,10 @@ def prepare() -> None:
             "  fix: install grpcio>=1.85 and protobuf>=7 into this interpreter's environment, or run "
             "the project with a Python of the same minor version as motia-core's"
         )
+    finally:
+        if polling:
+            os.environ.pop("GRPC_EXPERIMENTS", None)
+            os.environ.pop("MOTIA_GRPC_POLLING", None)
 
     _pin_package("motia_runner", here)
     if sdk_root is not None:
