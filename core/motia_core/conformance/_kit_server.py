@@ -7,7 +7,6 @@ Any other secret is refused with ``BAD_SECRET``, a first envelope that is not a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from motia_core._proto.motia.runner.v1 import runner_pb2 as pb
 from motia_core._proto.motia.runner.v1 import runner_pb2_grpc as pb_grpc
 from motia_core.conformance._kit_calls import StateStore
 from motia_core.conformance._stream import KIT_PROTOCOL, RunnerStream
+from motia_core.runners.grpc_server import refuse, serve_runner_service
 
 # What the kit accepts from a runner: large, so that an oversized frame is seen and reported
 # instead of breaking the stream.
@@ -56,14 +56,7 @@ class KitServer:
         self._server: Any = None
 
     async def start(self, socket_path: str) -> str:
-        options = [
-            ("grpc.max_send_message_length", RECEIVE_LIMIT),
-            ("grpc.max_receive_message_length", RECEIVE_LIMIT),
-        ]
-        self._server = grpc.aio.server(options=options)
-        pb_grpc.add_RunnerServiceServicer_to_server(_Servicer(self), self._server)  # type: ignore[no-untyped-call]
-        self._server.add_insecure_port(f"unix:{socket_path}")
-        await self._server.start()
+        self._server = await serve_runner_service(_Servicer(self), socket_path, RECEIVE_LIMIT)
         self.address = f"unix:{socket_path}"
         return self.address
 
@@ -104,11 +97,4 @@ class KitServer:
 
 
 async def _refuse_now(context: Any, code: int, message: str) -> None:
-    frame = pb.CoreFrame()
-    refusal = frame.messages.add().refusal
-    refusal.code = code  # type: ignore[assignment]
-    refusal.message = message
-    refusal.core_protocol_min = KIT_PROTOCOL
-    refusal.core_protocol_max = KIT_PROTOCOL
-    with contextlib.suppress(Exception):
-        await context.write(frame)
+    await refuse(context, code, message, KIT_PROTOCOL, KIT_PROTOCOL)

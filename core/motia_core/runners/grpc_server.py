@@ -55,14 +55,7 @@ class GrpcRunnerServer:
         self._dir = tempfile.mkdtemp(prefix="motia-core-")
         os.chmod(self._dir, 0o700)
         socket_path = os.path.join(self._dir, "runners.sock")
-        options = [
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ]
-        self._server = grpc.aio.server(options=options)
-        pb_grpc.add_RunnerServiceServicer_to_server(_Servicer(self), self._server)  # type: ignore[no-untyped-call]
-        self._server.add_insecure_port(f"unix:{socket_path}")
-        await self._server.start()
+        self._server = await serve_runner_service(_Servicer(self), socket_path, MAX_MESSAGE_BYTES)
         self.address = f"unix:{socket_path}"
         return self.address
 
@@ -137,12 +130,31 @@ class GrpcRunnerServer:
         return self._expected.pop(found) if found is not None else None
 
 
-async def _refuse(context: Any, code: int, message: str) -> None:
+async def serve_runner_service(servicer: Any, socket_path: str, max_message_bytes: int) -> Any:
+    """A started grpc.aio server for RunnerService on a unix socket: the core's, and the conformance
+    kit's (which stands in for the core, so it must accept runners the same way)."""
+    options = [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
+    server = grpc.aio.server(options=options)
+    pb_grpc.add_RunnerServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    server.add_insecure_port(f"unix:{socket_path}")
+    await server.start()
+    return server
+
+
+async def refuse(context: Any, code: int, message: str, protocol_min: int, protocol_max: int) -> None:
+    """Answer a stream with a Refusal (the runner logs it and exits); a stream already gone is fine."""
     frame = pb.CoreFrame()
     refusal = frame.messages.add().refusal
     refusal.code = code  # type: ignore[assignment]
     refusal.message = message
-    refusal.core_protocol_min = PROTOCOL_MIN
-    refusal.core_protocol_max = PROTOCOL_MAX
+    refusal.core_protocol_min = protocol_min
+    refusal.core_protocol_max = protocol_max
     with contextlib.suppress(Exception):
         await context.write(frame)
+
+
+async def _refuse(context: Any, code: int, message: str) -> None:
+    await refuse(context, code, message, PROTOCOL_MIN, PROTOCOL_MAX)
