@@ -50,6 +50,20 @@ class JsonCodecTest < Minitest::Test
     assert_match(/nested deeper than 256 levels/, error.message)
   end
 
+  # The reused JSON::State (one per thread) writes what JSON.generate writes, also after a
+  # failed dump and for values nested deeper than JSON's default limit of 100.
+  def test_the_reused_generator_matches_json_generate
+    assert_raises(MotiaRunner::NotJsonError) { Codec.dump({ "s" => "\xff".b }, "result") }
+    deep = { "v" => 1 }
+    60.times { deep = { "d" => [deep] } } # 121 levels
+    [{ "ok" => true }, deep, [1.5, "é", nil, { "a" => {} }]].each do |value|
+      assert_equal JSON.generate(value, max_nesting: false).b, Codec.dump(value, "result")
+    end
+    here = Codec.generator
+    assert_same here, Codec.generator
+    refute_same here, Thread.new { Codec.generator }.value
+  end
+
   def test_log_fields_never_raise
     error = begin
       raise ArgumentError, "bad"

@@ -220,17 +220,30 @@ module Motia
   # not interrupted: check `ctx.cancelled?` (or call `ctx.raise_if_cancelled!`) between units of
   # work. Log lines still go out.
   class Context
-    attr_reader :trace_id, :flows, :logger, :state, :streams
+    attr_reader :trace_id, :flows
 
+    # logger, state and streams are made on first use: most handlers touch one of them or none,
+    # and every invocation makes a context. Two threads of one handler racing to make one get
+    # equal objects (they hold nothing but the sink), so no lock is taken.
     def initialize(trace_id:, flows:, sink:, streams: nil)
       @trace_id = trace_id
       @flows = flows
       @cancel_reason = nil
-      @sink = guarded = CancellableSink.new(sink, self)
-      @logger = Logger.new(guarded)
-      @state = State.new(guarded)
-      @streams = streams || Streams.new(factory: ->(name) { Stream.new(guarded, name) })
+      @sink = CancellableSink.new(sink, self)
+      @logger = nil
+      @state = nil
+      @streams = streams
       @extras = {}
+    end
+
+    def logger = @logger ||= Logger.new(@sink)
+    def state = @state ||= State.new(@sink)
+
+    def streams
+      @streams ||= begin
+        guarded = @sink
+        Streams.new(factory: ->(name) { Stream.new(guarded, name) })
+      end
     end
 
     def traceId = @trace_id # rubocop:disable Naming/MethodName

@@ -32,10 +32,17 @@ module MotiaRunner
       # converts builds a path string per key for its error messages (6x JSON.generate's time on
       # a 50-item list). Anything else, or nested too deep (a cycle), takes the walk.
       plain = plain?(value, 0)
-      text = ::JSON.generate(plain ? value : native(value, what, 0, nil), max_nesting: false)
+      text = generator.generate(plain ? value : native(value, what, 0, nil))
       text.force_encoding(::Encoding::BINARY)
     rescue ::JSON::GeneratorError, ::EncodingError => e
       raise NotJsonError, "#{what}: #{e.message.lines.first&.strip}"
+    end
+
+    # `JSON.generate(value, max_nesting: false)` builds and configures a JSON::State on every
+    # call, which costs more than generating a small result; a State is reused instead, one per
+    # thread (a State keeps a nesting counter and delimiter buffers while it generates).
+    def generator
+      ::Thread.current[:motia_json_generator] ||= ::JSON::State.new(max_nesting: false)
     end
 
     # Like dump, but nil -> empty bytes (a handler that returned nothing).

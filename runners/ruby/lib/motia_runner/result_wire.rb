@@ -1,7 +1,5 @@
 # frozen_string_literal: true
 
-require_relative "outbox"
-
 module MotiaRunner
   # A completed InvocationResult, as an element of RunnerFrame.messages, encoded by hand.
   #
@@ -22,36 +20,72 @@ module MotiaRunner
     module_function
 
     # `outcome`: the handler's JSON bytes (empty: it returned nothing), or an HttpBody::Response.
+    # Sizes are computed first so the entry is written into one buffer, front to back.
     def completed_entry(invocation_id, fencing_token, outcome)
-      completed = if outcome.is_a?(::String)
-                    outcome.empty? ? "".b : bytes_field(0x0A, outcome)
-                  else
-                    bytes_field(0x12, http_response(outcome))
-                  end
-      result = bytes_field(0x0A, invocation_id)
-      result << 0x10 << varint(fencing_token) unless fencing_token.zero?
-      result << bytes_field(0x1A, completed)
-      bytes_field(0x0A, bytes_field(0x1A, result)) # RunnerFrame.messages element > RunnerMessage.result
-    end
-
-    def http_response(response)
-      out = "".b
-      out << 0x08 << varint(response.status) unless response.status.zero?
-      out << bytes_field(0x12, response.headers_json) unless response.headers_json.empty?
-      out << bytes_field(0x1A, response.body) unless response.body.empty?
-      kind = BODY_KINDS.fetch(response.body_kind)
-      out << 0x20 << varint(kind) unless kind.zero?
+      id = raw(invocation_id)
+      if outcome.is_a?(::String)
+        inner = raw(outcome)
+        inner_tag = 0x0A # Completed.payload_json; absent when empty
+        completed_size = inner.empty? ? 0 : field_size(inner.bytesize)
+      else
+        inner = http_response(outcome)
+        inner_tag = 0x12 # Completed.http_response, present even when empty
+        completed_size = field_size(inner.bytesize)
+      end
+      result_size = field_size(id.bytesize) + field_size(completed_size)
+      result_size += 1 + varint_size(fencing_token) unless fencing_token.zero?
+      message_size = field_size(result_size)
+      out = ::String.new(capacity: field_size(message_size), encoding: ::Encoding::BINARY)
+      put_varint(out << 0x0A, message_size) # RunnerFrame.messages
+      put_varint(out << 0x1A, result_size) # RunnerMessage.result
+      put_varint(out << 0x0A, id.bytesize) << id
+      put_varint(out << 0x10, fencing_token) unless fencing_token.zero?
+      put_varint(out << 0x1A, completed_size)
+      put_varint(out << inner_tag, inner.bytesize) << inner unless completed_size.zero?
       out
     end
 
-    # Tag, length, bytes (a length-delimited field).
-    def bytes_field(tag, bytes)
-      out = varint(bytes.bytesize).prepend(tag.chr)
-      out << (bytes.encoding == ::Encoding::BINARY ? bytes : bytes.b)
+    def http_response(response)
+      out = ::String.new(capacity: response.body.bytesize + response.headers_json.bytesize + 16,
+                         encoding: ::Encoding::BINARY)
+      put_varint(out << 0x08, response.status) unless response.status.zero?
+      headers = raw(response.headers_json)
+      put_varint(out << 0x12, headers.bytesize) << headers unless headers.empty?
+      body = raw(response.body)
+      put_varint(out << 0x1A, body.bytesize) << body unless body.empty?
+      kind = BODY_KINDS.fetch(response.body_kind)
+      put_varint(out << 0x20, kind) unless kind.zero?
+      out
     end
 
-    def varint(value)
-      Outbox.varint(value)
+    # Bytes to append to a binary buffer as they are: a String in another encoding with
+    # non-ASCII characters would change the buffer's encoding (or fail to append), so it is
+    # copied as binary; ASCII-only text and binary Strings are appended without a copy.
+    def raw(bytes)
+      bytes.encoding == ::Encoding::BINARY || bytes.ascii_only? ? bytes : bytes.b
+    end
+
+    # Size of a length-delimited field with a one-byte tag and `size` bytes of content.
+    def field_size(size)
+      1 + varint_size(size) + size
+    end
+
+    def varint_size(value)
+      size = 1
+      while value >= 0x80
+        value >>= 7
+        size += 1
+      end
+      size
+    end
+
+    # Append `value` as a protobuf varint to the binary String `out`; returns `out`.
+    def put_varint(out, value)
+      while value >= 0x80
+        out << ((value & 0x7F) | 0x80)
+        value >>= 7
+      end
+      out << value
     end
   end
 end
