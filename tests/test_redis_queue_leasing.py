@@ -124,9 +124,9 @@ async def test_concurrent_emits_and_fates_share_one_script_call(
     for batcher in (queue._enqueues, queue._fates):
         real = batcher._script
 
-        async def counted(keys: list[str], args: list[object], _real: object = real) -> object:
+        async def counted(keys: list[str], args: list[object], client: object = None, _real: object = real) -> object:
             calls.append(len(args))
-            return await _real(keys=keys, args=args)  # type: ignore[operator]
+            return await _real(keys=keys, args=args, client=client)  # type: ignore[operator]
 
         monkeypatch.setattr(batcher, "_script", counted)
     acked: list[str] = []

@@ -97,10 +97,10 @@ class RedisQueue:
             name: client.register_script(getattr(lua, name))
             for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATES", "REPLAY", "PURGE", "FORGET_CONSUMER")
         }
-        # concurrent emits' copies, and fates of deliveries ending together: one script call per tick
+        # concurrent emits' copies, and fates of deliveries ending together: one script call in flight each
         fifo = self._key("fifo")
-        self._enqueues = ScriptBatcher(self._scripts["ENQUEUE"], fifo, [self._base], 1, self._calls)
-        self._fates = ScriptBatcher(self._scripts["FATES"], fifo, [self._base], 2, self._calls)
+        self._enqueues = ScriptBatcher(self._scripts["ENQUEUE"], fifo, [self._base], 1, self._calls, client.client())
+        self._fates = ScriptBatcher(self._scripts["FATES"], fifo, [self._base], 2, self._calls, client.client())
 
     @property
     def consumer_name(self) -> str:
@@ -388,7 +388,8 @@ class RedisQueue:
         self._tasks.clear()
         ids = [sub.client_id for sub in self._subs.values()]
         answered = await support.end_reads(self._redis, ids, self._calls, _CLOSE_WAIT)
-        await asyncio.gather(*(support.drop_client(sub.conn) for sub in self._subs.values()))  # pumps are gone
+        conns = [sub.conn for sub in self._subs.values()] + [self._enqueues.client, self._fates.client]
+        await asyncio.gather(*(support.drop_client(conn) for conn in conns))  # pumps and batches are gone
         if not answered:  # Redis away: the liveness key expires by itself (_ALIVE_TTL), then others take over
             return
         forget, me = self._scripts["FORGET_CONSUMER"], [self._consumer_name]

@@ -22,11 +22,16 @@ UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.
 
 
 class ScriptBatcher:
-    """Calls of one batch script made in the same loop tick become one script call (one EVALSHA, one
-    round trip, one reply to decode): the script loops over every caller's items, and each caller
-    gets its items' share of the flat reply. The merged call is one atomic script, so each caller's
-    items still happen whole or not at all. Used for enqueues (a copy per subscription of concurrent
-    emits) and for fates (acks of deliveries finishing together)."""
+    """Calls of one batch script become one script call (one EVALSHA, one round trip, one reply to
+    decode): the script loops over every caller's items, and each caller gets its items' share of
+    the flat reply. The merged call is one atomic script, so each caller's items still happen whole
+    or not at all. Used for enqueues (a copy per subscription of concurrent emits) and for fates
+    (acks of deliveries finishing together).
+
+    At most one call is in flight: what callers add meanwhile waits for it to end and goes out as
+    the next call, so under load a batch grows to whatever arrived during a round trip instead of
+    one loop tick's worth (a chain at k16 saw mostly batches of one). The calls run on a connection
+    of their own (`client`, one at a time by construction), which spares each a pool checkout."""
 
     def __init__(
         self,
@@ -35,34 +40,47 @@ class ScriptBatcher:
         head: list[bytes | str | int],
         width: int,
         calls: set[asyncio.Future[Any]],
+        client: aioredis.Redis | None = None,
     ) -> None:
         self._script = script
         self._key = key  # a key of the queue's slot: routes the call (Cluster)
         self._head = head  # the script's leading arguments, shared by every item
         self._width = width  # reply values per item
         self._calls = calls  # tasks close() lets finish
+        self.client = client  # None: the script's own (pooled) client
         self._pending: list[tuple[list[bytes | str | int], int, asyncio.Future[list[Any]]]] = []
+        self._sender: asyncio.Future[None] | None = None
 
     async def call(self, args: list[bytes | str | int], items: int) -> list[Any]:
         """Run the script over `items` items (`args`: their arguments, back to back); their share of
         the reply, `width` values per item."""
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._pending.append((args, items, future))
-        if len(self._pending) == 1:
-            flush = asyncio.ensure_future(self._flush())
-            self._calls.add(flush)
-            flush.add_done_callback(forget_call(self._calls))
+        if self._sender is None:
+            sender = self._sender = asyncio.ensure_future(self._send_all())
+            self._calls.add(sender)
+            sender.add_done_callback(forget_call(self._calls))
         return await future
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the other callers of this tick join the batch
-        batch, self._pending = self._pending, []
+    async def _send_all(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the other callers of this tick join the first batch
+            while self._pending:
+                batch, self._pending = self._pending, []
+                await self._send(batch)
+        finally:
+            self._sender = None
+            left, self._pending = self._pending, []  # only when cancelled (close): nobody sends them
+            for _, _, future in left:
+                future.cancel()
+
+    async def _send(self, batch: list[tuple[list[bytes | str | int], int, asyncio.Future[list[Any]]]]) -> None:
         args = list(self._head)
         for more, _, _ in batch:
             args += more
         try:
             # the Script object reloads the script when a restarted Redis lost its cache
-            reply = await self._script(keys=[self._key], args=args)
+            reply = await self._script(keys=[self._key], args=args, client=self.client)
         except BaseException as exc:
             for _, _, future in batch:
                 if future.done():
