@@ -21,9 +21,11 @@ Faults:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +82,18 @@ class Database:
                 raise
             raise self._failed(exc) from exc
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT around the block's statements; rolled back if the block or the
+        COMMIT itself fails (a failed COMMIT, busy or full, can leave the transaction open)."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:  # SQLite rolls back by itself after some failures (a full disk)
+                self.execute("ROLLBACK")
+            raise
 
     def ensure_present(self) -> None:
         """Raise StorageUnavailable if the database file (or its -wal/-shm) is no longer the one this

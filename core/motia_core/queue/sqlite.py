@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,23 +255,13 @@ class SqliteQueue:
 
     def _bury(self, event_id: str, failure: AttemptFailure | None) -> None:
         """Move a row to dead_letters with its whole failure chain, in one transaction."""
-        with self._transaction():
+        with self._db.transaction():
             self._db.execute(
                 f"INSERT INTO dead_letters ({_LETTER_COLUMNS}) SELECT id, subscription, topic, data, trace_id, "
                 "group_id, attempts, json_insert(failures, '$[#]', json(?)), created_at, ? FROM queue WHERE id = ?",
                 (_failure_json(failure), time.time(), event_id),
             )
             self._db.execute("DELETE FROM queue WHERE id = ?", (event_id,))
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # -- dead letters ------------------------------------------------------------------------------
 
@@ -286,7 +275,7 @@ class SqliteQueue:
         return _letter(row) if row else None
 
     async def replay(self, letter_id: str) -> bool:
-        with self._transaction():
+        with self._db.transaction():
             moved = self._db.execute(
                 "INSERT INTO queue (id, subscription, topic, data, trace_id, group_id, attempts, visible_at, "
                 "created_at) SELECT id, subscription, topic, data, trace_id, group_id, 0, ?, ? FROM dead_letters "

@@ -79,15 +79,9 @@ class CommitBatcher:
         if len(writes) == 1:  # autocommit: one statement is its own transaction
             self._db.execute(*writes[0])
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction():
             for sql, params in writes:
                 self._db.execute(sql, params)
-            self._db.execute("COMMIT")  # inside: a failed COMMIT (busy, full) can leave the transaction open
-        except BaseException:
-            if self._db.in_transaction:  # SQLite rolls back by itself after some failures (a full disk)
-                self._db.execute("ROLLBACK")
-            raise
 
 
 def _fail(fut: asyncio.Future[None], exc: BaseException) -> None:

@@ -2,6 +2,7 @@
 
 require_relative "errors"
 require_relative "proto"
+require_relative "result_wire"
 
 module MotiaRunner
   # The single writer of the stream: everything queued between two writes goes out as ONE frame.
@@ -51,16 +52,7 @@ module MotiaRunner
     # The bytes of `message` as an element of RunnerFrame.messages.
     def self.entry(message)
       body = PB::RunnerMessage.encode(message)
-      FRAME_TAG + varint(body.bytesize) + body
-    end
-
-    def self.varint(value)
-      out = "".b
-      while value >= 0x80
-        out << ((value & 0x7F) | 0x80)
-        value >>= 7
-      end
-      out << value
+      ResultWire.put_varint(FRAME_TAG.dup, body.bytesize) << body
     end
 
     # Queue one envelope; never blocks. Raises MessageTooLargeError when it could never be sent
