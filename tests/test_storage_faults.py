@@ -147,6 +147,8 @@ def test_replaced_queue_db_refuses_new_events(start_core: Callable[..., CoreProc
     assert f"(inode {inode} → {queue_db.stat().st_ino})" in body["message"]
     status, body = _post(core.url + "/py/emit", {"n": 3, "catch": True})
     assert body["error"] == "UNAVAILABLE", body
+    # the core's log thread may write the line after the answers went out: wait for it, then count
+    core.wait_for_log(lambda d: d.get("file") == str(queue_db))
     assert len(core.find_logs(lambda d: d.get("file") == str(queue_db))) == 1
 
 
