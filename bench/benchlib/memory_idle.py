@@ -14,7 +14,8 @@ files mapped (the node binary, libpython, grpc's cygrpc .so: code and data that 
 not avoid loading) and anonymous memory (heaps: what the program itself allocated), per process and for
 the tree. `--settle S` snapshots S seconds after the first 200 OK instead of 2 (V8 shrinks the Node
 runner's young generation at its next GC while allocation is low, often 10-30 s after the start, not
-always: bench/README.md, "Resources").
+always: bench/README.md, "Resources"); `--settle auto` once the tree's RSS has fallen and stopped falling
+(settled_snapshot, at most 30 s), as the bench's idle snapshots take it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ import tempfile
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,8 +46,76 @@ BENCH_DIR = Path(__file__).resolve().parents[1]
 PROJECT = BENCH_DIR / "projects" / "cold"
 CLASSIC_DIR = BENCH_DIR / ".motia-classic"
 MOTIA_CORE = Path(sys.executable).parent / "motia-core"
-SETTLE_S = 2.0  # as SuiteBase.idle_snapshot; --settle changes it
+SETTLE_S: float | None = 2.0  # --settle; None: settled_snapshot, as SuiteBase.idle_snapshot
 BREAKDOWN = False  # --breakdown
+
+
+# settled_snapshot: sample the tree's RSS every SETTLE_STEP_S from SETTLE_MIN_S after the first 200 OK;
+# once it has fallen by SETTLE_DROP_MB and then stayed flat for SETTLE_QUIET_S, snapshot; never later
+# than SETTLE_MAX_S (V8 gave its young generation back 10-30 s after the start in the runs of
+# bench/README.md "Resources", not always; classic Motia does not move, so it waits the whole bound)
+SETTLE_MIN_S = 2.0
+SETTLE_MAX_S = 30.0
+SETTLE_STEP_S = 1.0
+SETTLE_DROP_MB = 1.0
+SETTLE_QUIET_S = 3.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS sum of a process tree (cheap: no smaps), for watching it settle."""
+    total = 0
+    for p in resources.tree(pid):
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass  # a child that exited between listing and reading
+    return total / 2**20
+
+
+def settle(
+    read: Callable[[], float],
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    min_s: float = SETTLE_MIN_S,
+    max_s: float = SETTLE_MAX_S,
+    step_s: float = SETTLE_STEP_S,
+    drop_mb: float = SETTLE_DROP_MB,
+    quiet_s: float = SETTLE_QUIET_S,
+) -> dict[str, Any]:
+    """Wait (`sleep`) until the RSS that `read` returns has fallen by `drop_mb` and then stayed within
+    `drop_mb` of its low for `quiet_s`, or until `max_s`. Returns how long it waited, whether it fell
+    and settled, and the RSS at `min_s` and at the end."""
+    sleep(min_s)
+    waited = min_s
+    first = low = read()
+    fell_at: float | None = None
+    while waited < max_s:
+        if fell_at is not None and waited - fell_at >= quiet_s:
+            break
+        sleep(step_s)
+        waited += step_s
+        now = read()
+        if now < low - drop_mb:
+            low, fell_at = now, waited
+        elif now < low:
+            low = now
+    return {
+        "waited_s": waited,
+        "fell": fell_at is not None,
+        "settled": fell_at is not None and waited - fell_at >= quiet_s,
+        "max_s": max_s,
+        "rss_first_mb": first,
+        "rss_last_mb": read(),
+    }
+
+
+def settled_snapshot(pid: int, max_s: float = SETTLE_MAX_S) -> dict[str, Any]:
+    """resources.snapshot of a server's tree once its RSS has settled after the first 200 OK (settle());
+    the snapshot carries how it settled under "settle"."""
+    how = settle(lambda: tree_rss_mb(pid), max_s=max_s)
+    snap: dict[str, Any] = resources.snapshot(pid)
+    snap["settle"] = how
+    return snap
 
 
 def free_port() -> int:
@@ -110,8 +182,7 @@ def motia_core_idle(env: dict[str, str], label: str = "motia-core") -> dict[str,
         )
         try:
             wait_ok(f"http://127.0.0.1:{port}/ping", proc, 120)
-            time.sleep(SETTLE_S)
-            snap = resources.snapshot(proc.pid)
+            snap = idle_snapshot(proc.pid)
             if BREAKDOWN:
                 breakdown(label, snap)
             return snap
@@ -144,14 +215,22 @@ def classic_idle(i: int) -> dict[str, Any]:
     )
     try:
         wait_ok(f"http://127.0.0.1:{port}/ping", proc, 180)
-        time.sleep(SETTLE_S)
-        snap = resources.snapshot(proc.pid)
+        snap = idle_snapshot(proc.pid)
         if BREAKDOWN:
             breakdown("classic", snap)
         return snap
     finally:
         stop(proc)
         shutil.rmtree(project, ignore_errors=True)
+
+
+def idle_snapshot(pid: int) -> dict[str, Any]:
+    """--settle auto: once the RSS settled (settled_snapshot); --settle S: S seconds after the first 200."""
+    if SETTLE_S is None:
+        return settled_snapshot(pid)
+    time.sleep(SETTLE_S)
+    snap: dict[str, Any] = resources.snapshot(pid)
+    return snap
 
 
 def show(label: str, snap: dict[str, Any]) -> None:
@@ -178,9 +257,14 @@ def main() -> int:
         help="a second motia-core run with these env variables, interleaved ABBA with the plain one",
     )
     ap.add_argument("--breakdown", action="store_true", help="split each page once into files and anonymous memory")
-    ap.add_argument("--settle", type=float, default=2.0, help="seconds from the first 200 OK to the snapshot")
+    ap.add_argument(
+        "--settle",
+        default="2",
+        help="seconds from the first 200 OK to the snapshot, or `auto`: once the tree's RSS has fallen and stopped "
+        f"falling, at most {SETTLE_MAX_S:g} s (as the bench's idle snapshots)",
+    )
     args = ap.parse_args()
-    SETTLE_S, BREAKDOWN = args.settle, args.breakdown
+    SETTLE_S, BREAKDOWN = (None if args.settle == "auto" else float(args.settle)), args.breakdown
     variants: dict[str, dict[str, str]] = {"motia-core": {}}
     for spec in args.variant:
         name, _, assigns = spec.partition("=")

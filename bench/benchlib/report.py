@@ -112,8 +112,8 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         mark = {"met": "✅ met", "missed": "❌ missed"}
         w(
             table(
-                ["target", "status", "measured (same run)"],
-                [[t["target"], mark.get(t["status"], t["status"]), t["measured"]] for t in tg],
+                ["target", "status", "measured (same run)", "why missed: floor or budget (same run)"],
+                [[t["target"], mark.get(t["status"], t["status"]), t["measured"], t.get("why", "")] for t in tg],
             )
         )
         w("")

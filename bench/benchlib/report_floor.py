@@ -13,13 +13,29 @@ def _us(v: float | None) -> str:
 
 
 def _runner_us(layer: dict[str, Any]) -> float:
-    return sum(v for role, v in layer["us_per_request"].items() if role.endswith("runner"))
+    return float(sum(v for role, v in layer["us_per_request"].items() if role.endswith("runner")))
 
 
 def _own_us(layer: dict[str, Any]) -> float:
     """The server process itself: the core, or the bare aiohttp process."""
     per = layer["us_per_request"]
     return float(per.get("core", per.get("bare aiohttp", 0.0)))
+
+
+def floor_budget(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The CPU per request 50 % of bare per CPU allows core + runner, next to what the floor run's
+    layers spend: (c) the core without transport, (e) core + runner with the gRPC stream."""
+    layers: dict[str, dict[str, Any]] = (res.get("floor") or {}).get("layers") or {}
+    bare = layers.get("a")
+    if not bare or not _own_us(bare):
+        return None
+    c = layers.get("c")
+    return {
+        "bare_us": _own_us(bare),
+        "budget_us": _own_us(bare) / TARGET_SHARE,
+        "c_us": _own_us(c) if c else None,
+        "e_us": {k: _own_us(v) + _runner_us(v) for k, v in layers.items() if k.startswith("e_")},
+    }
 
 
 def render_floor(res: dict[str, Any], w: Callable[[str], None]) -> None:
@@ -59,15 +75,14 @@ def render_floor(res: dict[str, Any], w: Callable[[str], None]) -> None:
             + ", ".join(f"{r} {v:.2f} %" for r, v in sorted(idle.items()) if r != "core")
             + f"): at (b)'s rate that is {pct * 1e4 / max(layers['b']['rps'], 1.0):,.1f} µs of each request's core CPU."
         )
-    if bare_us:
-        budget = bare_us / TARGET_SHARE
+    b = floor_budget(res)
+    if b:
         text = (
-            f"\n50 % of bare per CPU allows **{budget:,.0f} µs** of CPU per request for core + runner together "
-            f"(bare: {bare_us:,.1f} µs)."
+            f"\n50 % of bare per CPU allows **{b['budget_us']:,.0f} µs** of CPU per request for core + runner together "
+            f"(bare: {b['bare_us']:,.1f} µs)."
         )
-        c = layers.get("c")
-        if c:
-            own = _own_us(c)
+        if b["c_us"] is not None:
+            own, budget = b["c_us"], b["budget_us"]
             text += f" The core without any transport, (c), spends {own:,.1f} µs: " + (
                 f"{budget - own:,.0f} µs are left for the stream (both sides) and the runner."
                 if own < budget
@@ -75,7 +90,7 @@ def render_floor(res: dict[str, Any], w: Callable[[str], None]) -> None:
             )
         w(text)
     profiles: dict[str, dict[str, Any]] = floor.get("profiles") or {}
-    keys = [
+    keys: list[str] = [
         k for k in ("b", "api", "c", "e_ts", "e_py") if k in profiles and k in layers and "by_module" in profiles[k]
     ]
     if keys:

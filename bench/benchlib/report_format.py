@@ -86,3 +86,22 @@ def ctx_per_request(run: dict[str, Any], roles: list[str]) -> str:
     by_role = run.get("resources", {}).get("by_role", {})
     n = sum(by_role.get(r, {}).get("ctx_switches", 0) for r in roles if r)
     return f"{n / run['requests']:.1f}" if run.get("requests") and n else "–"
+
+
+def idle_moment(*snaps: tuple[str, dict[str, Any] | None]) -> str:
+    """When the (label, snapshot) idle snapshots were taken: "2 s after the first 200 OK" (before
+    memory_idle.settle), or once the tree's RSS settled, with how long each waited and whether it fell."""
+    settles = [(label, s.get("settle")) for label, s in snaps if s]
+    if not settles or not all(x for _, x in settles):
+        return "2 s after the first 200 OK"
+    waited = ", ".join(
+        f"{label} after {x['waited_s']:.0f} s ({'its RSS fell' if x['fell'] else 'its RSS did not fall'})"
+        for label, x in settles
+        if x
+    )
+    bound = max(x["max_s"] for _, x in settles if x)
+    return (
+        "once the RSS settled after the first 200 OK (read every second from 2 s on; taken when flat for 3 s "
+        f"after a fall of over 1 MB, at most at {bound:g} s: V8 gives back what the start used at a later GC): "
+        + waited
+    )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchlib.report_format import ms, num, table
+from benchlib.report_format import idle_moment, ms, num, table
 
 # worse than linear: the marginal cost per added unit on the last segment is this many times the first
 SUPERLINEAR = 1.5
@@ -72,8 +72,9 @@ def _memory(res: dict[str, Any], w: Callable[[str], None]) -> None:
         return
     w(f"## Memory: idle and under c{mem['c']} API load\n")
     w(
-        f"bench/projects/bench on the servers' CPU: RSS per process 2 s after the first 200 OK, the peak under "
-        f"wrk c{mem['c']} for {mem['seconds']:g} s on `GET /noop/ts` then `/noop/py` (sampled every 0.25 s), "
+        "bench/projects/bench on the servers' CPU: RSS per process idle "
+        f"({idle_moment(('motia-core', mem['idle']))}), the peak under wrk c{mem['c']} for {mem['seconds']:g} s "
+        "on `GET /noop/ts` then `/noop/py` (sampled every 0.25 s), "
         "and after each load. (`bench/benchlib/suite_memory.py`)\n"
     )
     rows = []

@@ -12,6 +12,7 @@ from benchlib.report_format import (
     RUNNER_OF,
     cpu_per_request,
     ctx_per_request,
+    idle_moment,
     median_run,
     ms,
     num,
@@ -151,9 +152,10 @@ def render_resources(res: dict[str, Any], w: Any) -> None:
         return
     w("## Resources\n")
     if mc_idle or cl_idle:
+        moment = idle_moment(("motia-core", mc_idle), ("classic Motia", cl_idle))
         w(
-            "Idle, 2 s after the first 200 OK on the 10-step project (RSS = resident set size; PSS = each shared "
-            "page split among the processes of the machine that map it; USS = memory unique to the process; "
+            f"Idle, {moment}, on the 10-step project (RSS = resident set size; PSS = each "
+            "shared page split among the processes of the machine that map it; USS = memory unique to the process; "
             "each page once = the system's resident pages, a page its processes share counted once, the "
             'figure the target uses: bench/README.md, "Resources"):\n'
         )

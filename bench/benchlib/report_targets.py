@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from benchlib import report_record, report_redis, report_session
+from benchlib import report_record, report_redis, report_session, report_why
 from benchlib.report_chain import chain_rate
 from benchlib.report_format import LANGS, ms, num, pct, ratio
 
@@ -14,8 +14,11 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     s = res["summary"]["api"]
     out: list[dict[str, Any]] = []
 
-    def add(name: str, status: str, measured: str, detail: str = "") -> None:
-        out.append({"target": name, "status": status, "measured": measured, "detail": detail})
+    def add(name: str, status: str, measured: str, detail: str = "", why: str = "") -> None:
+        row = {"target": name, "status": status, "measured": measured, "detail": detail}
+        if why and status == "missed":  # the floor or budget behind the gap (report_why.py)
+            row["why"] = why
+        out.append(row)
 
     langs = [lang for lang in ("ts", "py") if "16" in s.get(lang, {})]
     # 1. x classic Motia at c16
@@ -42,7 +45,12 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             + " (per CPU µs: "
             + ", ".join(f"{LANGS[k]} {pct(s[k]['16'].get('of_bare_cpu'))}" for k in ofb)
             + ")",
+            why=report_why.bare_share(res),
         )
+    # Ruby and JavaScript against TypeScript
+    par = report_why.parity(res)
+    if par:
+        out.append(par)
     # 3. added latency, without queueing (c1) and under load (c16)
     for c, why in (
         ("1", "one request at a time: the pure per-request overhead"),
@@ -61,6 +69,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "met" if ok else "missed",
                 f"worst p50 +{ms(worst['p50'][0])} ({worst['p50'][1]}), worst p99 +{ms(worst['p99'][0])} "
                 f"({worst['p99'][1]}); {why}",
+                why=report_why.c1_split(res) if c == "1" else report_why.c16_little(res),
             )
     # 4. chains
     queue = res["meta"].get("queue", {})
@@ -89,6 +98,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "Cold start (`serve` to first 200 OK, 10-step mixed project) ≤ 1 s",
             "met" if med <= 1.0 else "missed",
             f"median {med * 1000:,.0f} ms of {len(cold)} (min {min(cold) * 1000:,.0f}, max {max(cold) * 1000:,.0f})",
+            why=report_why.cold_start(res),
         )
     # 6. idle RSS
     mc_idle = res.get("cold_start", {}).get("motia_core", {}).get("idle")
@@ -102,6 +112,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             f"{mc_idle[key]:.0f} MB vs {cl_idle[key]:.0f} MB ({100 * mc_idle[key] / cl_idle[key]:.0f} %"
             + (", each page once; RSS sums " if key == "unique_mb" else ", RSS sums")
             + (f"{mc_idle['rss_mb']:.0f} vs {cl_idle['rss_mb']:.0f} MB)" if key == "unique_mb" else ")"),
+            why=report_why.idle_rss(res),
         )
     elif mc_idle:
         add(
@@ -109,6 +120,9 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "not measured",
             f"motia-core {mc_idle['rss_mb']:.0f} MB; classic Motia did not run",
         )
+    body = report_why.bodies(res)
+    if body:
+        out.append(body)
     # streams
     st = res.get("streams", {})
     phases = st.get("phases") or {}

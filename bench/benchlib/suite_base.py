@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchlib import resources
 from benchlib.loadgen import wrk
+from benchlib.memory_idle import settled_snapshot
 from benchlib.procs import Service, free_port, pinned, run_bounded
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ class Durations:
     streams: float  # per measured streams phase (each after a 0.5 s warm-up)
     redis_rounds: int  # interleaved rounds of the redis scenario (SQLite-1, Redis-1, Redis-2, BullMQ)
     record_rounds: int  # interleaved rounds of the recording pair (on, off per endpoint; suite_record.py)
-    record: float  # seconds per run of the recording pair (short runs, more rounds: a median robust to bursts)
+    record: float  # seconds of both sides' runs in one round of the recording pair (one run of half each)
 
 
 FULL = Durations(
@@ -88,7 +88,7 @@ FULL = Durations(
     classic=4,
     streams=3,
     redis_rounds=2,
-    record_rounds=5,
+    record_rounds=10,
     record=2,
 )
 QUICK = Durations(
@@ -103,7 +103,7 @@ QUICK = Durations(
     classic=0,
     streams=2,
     redis_rounds=1,
-    record_rounds=3,
+    record_rounds=4,
     record=2,
 )
 
@@ -165,14 +165,14 @@ class SuiteBase:
         return runs, idle
 
     def idle_snapshot(self, pid: int, label: str) -> dict[str, Any]:
-        """Memory of a server's process tree 2 s after its first 200 OK (it settles by then)."""
-        time.sleep(2.0)
-        idle: dict[str, Any] = resources.snapshot(pid)
+        """Memory of a server's process tree once its RSS settled after the first 200 OK (at most 30 s:
+        memory_idle.settle; V8 gives back what the start used only at a later GC)."""
+        idle: dict[str, Any] = settled_snapshot(pid)
         self.progress(
             f"idle RSS {label} (10 steps)",
             f"{idle['rss_mb']:.0f} MB RSS ("
             + ", ".join(f"{p['role']} {p['rss_mb']:.0f}" for p in idle["processes"])
-            + ")",
+            + f") after {idle['settle']['waited_s']:.0f} s",
         )
         return idle
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchlib import resources
+from benchlib.memory_idle import settled_snapshot
 from benchlib.procs import pinned, run_bounded
 from benchlib.suite_base import BENCH_DIR, PROJECTS, SuiteBase
 
@@ -45,8 +46,7 @@ def memory(suite: SuiteBase) -> None:
     try:
         svc.wait_http(f"http://127.0.0.1:{port}/noop/ts", timeout=60)
         svc.wait_http(f"http://127.0.0.1:{port}/noop/py", timeout=30)
-        time.sleep(2.0)
-        out["idle"] = resources.snapshot(svc.pid)
+        out["idle"] = settled_snapshot(svc.pid)  # after V8 gave back what the start used (memory_idle.settle)
         for lang in ("ts", "py"):
             url = f"http://127.0.0.1:{port}/noop/{lang}"
             suite.load(url, LOAD_C, 1.0)  # warm-up, not counted
