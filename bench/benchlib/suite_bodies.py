@@ -11,6 +11,12 @@ builds of the core on the same machine (the one installed in .venv, or another c
 PYTHONPATH):
 
     .venv/bin/python bench/benchlib/suite_bodies.py [--seconds 10] [--pythonpath OTHER/core]
+
+A/B of two trees, interleaved A B B A per round (each run a fresh core from that tree's core/, which
+also brings that tree's runners/node/dist and runners/python), the figure to compare being CPU per
+request by process; `--body struct` sends 1 MB of small records instead of one long string:
+
+    .venv/bin/python bench/benchlib/suite_bodies.py --ab TREE_A TREE_B --rounds 3 --only py ts [--body struct]
 """
 
 from __future__ import annotations
@@ -41,11 +47,58 @@ C = 16
 TARGETS = {"bare": "/echo/bare", "ts": "/echo/ts", "py": "/echo/py"}
 
 
-def body_file(directory: Path) -> Path:
-    """The 1 MB JSON body the payload scenario also sends."""
-    path = directory / "body-1mb.json"
-    path.write_bytes(b'{"data":"' + b"x" * (BODY_BYTES - 11) + b'"}')
+def body_file(directory: Path, kind: str = "string") -> Path:
+    """The 1 MB JSON body the payload scenario also sends (one long string), or with kind "struct"
+    about 1 MB of small records with numbers (what a parser has to build objects for)."""
+    path = directory / f"body-1mb-{kind}.json"
+    if kind == "struct":
+        records = [{"id": i * 7919, "score": i / 64, "tags": [i % 100, i % 7], "ok": True} for i in range(16_900)]
+        path.write_bytes(json.dumps({"records": records}, separators=(",", ":")).encode())
+    else:
+        path.write_bytes(b'{"data":"' + b"x" * (BODY_BYTES - 11) + b'"}')
     return path
+
+
+def ab(trees: dict[str, str], langs: list[str], rounds: int, seconds: float, body_kind: str, c: int) -> None:
+    """Interleaved A/B (A B B A, then B A A B, ...): mean CPU ms per request by process per tree."""
+    work = Path(tempfile.mkdtemp(prefix="bench-bodies-ab-"))
+    body = body_file(work, body_kind)
+    order = [v for r in range(rounds) for v in (("A", "B", "B", "A") if r % 2 == 0 else ("B", "A", "A", "B"))]
+    per_request: dict[tuple[str, str], list[dict[str, float]]] = {}
+    try:
+        for i, variant in enumerate(order):
+            tree = Path(trees[variant]).resolve()
+            project = work / f"project-{i}"
+            shutil.copytree(tree / "bench" / "projects" / "bench", project)
+            port = free_port()
+            core = Service(
+                "motia-core",
+                [sys.executable, "-m", "motia_core", "serve", "--dir", str(project), "--port", str(port)]
+                + ["--log-level", "warn"],
+                log=work / f"core-{i}.log",
+                env={"PYTHONPATH": str(tree / "core"), "BENCH_SINK_PORT": str(free_port())},
+                cpus="0",
+            )
+            core.start()
+            try:
+                core.wait_http(f"http://127.0.0.1:{port}/noop/ts", timeout=90)
+                for lang in langs:
+                    m = measure(f"http://127.0.0.1:{port}{TARGETS[lang]}", core.pid, "core", body, seconds, "1", c)
+                    cpu = {role: ms for role, ms in m["cpu_ms_per_request"].items() if ms >= 0.05}
+                    per_request.setdefault((variant, lang), []).append(cpu)
+                    shown = ", ".join(f"{role} {ms:.2f}" for role, ms in sorted(cpu.items()))
+                    print(f"{variant} {lang:<3} {m['requests']:>5} requests  CPU ms per request: {shown}", flush=True)
+            finally:
+                core.stop()
+        for lang in langs:
+            for variant in ("A", "B"):
+                runs = per_request.get((variant, lang), [])
+                roles = sorted({role for run in runs for role in run})
+                means = ", ".join(f"{role} {sum(run.get(role, 0.0) for run in runs) / len(runs):.2f}" for role in roles)
+                print(f"mean {lang} {variant} ({trees[variant]}): {means}", flush=True)
+    finally:
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def cpu_by_role(root_pid: int, root_role: str) -> dict[str, float]:
@@ -162,7 +215,14 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=tuple(TARGETS), default=list(TARGETS))
     parser.add_argument("--json", type=Path, help="write the measurements here")
     parser.add_argument("-c", "--connections", type=int, default=C, help="wrk connections (default 16)")
+    parser.add_argument("--ab", nargs=2, metavar=("TREE_A", "TREE_B"), help="interleaved A/B of two checkouts")
+    parser.add_argument("--rounds", type=int, default=3, help="--ab: rounds of A B B A (default 3)")
+    parser.add_argument("--body", choices=("string", "struct"), default="string", help="the 1 MB JSON body")
     args = parser.parse_args()
+    if args.ab:
+        langs = [name for name in args.only if name != "bare"]
+        ab(dict(zip("AB", args.ab, strict=True)), langs, args.rounds, args.seconds, args.body, args.connections)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
     project = work / "bench"
     shutil.copytree(BENCH_DIR / "projects" / "bench", project)

@@ -57,7 +57,9 @@ def api_handler(
         if not raw:  # a GET's: parse_body's answer for any media type, without its await and checks
             parsed = ParsedBody(BodyEncoding.IN_PAYLOAD, {}, b"{}", raw)
         else:  # aiohttp reports a missing Content-Type as application/octet-stream; "" keeps them apart
-            parsed = await parse_body_async(request.content_type if content_type else "", raw, content_type)
+            parsed = await parse_body_async(
+                request.content_type if content_type else "", raw, content_type, value_needed=validator is not None
+            )
         if isinstance(parsed, BadBody):
             return json_response(400, {"error": "Invalid request body", "message": parsed.reason})
         if validator is not None:

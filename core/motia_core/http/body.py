@@ -2,7 +2,8 @@
 runner builds ``body`` / ``rawBody`` from the bytes) and parsed as Motia's body parsers would.
 
 * JSON (application/json, */*+json, or no Content-Type and a body starting with { or [): parsed here
-  only to answer malformed JSON with a 400 and to validate bodySchema; the runner gets the bytes.
+  only to answer malformed JSON with a 400 and to validate bodySchema; the runner gets the bytes. A
+  big body with no bodySchema is only checked to be well formed (json_check), not built.
 * Forms (urlencoded, multipart): parsed here; the runner gets the fields as JSON.
 * Text (text/*, XML, JavaScript, ...; or no Content-Type and valid UTF-8): the runner decodes it.
 * Anything else (application/octet-stream, image/*, application/protobuf, ...) is binary: it reaches
@@ -37,6 +38,7 @@ import orjson
 from aiohttp import web
 
 from motia_core.http.common import json_response
+from motia_core.http.json_check import well_formed
 from motia_core.limits import MAX_JSON_DEPTH, json_depth_exceeds, mib
 from motia_core.runners.http_body import BodyEncoding
 
@@ -44,6 +46,12 @@ THREAD_THRESHOLD = 1024 * 1024  # bytes; smaller bodies parse faster than a thre
 # From this size on, opening brackets are looked for with bytes.find (memchr, vectorised) before the
 # nesting check counts them byte by byte: below it the two counts cost less than the find calls.
 FIND_BRACKETS_FROM = 64 * 1024
+
+
+UNPARSED: Any = object()  # ParsedBody.value of a JSON body only checked to be well formed
+# From this size on a JSON body whose value is not needed is only checked (json_check): below it
+# orjson's parse costs less than simdjson's setup.
+VALIDATE_ONLY_FROM = 64 * 1024
 
 
 class BadBody:
@@ -54,7 +62,9 @@ class BadBody:
 @dataclass(frozen=True, slots=True)
 class ParsedBody:
     encoding: BodyEncoding
-    value: Any  # JSON / IN_PAYLOAD: the parsed value; TEXT / BINARY: None (see validation_value)
+    # JSON / IN_PAYLOAD: the parsed value (JSON parsed only checked for a big body whose value
+    # nobody needs: UNPARSED); TEXT / BINARY: None (see validation_value)
+    value: Any
     body_json: bytes  # IN_PAYLOAD: the JSON of value, for payload_json; b"" otherwise
     raw: bytes
 
@@ -63,6 +73,8 @@ class ParsedBody:
         has a schema; a binary one is checked as the text older versions gave the step."""
         if self.encoding is BodyEncoding.TEXT or self.encoding is BodyEncoding.BINARY:
             return self.raw.decode("utf-8", errors="replace")
+        if self.value is UNPARSED:  # checked well formed: orjson accepts it
+            return orjson.loads(self.raw)
         return self.value
 
 
@@ -139,18 +151,24 @@ async def read_body(request: web.BaseRequest, limit: int, respond: Respond = jso
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def parse_body_async(content_type: str, raw: bytes, content_type_header: str = "") -> ParsedBody | BadBody:
+async def parse_body_async(
+    content_type: str, raw: bytes, content_type_header: str = "", *, value_needed: bool = True
+) -> ParsedBody | BadBody:
     """parse_body, in a worker thread when the body is big enough to stall the event loop."""
     if len(raw) > THREAD_THRESHOLD:
-        return await asyncio.to_thread(parse_body, content_type, raw, content_type_header)
-    return parse_body(content_type, raw, content_type_header)
+        return await asyncio.to_thread(parse_body, content_type, raw, content_type_header, value_needed=value_needed)
+    return parse_body(content_type, raw, content_type_header, value_needed=value_needed)
 
 
-def parse_body(content_type: str, raw: bytes, content_type_header: str = "") -> ParsedBody | BadBody:
+def parse_body(
+    content_type: str, raw: bytes, content_type_header: str = "", *, value_needed: bool = True
+) -> ParsedBody | BadBody:
     """The body as Motia's body parsers would see it, and how the runner gets it.
 
     ``content_type`` is the media type, "" when the request has no Content-Type header;
     ``content_type_header`` is the full header (with parameters): multipart needs its boundary.
+    ``value_needed=False`` (no bodySchema to check): a big JSON body is only checked to be well
+    formed, its ``value`` is UNPARSED (validation_value still parses it).
     """
     encoding = body_encoding(content_type, raw)
     if not raw or (encoding is not BodyEncoding.BINARY and raw.isspace()):
@@ -158,6 +176,8 @@ def parse_body(content_type: str, raw: bytes, content_type_header: str = "") -> 
     if encoding is BodyEncoding.JSON:
         if (len(raw) < FIND_BRACKETS_FROM or not few_brackets(raw, MAX_JSON_DEPTH)) and json_depth_exceeds(raw):
             return BadBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels; the limit is {MAX_JSON_DEPTH}")
+        if not value_needed and len(raw) >= VALIDATE_ONLY_FROM and well_formed(raw):
+            return ParsedBody(encoding, UNPARSED, b"", raw)
         try:
             return ParsedBody(encoding, orjson.loads(raw), b"", raw)
         except orjson.JSONDecodeError as exc:

@@ -118,6 +118,15 @@ function loaderDependencies(): { protobuf: typeof ProtobufLight; camelCase: (nam
 }
 
 /**
+ * The encoded message as a Buffer without copying it: protobufjs's writer already returns a Buffer
+ * in Node (or a Uint8Array, which a Buffer can view). `Buffer.from(bytes)` copied every message once
+ * more, 1 MB for a 1 MB API response (docs/performance.md "Large bodies").
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/**
  * RunnerService's client from the prebuilt descriptor, with exactly what proto-loader's
  * createPackageDefinition gives grpc-js for a method (path, stream flags, serializers built by
  * fromObject/encode and decode/toObject with the same options, originalName), so the objects the
@@ -130,7 +139,7 @@ function clientFromDescriptor(descriptor: PrebuiltDescriptor, options: ProtoLoad
   const service = root.lookupService(SERVICE)
   const serialize = (type: ProtobufLight.Type) => (value: object): Buffer => {
     if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`)
-    return Buffer.from(type.encode(type.fromObject(value)).finish())
+    return asBuffer(type.encode(type.fromObject(value)).finish())
   }
   const deserialize = (type: ProtobufLight.Type) => (bytes: Buffer): object => type.toObject(type.decode(bytes), options)
   const methods: Record<string, grpc.MethodDefinition<object, object>> = {}
