@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
@@ -46,6 +47,9 @@ from .transport import (
 )
 
 T = TypeVar("T")
+
+# Guards the lazily made cancel Event of every context (taken only on cancel and wait_cancelled).
+_CANCEL_LOCK = threading.Lock()
 
 
 class PendingCall(Coroutine[Any, Any, T], Generic[T]):
@@ -106,21 +110,48 @@ def _decode_none(raw: bytes) -> None:
 class _Bridge:
     """Routes context operations to the sink, from the loop thread or from a worker thread.
 
-    Also holds the invocation's cancellation flag: a ``threading.Event``, so worker threads can read
-    it and wait on it.
+    Also holds the invocation's cancellation: ``cancel_reason`` (``None`` until cancelled), readable
+    from any thread. The ``threading.Event`` a worker thread waits on is made only when one waits
+    (rare), not for every invocation: its Condition and locks cost more than the rest of a context.
     """
 
-    __slots__ = ("cancel_reason", "cancelled", "loop", "sink")
+    __slots__ = ("_cancel_event", "cancel_reason", "loop", "sink")
 
     def __init__(self, sink: CallSink, loop: asyncio.AbstractEventLoop) -> None:
         self.sink = sink
         self.loop = loop
-        self.cancelled = threading.Event()
         self.cancel_reason: str | None = None
+        self._cancel_event: threading.Event | None = None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancel_reason is not None
+
+    def cancel(self, reason: str) -> None:
+        """Mark cancelled (the first reason stays) and wake the threads waiting for it."""
+        with _CANCEL_LOCK:
+            if self.cancel_reason is not None:
+                return
+            self.cancel_reason = reason
+            event = self._cancel_event
+        if event is not None:
+            event.set()
+
+    def wait_cancelled(self, timeout: float | None) -> bool:
+        if self.cancel_reason is not None:
+            return True
+        with _CANCEL_LOCK:  # the same lock as cancel(): no cancel slips between the check and the wait
+            event = self._cancel_event
+            if event is None:
+                event = self._cancel_event = threading.Event()
+            if self.cancel_reason is not None:
+                event.set()
+        return event.wait(timeout)
 
     def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise InvocationCancelledError(self.cancel_reason or "cancelled")
+        reason = self.cancel_reason
+        if reason is not None:
+            raise InvocationCancelledError(reason or "cancelled")
 
     def call(
         self, request: CallRequest, decode: Callable[[bytes], T], on_reply: Callable[[bytes], None] | None = None
@@ -399,13 +430,26 @@ class Context:
         loop: asyncio.AbstractEventLoop | None = None,
         streams: Streams | None = None,
     ) -> None:
-        bridge = _Bridge(sink, loop if loop is not None else asyncio.get_running_loop())
-        self._bridge = bridge
+        self._bridge = _Bridge(sink, loop if loop is not None else asyncio.get_running_loop())
         self.trace_id = trace_id
         self.flows = list(flows)
-        self.logger = Logger(bridge)
-        self.state = State(bridge)
-        self.streams = streams if streams is not None else Streams(factory=lambda name: Stream(bridge, name))
+        if streams is not None:
+            self.streams = streams
+        # logger, state and (by default) streams are built on first use: most handlers touch one
+        # of them or none, and the runner makes a context per invocation.
+
+    @functools.cached_property
+    def logger(self) -> Logger:
+        return Logger(self._bridge)
+
+    @functools.cached_property
+    def state(self) -> State:
+        return State(self._bridge)
+
+    @functools.cached_property
+    def streams(self) -> Streams:
+        bridge = self._bridge
+        return Streams(factory=lambda name: Stream(bridge, name))
 
     @property
     def traceId(self) -> str:
@@ -421,16 +465,16 @@ class Context:
         the current ``await``). A long ``def`` handler should check it between units of work, or
         just keep making context calls, which raise :class:`motia.InvocationCancelledError` by then.
         """
-        return self._bridge.cancelled.is_set()
+        return self._bridge.is_cancelled
 
     def is_cancelled(self) -> bool:
         """Same as :attr:`cancelled`."""
-        return self._bridge.cancelled.is_set()
+        return self._bridge.is_cancelled
 
     @property
     def cancel_reason(self) -> str | None:
         """``"timeout"``, ``"shutdown"`` or ``"cancelled"`` once cancelled; ``None`` before."""
-        return self._bridge.cancel_reason if self._bridge.cancelled.is_set() else None
+        return self._bridge.cancel_reason
 
     def raise_if_cancelled(self) -> None:
         """Raise :class:`motia.InvocationCancelledError` if the invocation was cancelled."""
@@ -441,7 +485,7 @@ class Context:
         returns :attr:`cancelled`. For ``def`` handlers: ``while not ctx.wait_cancelled(5): poll()``
         sleeps between polls yet stops at once. Never call it from ``async def`` code (it would block
         the event loop); there, ``await asyncio.sleep(...)`` is already interrupted by the cancel."""
-        return self._bridge.cancelled.wait(timeout)
+        return self._bridge.wait_cancelled(timeout)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Mark the invocation cancelled: later context calls raise, :attr:`cancelled` turns true.
@@ -450,9 +494,7 @@ class Context:
         tests can call it to check that a ``def`` handler stops cooperatively. Idempotent: the
         first reason stays.
         """
-        if not self._bridge.cancelled.is_set():
-            self._bridge.cancel_reason = reason
-            self._bridge.cancelled.set()
+        self._bridge.cancel(reason)
 
     def emit(self, event: Any = None, *rest: Any, **kwargs: Any) -> Any:
         """Enqueue an event: ``{"topic": str, "data": Any, "messageGroupId": str (optional)}``.

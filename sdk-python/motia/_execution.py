@@ -280,11 +280,16 @@ async def run_handler(
 
     Pass a ``scope`` to be able to stop the invocation's threads and tasks (see :class:`HandlerScope`).
     """
-    loop = asyncio.get_running_loop()
-    if trigger is Trigger.CRON:
-        return await _Runner(handler, (), (context,), loop, executor, scope).run()
+    args = (context,) if trigger is Trigger.CRON else (payload, context)
     chain = middleware if trigger is Trigger.API else ()
-    return await _Runner(handler, chain, (payload, context), loop, executor, scope).run()
+    if handler.is_async and not chain:
+        # The common case (an async handler alone) runs on this task exactly as _Runner.run would
+        # run it, without building a _Runner per invocation.
+        result = await handler.fn(*args)
+        if type(result) is not dict and inspect.isawaitable(result):  # a plain dict never is
+            result = await result
+        return result
+    return await _Runner(handler, chain, args, asyncio.get_running_loop(), executor, scope).run()
 
 
 async def run_callable(

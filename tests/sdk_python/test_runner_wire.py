@@ -18,9 +18,9 @@ class _Stream:
         self.frames: list[pb.RunnerFrame] = []
         self.delay = delay
 
-    async def write(self, frame: pb.RunnerFrame) -> None:
+    async def write(self, frame: bytes) -> None:
         await asyncio.sleep(self.delay)
-        self.frames.append(frame)
+        self.frames.append(pb.RunnerFrame.FromString(frame))  # the outbox hands grpc bytes
 
 
 def _pong(nonce: int) -> pb.RunnerMessage:

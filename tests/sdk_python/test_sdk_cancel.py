@@ -111,9 +111,9 @@ async def test_the_readme_recipe_for_testing_a_def_handler() -> None:
 
 async def test_a_call_blocked_in_a_thread_fails_when_the_router_cancels_it() -> None:
     """The runner path: the pending call's future is failed, the waiting thread gets the error."""
-    frames: list[pb.RunnerFrame] = []
+    frames: list[bytes] = []
 
-    async def write(frame: pb.RunnerFrame) -> None:
+    async def write(frame: bytes) -> None:
         frames.append(frame)
 
     router = CallRouter(Outbox(write), max_payload_bytes=1 << 20)

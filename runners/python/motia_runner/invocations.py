@@ -49,6 +49,7 @@ from .http_body import BadResult, HttpResponseParts, add_body, encode_response
 from .loader import LoadedStep
 from .outbox import Outbox
 from .proto import pb
+from .wire import TAIL_MIN_BYTES, body_tail
 
 _RUNNER_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -232,6 +233,7 @@ class Invocations:
         result = message.result
         result.invocation_id = start.invocation_id
         result.fencing_token = start.fencing_token
+        tail: bytes | None = None
         try:
             payload = await self._execute(start, step, running)
         except _Failure as failure:
@@ -248,19 +250,27 @@ class Invocations:
             self._fill_failed(result.failed, pb.FAILURE_KIND_HANDLER_ERROR, type(exc).__name__, str(exc), stack)
             retry_hints(result.failed, exc)
         else:
-            result.completed.SetInParent()
+            completed = result.completed
+            completed.SetInParent()
             if isinstance(payload, HttpResponseParts):
-                http = result.completed.http_response
+                http = completed.http_response
+                http.SetInParent()  # present even when every field keeps its default (a bare 200)
                 http.status = payload.status
                 http.headers_json = payload.headers_json
-                http.body = payload.body
                 http.body_kind = payload.kind  # type: ignore[assignment]
+                if len(payload.body) >= TAIL_MIN_BYTES:
+                    tail = payload.body  # copied once, into the frame, never into a protobuf message
+                else:
+                    http.body = payload.body
             else:
-                result.completed.payload_json = payload
+                completed.payload_json = payload
         if running.cancelling:  # finished (or swallowed the cancel) after the core gave up on it
             return
         self.completed += 1
-        self._outbox.put(message)
+        if tail is None:
+            self._outbox.put(message)
+        else:
+            self._outbox.put_parts((message.SerializeToString(), body_tail(len(tail)), tail))
 
     async def _execute(
         self, start: pb.StartInvocation, step: LoadedStep, running: _Running

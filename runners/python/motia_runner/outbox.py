@@ -4,6 +4,10 @@ grpc.aio allows one outstanding write per stream, and every stream message costs
 100 us of CPU whatever its size, so replies are coalesced: producers ``put`` envelopes (never
 waiting), and one task drains the queue into a ``RunnerFrame`` each time it wakes. A batch larger
 than the negotiated maximum message size is split over several frames.
+
+The frame is handed to grpc as bytes (the channel has no request serializer): each envelope is
+serialized once and framed by hand (:mod:`.wire`), and an envelope queued with :meth:`Outbox.put_parts`
+(a large response body as a tail) is never serialized by protobuf at all.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from .proto import DEFAULT_MAX_MESSAGE_BYTES, pb
+from .wire import Parts, frame_entry
 
-# Bytes of framing per envelope inside a RunnerFrame (tag + length prefix), rounded up.
+# Bytes of framing per envelope inside a RunnerFrame (key + length prefix), rounded up.
 _FRAMING_BYTES = 8
 
 
@@ -22,12 +27,13 @@ class Outbox:
 
     def __init__(
         self,
-        write: Callable[[pb.RunnerFrame], Awaitable[None]],
+        write: Callable[[bytes], Awaitable[None]],
         max_frame_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self._write = write
         self.max_frame_bytes = max_frame_bytes
-        self._queue: list[pb.RunnerMessage] = []
+        # An envelope, or the pieces of one already encoded (see put_parts).
+        self._queue: list[pb.RunnerMessage | Parts] = []
         self._wakeup = asyncio.Event()
         self._closed = False
         self._queued = 0  # envelopes ever put
@@ -40,6 +46,14 @@ class Outbox:
         if self._closed:
             return
         self._queue.append(message)
+        self._queued += 1
+        self._wakeup.set()
+
+    def put_parts(self, parts: Parts) -> None:
+        """Queue one envelope given as pieces whose concatenation is a serialized ``RunnerMessage``."""
+        if self._closed:
+            return
+        self._queue.append(parts)
         self._queued += 1
         self._wakeup.set()
 
@@ -85,18 +99,20 @@ class Outbox:
                 still_waiting.append((target, future))
         self._flush_waiters = still_waiting
 
-    def _frames(self, batch: list[pb.RunnerMessage]) -> list[pb.RunnerFrame]:
-        if len(batch) == 1:
-            return [pb.RunnerFrame(messages=batch)]
-        frames: list[pb.RunnerFrame] = []
-        current: list[pb.RunnerMessage] = []
+    def _frames(self, batch: list[pb.RunnerMessage | Parts]) -> list[bytes]:
+        """The serialized ``RunnerFrame``s of ``batch``, each at most ``max_frame_bytes`` (unless one
+        envelope alone is larger: the core then refuses it, as it would any oversized message)."""
+        frames: list[bytes] = []
+        pieces: list[bytes | bytearray | memoryview] = []
         size = 0
-        for message in batch:
-            message_size = message.ByteSize() + _FRAMING_BYTES
-            if current and size + message_size > self.max_frame_bytes:
-                frames.append(pb.RunnerFrame(messages=current))
-                current, size = [], 0
-            current.append(message)
-            size += message_size
-        frames.append(pb.RunnerFrame(messages=current))
+        for item in batch:
+            parts: Parts = (item.SerializeToString(),) if isinstance(item, pb.RunnerMessage) else item
+            envelope_size = sum(len(part) for part in parts)
+            if pieces and size + envelope_size + _FRAMING_BYTES > self.max_frame_bytes:
+                frames.append(b"".join(pieces))
+                pieces, size = [], 0
+            pieces.append(frame_entry(envelope_size))
+            pieces.extend(parts)
+            size += envelope_size + _FRAMING_BYTES
+        frames.append(b"".join(pieces))
         return frames

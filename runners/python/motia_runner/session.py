@@ -99,7 +99,7 @@ class Session:
         async with grpc.aio.insecure_channel(self.settings.address, options=options) as channel:
             connect = channel.stream_stream(
                 CONNECT_METHOD,
-                request_serializer=pb.RunnerFrame.SerializeToString,
+                request_serializer=None,  # the outbox hands over RunnerFrames already serialized
                 response_deserializer=pb.CoreFrame.FromString,
             )
             self._call = connect()
