@@ -1,11 +1,11 @@
 """CPU per request of the core and of each runner for the API no-op, Ruby against TypeScript.
 
     .venv/bin/python runners/ruby/scripts/api_cpu.py [--rounds 4] [--seconds 5] [--baseline-runner PATH]
-        [--variant LABEL=PATH ...] [--no-ts] [--frames] [--threads]
+        [--variant LABEL=PATH ...] [--no-ts] [--frames] [--threads] [--connections 16]
 
 One `motia-core serve` on the bench project (bench/projects/bench + bench-ruby), pinned with its
-runners to CPU 0, wrk -c16 pinned to CPU 1 (bench/benchlib's layout). With --baseline-runner (a
-bin/motia-ruby-runner of another tree, e.g. `git archive HEAD runners/ruby | tar -x -C /tmp/old`),
+runners to CPU 0, wrk -c16 (--connections) pinned to CPU 1 (bench/benchlib's layout). With
+--baseline-runner (a bin/motia-ruby-runner of another tree, e.g. `git archive HEAD runners/ruby | tar -x -C /tmp/old`),
 a second core on the same CPU runs its Ruby steps with that runner (MOTIA_RUBY_RUNNER), idle while
 the first is loaded. Each round loads every target once, in an order that reverses every round
 (ABBA), so a drift of the shared machine weighs on all alike. CPU is utime+stime from
@@ -62,7 +62,8 @@ def kind(proc: psutil.Process) -> str:
 
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds per thread of `pid`, by thread name ("main" for the main thread), as
-    "thread <name>" keys (threads of one name add up)."""
+    "thread <name>" keys, and its context switches (voluntary and not) as "tcs <name>" (threads of one
+    name add up)."""
     out: dict[str, float] = {}
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
@@ -75,6 +76,12 @@ def thread_cpu(pid: int) -> dict[str, float]:
         except OSError:
             continue
         out[f"thread {name}"] = out.get(f"thread {name}", 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+        try:
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        switches = sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches:" in line)
+        out[f"tcs {name}"] = out.get(f"tcs {name}", 0.0) + switches
     return out
 
 
@@ -130,6 +137,7 @@ def main() -> None:
     ap.add_argument("--no-ts", action="store_true", help="leave the TypeScript target out")
     ap.add_argument("--frames", action="store_true", help="count the core's frames to and from the runner")
     ap.add_argument("--threads", action="store_true", help="the Ruby runner's CPU per request by thread")
+    ap.add_argument("--connections", type=int, default=16, help="wrk connections (16; 1 for the added latency)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rb-api-cpu-"))
     cores = [start_core(work, "core", {}, args.frames)]
@@ -152,6 +160,7 @@ def main() -> None:
         totals: dict[str, dict[str, float]] = {label: {} for label in targets}
         requests = dict.fromkeys(targets, 0)
         rps: dict[str, list[float]] = {label: [] for label in targets}
+        p50s: dict[str, list[float]] = {label: [] for label in targets}
         frames: dict[str, list[int]] = {label: [0, 0, 0, 0] for label in targets}
         for r in range(args.rounds):
             order = list(targets) if r % 2 == 0 else list(reversed(targets))
@@ -162,7 +171,13 @@ def main() -> None:
                     time.sleep(0.6)
                     frames_before = frame_counts(counter_files[index], RUNNER_OF[path])
                 before = snapshot(svc, args.threads)
-                run = wrk(f"http://127.0.0.1:{port}/noop/{path}", connections=16, duration=args.seconds, cpus="1")
+                run = wrk(
+                    f"http://127.0.0.1:{port}/noop/{path}",
+                    connections=args.connections,
+                    duration=args.seconds,
+                    cpus="1",
+                )
+                p50s[label].append(run["latency_us"]["p50"])
                 after = snapshot(svc, args.threads)
                 if args.frames:
                     time.sleep(0.6)
@@ -176,19 +191,23 @@ def main() -> None:
                 print(f"round {r + 1} {label}: {run['rps']:,.0f} req/s, errors {run['errors']}", flush=True)
         for label, t in totals.items():
             n = requests[label]
-            cpu = {k: v for k, v in t.items() if not k.endswith(" cs") and not k.startswith("thread ")}
+            cpu = {k: v for k, v in t.items() if not k.endswith(" cs") and not k.startswith(("thread ", "tcs "))}
+            thread_cs = {k[4:]: v / n for k, v in t.items() if k.startswith("tcs ")}
             per_thread = {k[7:]: v / n * 1e6 for k, v in t.items() if k.startswith("thread ")}
             parts = ", ".join(f"{k} {v / n * 1e6:.0f} us" for k, v in sorted(cpu.items()) if v / n * 1e6 >= 5)
             cs = {k[:-3]: v / n for k, v in t.items() if k.endswith(" cs")}
             switches = ", ".join(f"{k} {v:.2f}" for k, v in sorted(cs.items()) if v >= 0.05)
             print(
-                f"{label}: {n:,} requests, median {statistics.median(rps[label]):,.0f} req/s; "
+                f"{label}: {n:,} requests, median {statistics.median(rps[label]):,.0f} req/s, "
+                f"median p50 {statistics.median(p50s[label]) / 1000:.2f} ms; "
                 f"CPU per request: {parts}; all {sum(cpu.values()) / n * 1e6:.0f} us; "
                 f"context switches per request: {switches}"
             )
             if per_thread and targets[label][1] == "rb":
                 busy = ", ".join(f"{k} {v:.0f} us" for k, v in sorted(per_thread.items()) if v >= 1)
                 print(f"{label}: ruby runner CPU per request by thread: {busy}")
+                by_thread = ", ".join(f"{k} {v:.2f}" for k, v in sorted(thread_cs.items()) if v >= 0.01)
+                print(f"{label}: ruby runner context switches per request by thread: {by_thread}")
             if args.frames:
                 f_in, e_in, f_out, e_out = (x / n for x in frames[label])
                 print(

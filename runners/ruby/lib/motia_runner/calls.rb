@@ -50,6 +50,8 @@ module MotiaRunner
       begin
         request_id = register(waiter, invocation_id)
         send_call(request_id, invocation_id, op, body)
+        # An inline run hands the reading over first: the reply comes through the reader.
+        Thread.current[:motia_watch]&.blocking!
         kind, value = waiter.pop
       ensure
         forget(request_id) if kind.nil? && request_id

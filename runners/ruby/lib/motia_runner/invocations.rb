@@ -6,6 +6,7 @@ require_relative "config_json"
 require_relative "errors"
 require_relative "handler_call"
 require_relative "http_body"
+require_relative "inline_policy"
 require_relative "json_codec"
 require_relative "outbox"
 require_relative "proto"
@@ -20,7 +21,9 @@ module MotiaRunner
   # when the core cancelled it, with Cancelled once its handler stopped.
   #
   # The reader thread calls #start, which hands the invocation to the worker pool and returns at
-  # once. Whatever happens in the handler ends as a result:
+  # once, or, for a step InlinePolicy found short and non-blocking, runs it right there
+  # (Reader#inline, which lets another thread take the reading over if it blocks after all).
+  # Whatever happens in the handler ends as a result:
   #
   #   the runner is draining                      -> Failed SHUTTING_DOWN
   #   the step is not loaded                      -> Failed UNKNOWN_STEP
@@ -37,12 +40,17 @@ module MotiaRunner
   # config["canAccess"](subscription, authContext) and completes with `true` or `false`;
   # STREAM_AUTH runs the stream auth file's handler(request, ctx) like an event handler.
   class Invocations
-    attr_reader :completed, :cancelled
+    attr_reader :completed, :cancelled, :policy
+    # The Reader that may run handlers inline (nil: every handler runs on the pool).
+    attr_accessor :reader
 
     CANCEL_REASONS = { REASON_TIMEOUT: "timeout", REASON_SHUTDOWN: "shutdown", REASON_CLIENT_GONE: "client gone" }.freeze
 
-    def initialize(steps:, router:, outbox:, pool:)
+    def initialize(steps:, router:, outbox:, pool:, policy: InlinePolicy.new, log: nil)
       @steps = steps
+      @policy = policy
+      @log = log
+      @reader = nil
       @router = router
       @outbox = outbox
       @pool = pool
@@ -87,7 +95,7 @@ module MotiaRunner
         send_failed(start, :FAILURE_KIND_UNKNOWN_STEP, "UnknownStep",
                     "step #{start.step_id.inspect} is not loaded in this runner")
       else
-        @pool.submit { run(start, step, running) }
+        dispatch(start, step, running)
       end
     end
 
@@ -132,6 +140,69 @@ module MotiaRunner
     end
 
     private
+
+    # Inline, on the pool and watched, or on the pool.
+    def dispatch(start, step, running)
+      reader = @reader
+      if reader && @policy.inline?(step) && reader.inline_frame?
+        reader.inline { |inline_run| watched(start, step, running, inline_run) }
+      elsif @policy.probing?(step)
+        @pool.submit { watched(start, step, running, nil) }
+      else
+        @pool.submit { run(start, step, running) }
+      end
+    end
+
+    # Whether a run waited for a call's reply (CallRouter#call tells the thread's Watch), and, for
+    # an inline run, hands the reading over before it waits.
+    class Watch
+      attr_reader :blocked
+      attr_accessor :seconds
+
+      def initialize(reader)
+        @reader = reader
+        @blocked = false
+        @seconds = 0.0
+      end
+
+      def blocking!
+        @blocked = true
+        @reader&.blocking!
+      end
+    end
+
+    # #run, watched for InlinePolicy: the user code's wall clock (#user_code; the runner's own
+    # work around it, such as queueing the result, can wait for a lock and would only add noise),
+    # calls waited for, a takeover.
+    def watched(start, step, running, inline_run)
+      watch = Watch.new(inline_run && @reader)
+      Thread.current[:motia_watch] = watch
+      run(start, step, running)
+    ensure
+      Thread.current[:motia_watch] = nil
+      observe(step, watch, inline_run) if watch
+    end
+
+    def observe(step, watch, inline_run)
+      verdict = @policy.observe(step, watch.seconds, blocked: watch.blocked, taken_over: inline_run&.taken_over || false)
+      @log&.debug { "#{step.relative_path}: handler now runs #{VERDICTS[verdict]}" } if verdict
+    end
+
+    VERDICTS = { inline: "inline on the reader", watched: "on the pool (watched)", pool: "on the pool for good" }.freeze
+    private_constant :VERDICTS
+
+    # Running#user_code, timed when the run is watched.
+    def user_code(running, &block)
+      watch = Thread.current[:motia_watch]
+      return running.user_code(&block) if watch.nil?
+
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      begin
+        running.user_code(&block)
+      ensure
+        watch.seconds = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+      end
+    end
 
     # A failure decided by the runner rather than raised by the handler.
     class Failure < StandardError
@@ -201,7 +272,7 @@ module MotiaRunner
         sink: InvocationSink.new(@router, start.invocation_id)
       )
       running.context = context
-      value = running.user_code { HandlerCall.run(step, trigger, payload, context) }
+      value = user_code(running) { HandlerCall.run(step, trigger, payload, context) }
       begin
         (http && HttpBody.response(value)) || JsonCodec.dump_result(value)
       rescue NotJsonError => e
@@ -232,7 +303,7 @@ module MotiaRunner
         raise Failure.new(:FAILURE_KIND_BAD_PAYLOAD, "BadPayload",
                           "a stream access payload must be a JSON object, got #{payload.class}")
       end
-      allowed = running.user_code { HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]]) }
+      allowed = user_code(running) { HandlerCall.invoke(callable, [payload["subscription"], payload["authContext"]]) }
       allowed ? TRUE_JSON : FALSE_JSON
     end
 

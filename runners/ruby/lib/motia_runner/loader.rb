@@ -5,9 +5,10 @@ require_relative "config_json"
 require_relative "errors"
 
 module MotiaRunner
-  # A step file that loaded: what the invocations need to run it.
+  # A step file that loaded: what the invocations need to run it. `inline_record`: what
+  # InlinePolicy learned from its runs (nil until the first).
   LoadedStep = Struct.new(
-    :step_id, :path, :relative_path, :type, :config, :config_json, :handler, :middleware,
+    :step_id, :path, :relative_path, :type, :config, :config_json, :handler, :middleware, :inline_record,
     keyword_init: true
   )
 

@@ -21,6 +21,13 @@ module MotiaRunner
   # exact.
   #
   # #close ends the iteration once the queue is drained, which makes grpc half-close the stream.
+  #
+  # The reader can write instead of the writer thread (#hold, #write_held): while it dispatches a
+  # frame, queued envelopes do not wake the writer thread, and when the frame is done the reader
+  # writes them itself, so the answers to one frame go out as one frame without a thread
+  # hand-off (a futex wake, a context switch and a GVL hand-over each). One write at a time, in
+  # queue order: whoever writes holds @write_lock from taking the batch until it is written; a
+  # reader that finds the writer thread writing leaves the batch to it.
   class Outbox
     FRAME_TAG = "\x0A".b.freeze # RunnerFrame.messages: field 1, length-delimited
     # How often an idle writer checks whether the core ended the stream (see #stream_over=).
@@ -32,6 +39,8 @@ module MotiaRunner
     def initialize(max_frame_bytes = DEFAULT_MAX_MESSAGE_BYTES)
       @max_frame_bytes = max_frame_bytes
       @mutex = Mutex.new
+      @write_lock = Mutex.new
+      @held = false # the reader is dispatching a frame and writes what it queues (#hold)
       @wake = ConditionVariable.new
       @written_cv = ConditionVariable.new
       @queue = []
@@ -73,9 +82,41 @@ module MotiaRunner
 
         @queue << entry
         @queued += 1
-        @wake.signal
+        @wake.signal unless @held
       end
       true
+    end
+
+    # The caller (the reader) will write what is queued from now on: no writer wake-ups until
+    # #write_held or #release.
+    def hold
+      @mutex.synchronize { @held = true }
+    end
+
+    # End a hold without writing: the writer thread takes what is queued.
+    def release
+      @mutex.synchronize do
+        @held = false
+        @wake.signal unless @queue.empty?
+      end
+    end
+
+    # End a hold by writing what is queued on the caller's thread, one frame at a time through
+    # `write` (the stream's send), unless the writer thread is writing right now (it then takes
+    # the batch next) or the writer has ended.
+    def write_held(&write)
+      return release unless @write_lock.try_lock
+
+      begin
+        batch = @mutex.synchronize do
+          @held = false
+          take unless @done
+        end
+        write_batch(batch, &write) if batch
+      ensure
+        @write_lock.unlock
+      end
+      release # envelopes queued by other threads during the write
     end
 
     # Stop taking envelopes; the writer ends (and grpc half-closes) once the queue is drained.
@@ -106,20 +147,16 @@ module MotiaRunner
       true
     end
 
-    # The writer loop, run by grpc's write thread: yields one binary frame per wake-up.
-    def each
+    # The writer loop, run by the writer thread: yields one binary frame per wake-up.
+    def each(&write)
       loop do
-        batch = next_batch
-        break if batch.nil?
-
-        frames(batch) do |frame|
-          yield frame
-          @frames_written += 1
+        more = wait_for_work
+        ended = @write_lock.synchronize do
+          batch = @mutex.synchronize { take }
+          write_batch(batch, &write) if batch
+          batch.nil? && !more
         end
-        @mutex.synchronize do
-          @messages_written += batch.size
-          @written_cv.broadcast
-        end
+        break if ended
       end
     ensure
       @mutex.synchronize do
@@ -131,17 +168,38 @@ module MotiaRunner
 
     private
 
-    def next_batch
+    # Wait until something is queued (true) or the writer should end (false: closed, or the
+    # stream is over, and nothing queued).
+    def wait_for_work
       @mutex.synchronize do
         while @queue.empty?
-          return nil if @closed
-          return nil if @stream_over&.call
+          return false if @closed
+          return false if @stream_over&.call
 
           @wake.wait(@mutex, IDLE_POLL_SECONDS)
         end
-        batch = @queue
-        @queue = []
-        batch
+        true
+      end
+    end
+
+    # Under @mutex: everything queued, or nil.
+    def take
+      return nil if @queue.empty?
+
+      batch = @queue
+      @queue = []
+      batch
+    end
+
+    # Under @write_lock.
+    def write_batch(batch, &write)
+      frames(batch) do |frame|
+        write.call(frame)
+        @frames_written += 1
+      end
+      @mutex.synchronize do
+        @messages_written += batch.size
+        @written_cv.broadcast
       end
     end
 

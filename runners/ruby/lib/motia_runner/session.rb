@@ -8,6 +8,8 @@ require_relative "invocations"
 require_relative "loader"
 require_relative "outbox"
 require_relative "proto"
+require_relative "reader"
+require_relative "stream_call"
 require_relative "text"
 require_relative "version"
 require_relative "worker_pool"
@@ -15,8 +17,10 @@ require_relative "worker_pool"
 module MotiaRunner
   # The runner's side of RunnerService.Connect, from Hello to the end of the stream.
   #
-  # Threads: this one reads (every envelope of every CoreFrame, in order); grpc's write thread
-  # runs the Outbox; the worker pool runs handlers; a drain thread runs after Shutdown or SIGTERM.
+  # Threads: the Reader's threads read (every envelope of every CoreFrame, in order) and run
+  # short handlers inline (reader.rb); this one waits for the end; the writer thread runs the
+  # Outbox (stream_call.rb); the worker pool runs the other handlers; a drain thread runs after
+  # Shutdown or SIGTERM.
   #
   # States: :connecting (Hello sent) -> :ready (Welcome) -> :draining (Shutdown or SIGTERM) -> :stopped.
   #
@@ -42,7 +46,8 @@ module MotiaRunner
       @outbox = Outbox.new(DEFAULT_MAX_MESSAGE_BYTES)
       @router = CallRouter.new(@outbox)
       @pool = WorkerPool.new(max_threads: settings.threads)
-      @invocations = Invocations.new(steps: @steps, router: @router, outbox: @outbox, pool: @pool)
+      @invocations = Invocations.new(steps: @steps, router: @router, outbox: @outbox, pool: @pool,
+                                     policy: InlinePolicy.new(enabled: settings.inline), log: @log)
       @loader = Loader.new(settings.project_dir)
       @drained = nil
       @drain_reason = nil
@@ -51,23 +56,20 @@ module MotiaRunner
 
     # Runs until the stream ends; returns the process exit code.
     def run
-      stub = GRPC::ClientStub.new(
-        @settings.address, :this_channel_is_insecure,
-        channel_args: {
-          "grpc.max_send_message_length" => DEFAULT_MAX_MESSAGE_BYTES,
-          "grpc.max_receive_message_length" => DEFAULT_MAX_MESSAGE_BYTES,
-          "grpc.enable_http_proxy" => 0 # the core is local; never route through $http_proxy
-        }
+      call = StreamCall.new(
+        @settings.address,
+        "grpc.max_send_message_length" => DEFAULT_MAX_MESSAGE_BYTES,
+        "grpc.max_receive_message_length" => DEFAULT_MAX_MESSAGE_BYTES,
+        "grpc.enable_http_proxy" => 0 # the core is local; never route through $http_proxy
       )
       @outbox.put(hello)
       MotiaRunner.on_sigterm = -> { on_sigterm }
-      # Frames are encoded by the Outbox already: the request marshaller is the identity.
-      operation = stub.bidi_streamer(CONNECT_METHOD, @outbox, ->(frame) { frame }, PB::CoreFrame.method(:decode),
-                                     return_op: true)
-      @outbox.stream_over = -> { !operation.status.nil? }
-      operation.execute.each do |frame|
-        frame.messages.each { |message| dispatch(message) }
-      end
+      reader = Reader.new(read: call.method(:read), decode: ->(bytes) { PB::CoreFrame.decode(bytes).messages.to_a },
+                          dispatch: method(:dispatch), outbox: @outbox, write: (call.method(:write) if @settings.direct_write))
+      @outbox.stream_over = -> { reader.over? }
+      @invocations.reader = reader if @settings.inline
+      call.start(@outbox)
+      reader.run
       ended_cleanly
     rescue RefusedError => e
       warn("motia runner: #{e.message}")

@@ -10,19 +10,25 @@ module MotiaRunner
   #   MOTIA_PROJECT_DIR    the project root (default: the working directory)
   #   MOTIA_RUNNER_SLOTS   Hello.concurrency_slots: invocations in flight the core may send (default 1024)
   #   MOTIA_RUNNER_THREADS most worker threads running handlers at once (default: the slots)
+  #   MOTIA_RUNNER_INLINE  "0" runs every handler on the worker pool (default: short ones inline, reader.rb)
+  #   MOTIA_RUNNER_DIRECT_WRITE "0" leaves all writing to the writer thread (default: the reader writes
+  #                        the answers to a frame it dispatched, outbox.rb)
   #   MOTIA_RUNNER_DEBUG   "1" prints the runner's own timings and decisions to stderr
   class Settings
     DEFAULT_SLOTS = 1024
 
-    attr_reader :address, :secret, :project_dir, :slots, :threads, :debug
+    attr_reader :address, :secret, :project_dir, :slots, :threads, :debug, :inline, :direct_write
 
-    def initialize(address:, secret:, project_dir:, slots: DEFAULT_SLOTS, threads: nil, debug: false)
+    def initialize(address:, secret:, project_dir:, slots: DEFAULT_SLOTS, threads: nil, debug: false, inline: true,
+                   direct_write: true)
       @address = address
       @secret = secret
       @project_dir = project_dir
       @slots = slots
       @threads = threads || slots
       @debug = debug
+      @inline = inline
+      @direct_write = direct_write
       freeze
     end
 
@@ -41,7 +47,8 @@ module MotiaRunner
         project_dir: File.expand_path(project_dir),
         slots: slots,
         threads: positive_int(env, "MOTIA_RUNNER_THREADS", slots),
-        debug: %w[1 true yes].include?(env.fetch("MOTIA_RUNNER_DEBUG", "").strip.downcase)
+        debug: %w[1 true yes].include?(env.fetch("MOTIA_RUNNER_DEBUG", "").strip.downcase),
+        inline: !off?(env, "MOTIA_RUNNER_INLINE"), direct_write: !off?(env, "MOTIA_RUNNER_DIRECT_WRITE")
       )
     end
 
@@ -56,5 +63,10 @@ module MotiaRunner
       [value, 2**32 - 1].min
     end
     private_class_method :positive_int
+
+    def self.off?(env, name)
+      %w[0 false no].include?(env.fetch(name, "").strip.downcase)
+    end
+    private_class_method :off?
   end
 end
