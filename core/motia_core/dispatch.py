@@ -24,7 +24,7 @@ from motia_core.logs import Logger
 from motia_core.project import RunnerName
 from motia_core.runners.http_body import HttpRequestBody
 from motia_core.runners.transport import Invocation, InvocationScope, Outcome, RunnerSession, Trigger
-from motia_core.steps import Step
+from motia_core.steps import Step, StepType
 from motia_core.tracing import SpanStatus, TraceStore, new_invocation_id
 
 
@@ -41,6 +41,11 @@ class InvokeRequest:
     traceparent: str = ""  # an API request's W3C traceparent header: OpenTelemetry joins the caller's trace
     http_body: HttpRequestBody | None = None  # an API request's body, as bytes (runners/http_body.py)
 
+
+# An enum member's .value and a Step's id/language/runtime are Python-level properties (~0.1-0.5 µs
+# each): the per-call layers below read the plain fields behind them instead (docs/performance.md,
+# "Core per request, session 6").
+_TYPE_VALUES = {t: t.value for t in StepType}
 
 Invoke = Callable[[InvokeRequest], Awaitable[Outcome]]
 Layer = Callable[[Invoke], Invoke]
@@ -83,23 +88,26 @@ class RunnerInvoke:
 
     async def __call__(self, req: InvokeRequest) -> Outcome:
         step = req.step
-        session = await self._sessions.session_for(step.runtime, self.ready_timeout)
+        file = step.file  # step.runtime, step.id and step.language, without their property calls
+        session = await self._sessions.session_for(file.runtime, self.ready_timeout)
         iid = req.invocation_id
-        timeout = self.timeout_for(step, req.trigger)
+        trigger = req.trigger
+        # timeout_for, inline
+        timeout = step.handler_timeout or (self.api_timeout if trigger is Trigger.API else None) or None
         invocation = Invocation(
-            invocation_id=iid,
-            step_id=step.id,
-            trigger=req.trigger,
-            payload=req.payload,
-            trace_id=req.trace_id,
-            flows=step.flows,
-            fencing_token=next(self._tokens),
-            attempt=req.attempt,
-            topic=req.topic,
-            deadline_ms=int((time.time() + timeout) * 1000) if timeout else 0,
-            http_body=req.http_body,
+            iid,
+            file.relative_path,
+            trigger,
+            req.payload,
+            req.trace_id,
+            step.flows,
+            next(self._tokens),
+            req.attempt,
+            int((time.time() + timeout) * 1000) if timeout else 0,
+            req.topic,
+            req.http_body,
         )
-        scope = InvocationScope(iid, req.trace_id, step.name, step.language, step.flows, step.emits)
+        scope = InvocationScope(iid, req.trace_id, step.name, file.language, step.flows, step.emits)
         outcome = await session.invoke(invocation, scope, self.admission_timeout, timeout)
         if outcome.failure is not None:
             outcome.runner = f"{session.info.language} pid {session.info.pid}"
@@ -108,16 +116,17 @@ class RunnerInvoke:
 
 def tracing_layer(traces: TraceStore) -> Layer:
     """Each step run is a span of its trace, with start, end and status."""
+    start_span = traces.start_span
 
     def layer(inner: Invoke) -> Invoke:
         async def invoke(req: InvokeRequest) -> Outcome:
             step = req.step
-            span = traces.start_span(
+            span = start_span(
                 req.trace_id,
                 req.invocation_id,
                 step.name,
-                step.type.value,
-                step.language,
+                _TYPE_VALUES[step.type],
+                step.file.language,
                 req.attempt,
                 req.topic or None,
                 req.parent_id or None,

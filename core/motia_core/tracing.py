@@ -67,6 +67,9 @@ class SpanStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+_RUNNING = SpanStatus.RUNNING
+
+
 class TraceListener(Protocol):
     """Told of every change to the live store, synchronously: it must only note the change."""
 
@@ -99,7 +102,8 @@ class Span:
         self.end = time.time()
         self.status = status
         self.error = error
-        self.changed()
+        if self.listener is not None:  # changed(), without its call
+            self.listener.span_changed(self)
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Append one event (in the order the core handled the runner's calls) and publish the new
@@ -245,14 +249,20 @@ class TraceListeners:
             listener.span_changed(span)
 
 
+_TAIL_MAX = MAX_SPANS - SPAN_HEAD
+# the tail of every trace whose head is not full: shared and never appended to (Trace.add replaces it)
+_NO_TAIL: deque[Any] = deque(maxlen=0)
+
+
 @dataclass(slots=True)
 class Trace:
     trace_id: str
     entry: str  # name of the step (or "emit") that started it
     start: float = field(default_factory=time.time)
     head: list[Span] = field(default_factory=list)
-    # made when the head is full: almost every trace (one API call, a short chain) never needs it
-    tail: deque[Span] = field(default_factory=deque)
+    # _NO_TAIL (shared, never appended to) until the head is full: almost every trace (one API call,
+    # a short chain) never needs a deque of its own
+    tail: deque[Span] = field(default_factory=lambda: _NO_TAIL)
     # NO_DROPS (shared, never mutated) until the first span is dropped: one allocation less per trace
     dropped: Dropped = field(default_factory=lambda: NO_DROPS)
     # begun here by its entry (API call, cron tick, POST /emit); False when this process first saw
@@ -269,9 +279,9 @@ class Trace:
             self.head.append(span)
             return True
         tail = self.tail
-        if tail.maxlen is None:  # the first span past the head
-            tail = self.tail = deque(maxlen=MAX_SPANS - SPAN_HEAD)
-        if len(tail) < (tail.maxlen or 0):
+        if tail is _NO_TAIL:  # the first span past the head
+            tail = self.tail = deque(maxlen=_TAIL_MAX)
+        if len(tail) < _TAIL_MAX:
             tail.append(span)
             return True
         old = tail.popleft()
@@ -301,9 +311,13 @@ class TraceStore:
 
     def begin(self, trace_id: str, entry: str) -> Trace:
         """A trace starts here (API call, cron tick, POST /emit): `entry` names it."""
-        trace = self._traces.get(trace_id)
+        traces = self._traces
+        trace = traces.get(trace_id)
         if trace is None:
-            trace = self._open(trace_id, entry, root=True)
+            # every field given, positionally: no default factory runs (one trace per API request)
+            trace = traces[trace_id] = Trace(trace_id, entry, time.time(), [], _NO_TAIL, NO_DROPS, True)
+            if len(traces) > self.capacity:
+                self._evict_oldest()  # one in, one out: the store is full in a steady state
             if self.listener is not None:
                 self.listener.trace_begun(trace)
         return trace
@@ -335,27 +349,28 @@ class TraceStore:
         parent_id: str | None = None,
     ) -> Span:
         trace = self._traces.get(trace_id) or self._open(trace_id, step, root=False)
+        listener = self.listener
+        # every field given, positionally: no default factory runs (one span per step run)
         span = Span(
-            span_id,
-            trace_id,
-            step,
-            step_type,
-            language,
-            attempt,
-            topic=topic,
-            listener=self.listener,
-            parent_id=parent_id,
-        )
-        tail = trace.tail
-        evicted = tail[0] if tail.maxlen is not None and len(tail) == tail.maxlen else None
+            span_id, trace_id, step, step_type, language, attempt, time.time(), None, _RUNNING, None, topic, [],
+            parent_id, 0, listener, False,
+        )  # fmt: skip
         self._spans[span_id] = span
-        if evicted is not None:
-            self._spans.pop(evicted.span_id, None)
-        if trace.add(span):
+        head = trace.head
+        if len(head) < SPAN_HEAD:  # Trace.add's first case, inline: almost every span lands here
+            head.append(span)
+            added = True
+        else:
+            tail = trace.tail
+            if len(tail) == _TAIL_MAX:  # add() is about to drop the oldest of the tail
+                self._spans.pop(tail[0].span_id, None)
+            added = trace.add(span)
+        if added:
             self._held += 1
             while self._held > self.max_spans and len(self._traces) > 1:
                 self._evict_oldest()
-        span.changed()
+        if listener is not None:  # span.changed(), without its call
+            listener.span_changed(span)
         return span
 
     def get(self, trace_id: str) -> Trace | None:

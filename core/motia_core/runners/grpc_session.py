@@ -23,6 +23,7 @@ from motia_core.logs import Logger
 from motia_core.project import FileKind, StepFile
 from motia_core.runners.call_ops import SessionCalls
 from motia_core.runners.credit import ByteCredit
+from motia_core.runners.deadlines import Deadlines
 from motia_core.runners.frames import FrameWriter
 from motia_core.runners.grpc_polling import settled as _grpc_polling_settled
 from motia_core.runners.liveness import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, Liveness
@@ -72,6 +73,7 @@ class GrpcSession:
         self._scopes = self._calls.scopes  # each running invocation's, by id
         self.draining: asyncio.Future[str] = self._loop.create_future()  # the runner announced a drain (SIGTERM)
         self._cancels: dict[str, asyncio.Future[None]] = {}
+        self._deadlines = Deadlines(self._loop, _expire)  # handler timeouts: a timer per timeout, not per call
         self.cancel_grace = CANCEL_GRACE
         self._writer = asyncio.create_task(self._write_loop(), name=f"runner-writer-{info.language}")
         self._end = asyncio.Event()
@@ -159,11 +161,12 @@ class GrpcSession:
         else:
             await self._slots.acquire()
         size = len(invocation.payload) + (len(invocation.http_body.raw) if invocation.http_body is not None else 0)
-        try:
-            await self._take_credit(size, admission_timeout)
-        except BaseException:
-            self._slots.release()
-            raise
+        if not self._credit.try_take(size):  # the common case takes its credit without a coroutine
+            try:
+                await self._take_credit(size, admission_timeout)
+            except BaseException:
+                self._slots.release()
+                raise
         iid = invocation.invocation_id
         slot_held = False  # a timed-out invocation keeps its slot until the runner confirms the cancel
         fut: asyncio.Future[Outcome] = self._loop.create_future()
@@ -171,9 +174,10 @@ class GrpcSession:
         self._scopes[iid] = scope
         try:
             fill_start(self._message().start, invocation, self.info.capabilities)
-            # A timer resolves `fut` with a marker rather than wrapping it in wait_for(shield(...)): that
-            # pair costs ~17 µs per call (measured), this ~2 µs; the hot path runs it on every API call.
-            timer = self._loop.call_later(timeout, _expire, fut) if timeout is not None else None
+            # The deadline resolves `fut` with a marker rather than wrapping it in wait_for(shield(...)):
+            # that pair costs ~17 µs per call (measured), a call_later ~2 µs, Deadlines ~0.2 µs.
+            if timeout is not None:
+                self._deadlines.add(iid, timeout, fut)
             try:
                 outcome = await fut
             except asyncio.CancelledError:
@@ -184,8 +188,8 @@ class GrpcSession:
                     self._cancel(iid, pb.Cancel.REASON_CLIENT_GONE)
                 raise
             finally:
-                if timer is not None:
-                    timer.cancel()
+                if timeout is not None:
+                    self._deadlines.discard(iid, timeout)
             if outcome is _TIMED_OUT:
                 slot_held = True
                 self._cancel(iid, pb.Cancel.REASON_TIMEOUT)
@@ -299,6 +303,7 @@ class GrpcSession:
             if not waiter.done():
                 waiter.set_exception(lost)
         self._writer.cancel()
+        self._deadlines.close()
         if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
             self._heartbeat.cancel()
         self._end.set()

@@ -20,7 +20,8 @@ def fill_start(start: pb.StartInvocation, invocation: Invocation, capabilities: 
     start.deadline_unix_ms = invocation.deadline_ms
     start.trace_id = invocation.trace_id
     start.flows.extend(invocation.flows)
-    start.trigger = invocation.trigger.value  # type: ignore[assignment]
+    # an IntEnum is an int: assigned as is, as .value (a Python-level property) costs ~0.3 µs a call
+    start.trigger = invocation.trigger  # type: ignore[assignment]
     if invocation.http_body is None:
         start.payload_json = invocation.payload
     elif HTTP_BODY_CAPABILITY in capabilities:  # the body once, as bytes (runners/http_body.py)
@@ -29,7 +30,7 @@ def fill_start(start: pb.StartInvocation, invocation: Invocation, capabilities: 
         http_body.SetInParent()  # present even when empty: it tells the runner to answer http_response
         http_body.raw = invocation.http_body.raw
         http_body.content_type = invocation.http_body.content_type
-        http_body.encoding = invocation.http_body.encoding.value  # type: ignore[assignment]
+        http_body.encoding = invocation.http_body.encoding  # type: ignore[assignment]
     else:
         start.payload_json = invocation.http_body.legacy_payload(invocation.payload)
     start.topic = invocation.topic
