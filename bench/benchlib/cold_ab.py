@@ -1,7 +1,9 @@
 """A/B the cold start of two copies of the core, interleaved (A B B A ...): `serve` on a fresh copy of
 bench/projects/cold to the first 200 OK on /ping, then the CPU time (/proc utime+stime) of the core
 and of each runner process at that moment. CPU per start is the figure to compare on a shared
-machine; the wall time is printed too.
+machine; the wall time is printed too, and when each milestone of the debug log came, in ms after the
+spawn of `serve` (`at_spawn`: `runners spawning`, `at_node`/`at_python`: that runner's `ready`,
+`at_imports`: `core imports done`): which leg of the start is the longer one.
 
     python bench/benchlib/cold_ab.py TREE_A,TREE_B ROUNDS [--cpus 0,1]
 
@@ -13,8 +15,10 @@ older commit) plus runners/ and sdk-node/ (symlinks to the checkout's will do); 
 from __future__ import annotations
 
 import argparse
+import datetime
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +33,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "bench/projects/cold"
 TICK = os.sysconf("SC_CLK_TCK")
+MILESTONES = {
+    "runners spawning": "at_spawn",
+    "node runner ready": "at_node",
+    "python runner ready": "at_python",
+    "core imports done": "at_imports",
+}
+LOG_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d{3}) ")
+
+
+def _milestones(log: Path, started_at: float) -> dict[str, float]:
+    """ms after `started_at` (epoch seconds) of each milestone's first line in a pretty debug log."""
+    out: dict[str, float] = {}
+    day = datetime.datetime.fromtimestamp(started_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    for line in log.read_text(errors="replace").splitlines():
+        m = LOG_TIME.match(line)
+        name = next((v for k, v in MILESTONES.items() if k in line), None)
+        if m is None or name is None or name in out:
+            continue
+        at = day.timestamp() + int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+        out[name] = (at - started_at) * 1000
+    return out
 
 
 def _free_port() -> int:
@@ -70,7 +95,7 @@ def one_start(tree: Path, work: Path, cpus: str) -> dict[str, float]:
     argv = ["taskset", "-c", cpus, sys.executable, "-m", "motia_core", "serve", "--dir", str(project)]
     argv += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "debug"]
     with open(work / "serve.log", "w") as log:
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tree / "core")
         try:
             while time.perf_counter() - started < 60:
@@ -81,11 +106,17 @@ def one_start(tree: Path, work: Path, cpus: str) -> dict[str, float]:
                 except OSError:
                     time.sleep(0.005)
             wall = time.perf_counter() - started
+            if wall >= 60:  # no 200 OK: keep the log to see why
+                kept = Path(tempfile.gettempdir()) / f"cold_ab-no-200-{int(started_at)}.log"
+                log.flush()
+                shutil.copy(work / "serve.log", kept)
+                print(f"no 200 OK within 60 s; the log is in {kept}", file=sys.stderr, flush=True)
             out = {"wall": wall * 1000, "core": _stat(proc.pid)[2] * 1000}
             for comm, cpu in _descendants(proc.pid):
                 out[comm] = out.get(comm, 0.0) + cpu * 1000
             out["total"] = sum(v for k, v in out.items() if k != "wall")
-            return out
+            log.flush()
+            return out | _milestones(work / "serve.log", started_at)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:

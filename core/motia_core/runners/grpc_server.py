@@ -51,8 +51,10 @@ class GrpcRunnerServer:
         self._server: Any = None
         self.address = ""
 
-    async def start(self) -> str:
-        self._dir = tempfile.mkdtemp(prefix="motia-core-")
+    async def start(self, socket_dir: str | None = None) -> str:
+        """Listen on runners.sock in `socket_dir` (a private dir made earlier, coldstart.ServerAhead; this
+        server removes it at stop) or in a new one."""
+        self._dir = socket_dir or tempfile.mkdtemp(prefix="motia-core-")
         os.chmod(self._dir, 0o700)
         socket_path = os.path.join(self._dir, "runners.sock")
         self._server = await serve_runner_service(_Servicer(self), socket_path, MAX_MESSAGE_BYTES)

@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from motia_core.errors import RunnerLost
 from motia_core.logs import Logger
 from motia_core.project import StepFile
-from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.transport import LoadFailure, Manifest, ManifestEntry
+
+if TYPE_CHECKING:  # no grpc before the first runners are spawned (coldstart.py)
+    from motia_core.runners.grpc_session import GrpcSession
 
 LOAD_TIMEOUT = 120.0
 EXIT_CODE_WAIT = 1.0  # a dead runner's stream usually ends a moment before its exit code arrives

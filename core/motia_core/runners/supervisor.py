@@ -17,15 +17,26 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from motia_core.errors import RunnerError, RunnerUnavailable
 from motia_core.logs import Level, Logger
 from motia_core.project import RunnerName, StepFile
-from motia_core.runners.grpc_server import GrpcRunnerServer
-from motia_core.runners.grpc_session import GrpcSession
 from motia_core.runners.loading import StepLoading
 from motia_core.runners.transport import Manifest
+
+if TYPE_CHECKING:  # grpc is imported after the first runners are spawned (coldstart.py)
+    from motia_core.runners.grpc_session import GrpcSession
+
+
+class RunnerServer(Protocol):
+    """Where a spawned runner connects: grpc_server.GrpcRunnerServer, or coldstart.ServerAhead before it."""
+
+    address: str
+
+    def expect(self, secret: str) -> asyncio.Future[GrpcSession]: ...
+
+    def forget(self, secret: str) -> None: ...
 
 
 class RunnerState(enum.Enum):
@@ -60,7 +71,7 @@ class RunnerProcess:
         self,
         spec: RunnerSpec,
         files: list[StepFile],
-        server: GrpcRunnerServer,
+        server: RunnerServer,
         logger: Logger,
         on_manifest: Callable[[RunnerName, Manifest, bool], None],
     ) -> None:
@@ -72,6 +83,8 @@ class RunnerProcess:
         self.state = RunnerState.SPAWNING
         self.session: GrpcSession | None = None
         self.process: asyncio.subprocess.Process | None = None
+        # set once the first process exists (or its spawn failed): coldstart waits for it before importing grpc
+        self.spawned = asyncio.Event()
         self.restarts = 0
         self.started_at: float | None = None  # when the running process was spawned (GET /__motia/runners)
         self._ready = asyncio.Event()
@@ -219,6 +232,8 @@ class RunnerProcess:
         except OSError as exc:
             self._server.forget(secret)
             raise RunnerError(f"cannot start {' '.join(self.spec.command)}: {exc}") from exc
+        finally:
+            self.spawned.set()
         pumps = [
             asyncio.create_task(self._pump(proc.stdout, Level.INFO)),
             asyncio.create_task(self._pump(proc.stderr, Level.WARN)),

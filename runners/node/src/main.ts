@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path'
 import * as motiaSdk from '../../../sdk-node/src/index'
 import { evalProjectConfig } from './config-file'
+import { CoreSocketTimeout, waitForCoreSocket } from './core-socket'
 import { debug, setDebug, warn } from './diagnostics'
 import { readRunnerEnv, RunnerEnvError } from './env'
 import { installProjectLoader } from './loader/install'
@@ -61,7 +62,20 @@ async function main(): Promise<number> {
     tsconfig: readProjectTsconfig(env.projectDir),
     cacheDir: join(env.projectDir, '.motia', 'cache', 'node'),
   })
-  const session = new RunnerSession({ env, client: loadRunnerService(), loader })
+  const client = loadRunnerService()
+  // only now, after the loading above, and before the session opens its stream (a call on a missing
+  // socket fails at once): the core may still be starting its server (coldstart.py, ServerAhead)
+  try {
+    const attempts = await waitForCoreSocket(env.coreAddress, env.connectWaitMs)
+    if (attempts > 1) debug(() => `the core's socket accepted after ${attempts} attempts`)
+  } catch (error) {
+    if (error instanceof CoreSocketTimeout) {
+      warn(error.message)
+      return 2
+    }
+    throw error
+  }
+  const session = new RunnerSession({ env, client, loader })
   onTerminate((signal) => session.terminate(signal))
   setTimeout(() => void loader.transformer.prune(), 10_000).unref()
   debug(() => `connecting to ${env.coreAddress} after ${(performance.now() - startedAt).toFixed(1)} ms`)

@@ -34,7 +34,21 @@ function esbuild(): typeof import('esbuild') {
  */
 const ESBUILD_IDLE_MS = 1_000
 let esbuildIdle: NodeJS.Timeout | null = null
+/** Async batches (prefetch) in flight: esbuild is not let go under them. */
+let esbuildHeld = 0
+function holdEsbuild(): void {
+  esbuildHeld += 1
+  if (esbuildIdle !== null) {
+    clearTimeout(esbuildIdle)
+    esbuildIdle = null
+  }
+}
+function letGoOfEsbuild(): void {
+  esbuildHeld -= 1
+  releaseEsbuildWhenIdle()
+}
 function releaseEsbuildWhenIdle(): void {
+  if (esbuildHeld > 0) return
   if (esbuildIdle !== null) esbuildIdle.refresh()
   else {
     esbuildIdle = setTimeout(() => {
@@ -151,6 +165,7 @@ export class Transformer {
     }
     if (jobs.length === 0) return
     const started = performance.now()
+    holdEsbuild() // an idle timer armed by an earlier use must not stop esbuild under this batch
     await Promise.all(
       jobs.map(async (job) => {
         try {
@@ -161,8 +176,7 @@ export class Transformer {
           if (failure !== null) this.prefetched.set(job.key, { failure })
         }
       }),
-    )
-    releaseEsbuildWhenIdle()
+    ).finally(letGoOfEsbuild)
     const elapsed = performance.now() - started
     this.stats.transformed += jobs.length
     this.stats.transformMs += elapsed
