@@ -48,7 +48,7 @@ CORE_MODULES = ("motia_core.app", "motia_core.http.app", "motia_core.registry", 
 # its gRPC server listens (ServerAhead). The Node runner does (runners/node/src/core-socket.ts).
 CONNECT_WAIT_ENV = "MOTIA_CORE_CONNECT_WAIT_MS"
 # Off unless set to 1: spawning those runners first measured no gain on a loaded 2-CPU machine (the
-# core's imports then finish later by about what the runner gains); docs/performance.md, "COLD".
+# core's imports then finish later by about what the runner gains); docs/performance.md, "Cold start", third pass.
 SPAWN_AHEAD_ENV = "MOTIA_SPAWN_AHEAD"
 
 
