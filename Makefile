@@ -13,6 +13,8 @@ PY := $(VENV)/bin/python
 EXAMPLE ?= examples/quickstart
 PORT ?= 3000
 PYTEST_ARGS ?=
+# make test: two pytest-xdist workers, one test file each at a time (docs/testing.md); 0 runs serially
+PYTEST_WORKERS ?= 2
 
 PY_STAMP := $(VENV)/.installed
 NODE_RUNNER_STAMP := runners/node/node_modules/.installed
@@ -123,7 +125,7 @@ dist: install
 	$(PY) scripts/build_wheel.py dist
 
 test: install
-	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 lint: install codegen-deps

@@ -99,7 +99,13 @@ class CoreProcess:
         raise AssertionError("log line not seen in time; output:\n" + self.output())
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        self.wait_for_log(lambda d: "listening on" in d.get("msg", ""), timeout)
+        try:
+            self.wait_for_log(lambda d: "listening on" in d.get("msg", ""), timeout)
+        except AssertionError:
+            # a module fixture that fails here never reaches its own stop(): left running, the core's
+            # stdout pipe is collected during some later test and fails it with a ResourceWarning
+            self.stop()
+            raise
 
     def find_logs(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         with self._lock:

@@ -51,8 +51,14 @@ def _install(venv: Path, wheel: Path) -> None:
     offline = [*pip, "install", "--no-compile", "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)]
     if WHEELHOUSE.is_dir() and subprocess.run(offline, capture_output=True, timeout=300).returncode == 0:
         return
-    # first run, or the dependencies changed: fill the wheelhouse from PyPI, then install from it
-    _run([*pip, "download", "-d", str(WHEELHOUSE), str(wheel)], timeout=400)
+    # first run, or the dependencies changed: fill the wheelhouse from PyPI, then install from it. pip
+    # download also copies the motia-core wheel itself there; a copy left from an older build would stand in
+    # for this one (same file name) with its older dependency list, so it never stays
+    try:
+        _run([*pip, "download", "-d", str(WHEELHOUSE), str(wheel)], timeout=400)
+    finally:
+        for stale in WHEELHOUSE.glob("motia_core-*.whl"):
+            stale.unlink()
     _run(offline, timeout=300)
 
 
