@@ -28,18 +28,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from api_ab import _cpu, _get, _port  # the same /proc CPU read, port and probe as the API A/B
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = str(REPO / ".venv" / "bin" / "python")
-TICK = os.sysconf("SC_CLK_TCK")
 
 # the in-process timings, run as `python -c` in a process that imports the tree's core
 INPROC = r"""
@@ -125,26 +124,6 @@ def run_inproc(tree: str, calls: int) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"^(.+)=([\d.]+)$", out, re.M)}
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu(pid: int) -> float:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 def _wrk(url: str, seconds: int) -> int:
     argv = ["taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", url]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
@@ -166,7 +145,7 @@ def run_floor(tree: str, seconds: int, paths: list[str], project: Path, log: Pat
     result: dict[str, float] = {}
     try:
         deadline = time.monotonic() + 180
-        while not all(_answers(base + p) for p in paths):
+        while not all(_get(base + p) for p in paths):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"floor_server did not answer on {paths}; see {log}")
             time.sleep(0.2)

@@ -43,17 +43,16 @@ class Outbox:
 
     def put(self, message: pb.RunnerMessage) -> None:
         """Queue one envelope; call on the event loop thread. Never blocks."""
-        if self._closed:
-            return
-        self._queue.append(message)
-        self._queued += 1
-        self._wakeup.set()
+        self._enqueue(message)
 
     def put_parts(self, parts: Parts) -> None:
         """Queue one envelope given as pieces whose concatenation is a serialized ``RunnerMessage``."""
+        self._enqueue(parts)
+
+    def _enqueue(self, item: pb.RunnerMessage | Parts) -> None:
         if self._closed:
             return
-        self._queue.append(parts)
+        self._queue.append(item)
         self._queued += 1
         self._wakeup.set()
 
