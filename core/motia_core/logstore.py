@@ -5,8 +5,9 @@ handler's ctx.logger) goes to a LogStorage that GET /__motia/logs reads (docs/ob
   cursor, ``close``. The embedded default is ``SqliteLogStorage`` (.motia/logs.db, 0600); the Redis
   backend keeps a capped stream (logstore_redis.py), so every instance serves every instance's logs.
 - ``LogRecorder`` is the Logger's sink. On the emitting side it only appends the record to a bounded
-  buffer (no I/O, no await); one task writes the buffer every ``interval`` seconds (or sooner when
-  ``batch`` lines wait) as one ``append``. A full buffer drops the new line and counts it; a failed
+  buffer (no I/O, no await); one task writes the buffer every ``interval`` seconds (``busy_interval``
+  while ``BUSY_RATE`` lines a second or more come in; sooner when ``batch`` lines wait) as one
+  ``append``. A full buffer drops the new line and counts it; a failed
   write drops its batch and counts it; either is logged at most once per ``LOG_EVERY`` seconds
   (the flush loop and the drop count are batching.py's, shared with the TraceRecorder).
 - Retention: ``LogRetention`` (lines and age), enforced by each storage as it writes.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections import deque
@@ -33,7 +35,14 @@ from motia_core.sqlite import Database, open_db
 
 LogDoc = dict[str, Any]  # one line as GET /__motia/logs answers it
 
-FLUSH_INTERVAL = 0.1  # seconds between two writes of the buffer
+FLUSH_INTERVAL = 0.1  # seconds between two writes of the buffer while lines come in slowly
+# ... and while they come in at BUSY_RATE lines a second or more. While the event loop is busy each
+# write costs ~0.9 ms of CPU whatever its size (the worker thread's round trip and its GIL hand-offs,
+# a statement, a WAL commit), so at 200 lines/s batches of 20 cost ~65 µs a line and batches of 100
+# ~31 (record_cost.py --rate 213 --work 300); nobody reads a live tail line by line at that rate
+# (docs/performance.md, "Recording a log line")
+BUSY_INTERVAL = 0.5
+BUSY_RATE = 100.0
 FLUSH_LINES = 500  # buffered lines that trigger a write before the interval ends
 MAX_PENDING = 20_000  # lines held while a write is slow; past it new lines are dropped and counted
 FLUSH_TIMEOUT = 5.0  # seconds one write may take before its batch is counted as lost
@@ -146,6 +155,23 @@ _COLUMNS = "id, time, level, message, step, trace_id, language, source, fields"
 _ROWS_PER_INSERT = 500  # 9 parameters a row: far below SQLite's 32766 per statement
 
 
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_sql(rows: int) -> str:
+    return f"INSERT INTO logs ({_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+
+
+def _insert(db: Database, first: int, records: Sequence[LogRecord]) -> None:
+    """One INSERT of many rows: far cheaper than one per row. The rows are built here, on the worker
+    thread: the event loop only handed the records over."""
+    values = [
+        v
+        for i, r in enumerate(records, first)
+        for v in (i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language, r.source,
+                  orjson.dumps(r.fields, default=str) if r.fields else None)
+    ]  # fmt: skip
+    db.execute(_insert_sql(len(records)), values)
+
+
 class SqliteLogStorage:
     """.motia/logs.db: writes on a worker thread with their own connection (WAL: queries on the
     event loop's connection never wait for them). Ids are assigned here, one writer per file, so
@@ -171,25 +197,27 @@ class SqliteLogStorage:
     def _write(self, first: int, records: Sequence[LogRecord]) -> None:
         db = self._writer
         db.ensure_present()
+        every = min(PRUNE_EVERY, max(1, self.retention.max_lines // 10))  # at most 10 % over the bound
+        prune = self._since_prune + len(records) >= every or time.monotonic() - self._aged_at >= AGE_SWEEP_EVERY
+        if len(records) <= _ROWS_PER_INSERT and not prune:
+            # one statement commits alone: a BEGIN and a COMMIT of their own would be two more
+            # statements (each a GIL hand-off) for the same single WAL commit
+            _insert(db, first, records)
+            self._since_prune += len(records)
+            return
         db.execute("BEGIN")
         try:
-            for at in range(0, len(records), _ROWS_PER_INSERT):  # one statement per chunk: far cheaper than per row
-                chunk = records[at : at + _ROWS_PER_INSERT]
-                values: list[Any] = []
-                for i, r in enumerate(chunk, first + at):
-                    values += (i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language,
-                               r.source, fields_json(r))  # fmt: skip
-                rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                db.execute(f"INSERT INTO logs ({_COLUMNS}) VALUES {rows}", values)
+            for at in range(0, len(records), _ROWS_PER_INSERT):
+                _insert(db, first + at, records[at : at + _ROWS_PER_INSERT])
+            if prune:  # in the batch's transaction: one WAL commit, not a second one for the sweep
+                self._prune()
+            else:
+                self._since_prune += len(records)
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 db.execute("ROLLBACK")
             raise
-        self._since_prune += len(records)
-        every = min(PRUNE_EVERY, max(1, self.retention.max_lines // 10))  # at most 10 % over the bound
-        if self._since_prune >= every or time.monotonic() - self._aged_at >= AGE_SWEEP_EVERY:
-            self._prune()
 
     def _prune(self) -> None:
         """By count: a rowid range, cheap, every `every` lines. By age: a scan of the table (no time
@@ -264,8 +292,12 @@ class LogRecorder:
         interval: float = FLUSH_INTERVAL,
         batch: int = FLUSH_LINES,
         max_pending: int = MAX_PENDING,
+        busy_interval: float = BUSY_INTERVAL,
     ) -> None:
         self.storage = storage
+        self._quiet_interval = interval
+        self._busy_interval = max(interval, busy_interval)
+        self._flushed_at = time.monotonic()
         self.batch = batch
         self.max_pending = max_pending
         self.listeners: list[LogListener] = []
@@ -297,6 +329,10 @@ class LogRecorder:
         self._loop.start()
 
     async def flush(self) -> None:
+        now = time.monotonic()
+        rate = len(self._pending) / max(now - self._flushed_at, 1e-3)  # lines a second since the last flush
+        self._flushed_at = now
+        self._loop.interval = self._busy_interval if rate >= BUSY_RATE else self._quiet_interval
         if not self._pending:
             return
         batch = [self._pending.popleft() for _ in range(min(len(self._pending), self.max_pending))]
