@@ -21,6 +21,7 @@ from motia_core.runners.transport import InvocationScope, RunnerInfo
 from tests.conftest import CoreProcess, copy_fixture
 
 HEAVY = ("aiohttp", "pydantic", "jsonschema", "motia_core.app", "motia_core.steps", "motia_core.backends")
+GRPC = ("grpc", "google.protobuf", "motia_core.runners.grpc_server", "motia_core.runners.grpc_session")
 
 
 def test_the_early_path_imports_none_of_the_heavy_stack() -> None:
@@ -28,6 +29,18 @@ def test_the_early_path_imports_none_of_the_heavy_stack() -> None:
     code = (
         "import json, sys, motia_core.cli, motia_core.coldstart, motia_core.project_config\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_the_spawn_path_imports_no_grpc() -> None:
+    # grpc (~60-80 ms of CPU) is imported by EarlyStart.start only, after the project config is read
+    code = (
+        "import json, sys\n"
+        "from motia_core import cli, coldstart, builtin_runners\n"
+        "from motia_core.runners import supervisor, launch, loading\n"
+        f"print(json.dumps([m for m in {GRPC!r} if m in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == []

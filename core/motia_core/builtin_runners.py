@@ -52,22 +52,10 @@ def _node_command(_ctx: RunnerContext) -> Sequence[str]:
     return [node, str(paths.node_runner())]
 
 
-NODE_CONNECT_WAIT_MS = 10_000  # how long the Node runner waits for the core's socket (coldstart.CONNECT_WAIT_ENV)
-
-
-def _node_env(_ctx: RunnerContext) -> Mapping[str, str]:
-    # the runner waits for the socket, so `serve` may spawn it before importing grpc (coldstart.ServerAhead,
-    # with MOTIA_SPAWN_AHEAD=1)
-    from motia_core.coldstart import CONNECT_WAIT_ENV
-
-    return {CONNECT_WAIT_ENV: str(NODE_CONNECT_WAIT_MS)}
-
-
 node = RunnerDeclaration(
     name="node",
     languages=(TYPESCRIPT, JAVASCRIPT),
     command=_node_command,
-    env=_node_env,
     conformance={
         "typescript": ConformanceFixture(
             CONFORMANCE_FIXTURES / "typescript",

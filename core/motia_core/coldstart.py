@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,29 +24,20 @@ from typing import TYPE_CHECKING, Any
 from motia_core import project_config
 from motia_core.errors import ConfigIssue
 from motia_core.logs import Logger
-from motia_core.project import Discovery, FileKind, RunnerName, StepFile, discover
+from motia_core.project import Discovery, FileKind, RunnerName, discover
 from motia_core.runner_registry import RunnerSet, installed_runners
 from motia_core.runners.launch import RunnerLauncher
 from motia_core.runners.supervisor import RunnerProcess
 from motia_core.runners.transport import CallHandler, InvocationScope, Manifest, RunnerInfo
 
-if TYPE_CHECKING:  # grpc (~60-80 ms of CPU) is imported after the runners that wait for it are spawned
+if TYPE_CHECKING:  # grpc (~60-80 ms of CPU) is imported by EarlyStart.start, after the project config is read
     from motia_core.runners.grpc_server import GrpcRunnerServer
-    from motia_core.runners.grpc_session import GrpcSession
 
 OnManifest = Callable[[RunnerName, Manifest, bool], None]
 
 # What a serving core imports after the runners are spawned: the modules MotiaCore and the HTTP layer
 # load at their first use (app.py imports http.app late), warmed in a thread while the runners start.
 CORE_MODULES = ("motia_core.app", "motia_core.http.app", "motia_core.registry", "motia_core.http.timeouts")
-
-# A runner whose declaration (plugins.RunnerDeclaration.env) sets this promises to wait up to that many
-# ms for the core's socket to accept connections before it connects: the core may then spawn it before
-# its gRPC server listens (ServerAhead). The Node runner does (runners/node/src/core-socket.ts).
-CONNECT_WAIT_ENV = "MOTIA_CORE_CONNECT_WAIT_MS"
-# Off unless set to 1: spawning those runners first measured no gain on a loaded 2-CPU machine (the
-# core's imports then finish later by about what the runner gains); docs/performance.md, "Cold start", third pass.
-SPAWN_AHEAD_ENV = "MOTIA_SPAWN_AHEAD"
 
 
 @dataclass
@@ -69,13 +57,14 @@ async def launch_runners(
     config: project_config.ProjectConfig | None,
     runners: RunnerSet,
     launcher: RunnerLauncher,
-    server: GrpcRunnerServer | ServerAhead,
+    server: GrpcRunnerServer,
     logger: Logger,
     on_manifest: OnManifest,
 ) -> RunnerLaunch:
-    """Discover the step files, run prepare commands, start the gRPC server and spawn one runner per
-    runtime; returns without waiting for the runners (await `starting`). With a `ServerAhead`, the
-    runners that wait for the socket are spawned first, and grpc is imported and listens meanwhile."""
+    """Discover the step files, run prepare commands, start the gRPC server (when not yet listening)
+    and spawn one runner per runtime; returns without waiting for the runners (await `starting`).
+    Every runner is spawned once the server listens: spawning the Node runner before it (it waited for
+    the socket) was measured and removed, docs/performance.md "Cold start"."""
     found = discover(project_dir, runners)
     for warning in found.warnings:
         logger.warn(warning)
@@ -97,26 +86,11 @@ async def launch_runners(
             issues[name] = spec
             continue
         processes[name] = RunnerProcess(spec, by_runner[name], server, logger, on_manifest)
-    ahead = isinstance(server, ServerAhead) and os.environ.get(SPAWN_AHEAD_ENV, "").strip() == "1"
-    first = [n for n in processes if ahead and waits_for_core(launcher, n, by_runner[n])]
-    if first:
+    if not server.address:
+        await server.start()
+    starting = asyncio.gather(*(p.start() for p in processes.values()))
+    if processes:
         _log_spawning(logger, processes)
-    starts = {n: asyncio.ensure_future(processes[n].start()) for n in first}
-    if starts:  # their processes exist before grpc is imported; a failed spawn ends its start task
-        await asyncio.gather(*(_spawned(processes[n], starts[n]) for n in first))
-    if isinstance(server, ServerAhead) or not server.address:
-        try:
-            await server.start()
-        except BaseException:  # no server for the runners already spawned: stop them, not leave them waiting
-            await asyncio.gather(*(processes[n].stop(2.0) for n in starts), return_exceptions=True)
-            for start in starts.values():
-                start.cancel()
-            await asyncio.gather(*starts.values(), return_exceptions=True)
-            raise
-    if processes and not first:
-        _log_spawning(logger, processes)
-    starts.update({n: asyncio.ensure_future(p.start()) for n, p in processes.items() if n not in starts})
-    starting = asyncio.gather(*starts.values())
     return RunnerLaunch(found, config_auth, processes, issues, starting)
 
 
@@ -124,87 +98,6 @@ def _log_spawning(logger: Logger, processes: dict[RunnerName, RunnerProcess]) ->
     counts = ", ".join(f"{n} ({len(p.files)} files)" for n, p in processes.items())
     # bench/benchlib/suite_startup.py reads this line; cpu_ms: the core's CPU time so far
     logger.debug(f"runners spawning: {counts}", cpu_ms=round(time.process_time() * 1000))
-
-
-def waits_for_core(launcher: RunnerLauncher, name: RunnerName, files: list[StepFile]) -> bool:
-    """The runner's declaration says it waits for the core's socket (CONNECT_WAIT_ENV), so it may be
-    spawned before the server listens. The declaration's own env only: a project's .env cannot say so."""
-    decl = launcher.declaration(name)
-    return decl.env is not None and CONNECT_WAIT_ENV in decl.env(launcher.context(files))
-
-
-async def _spawned(process: RunnerProcess, start: asyncio.Future[None]) -> None:
-    spawned = asyncio.ensure_future(process.spawned.wait())
-    either: set[asyncio.Future[Any]] = {spawned, start}
-    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-    spawned.cancel()
-
-
-class ServerAhead:
-    """The runners' server before grpc is imported. The socket's private directory, hence the address
-    runners are given, is made first; the secrets of runners spawned before `start` wait here and are
-    handed to the real GrpcRunnerServer when it listens there. After `start` every call is the real
-    server's; `real` is the server MotiaCore adopts."""
-
-    def __init__(self, calls: CallHandler, logger: Logger, project_dir: str) -> None:
-        self._dir = tempfile.mkdtemp(prefix="motia-core-")
-        os.chmod(self._dir, 0o700)
-        self.address = f"unix:{os.path.join(self._dir, 'runners.sock')}"
-        self._calls, self._logger, self._project_dir = calls, logger, project_dir
-        self.real: GrpcRunnerServer | None = None
-        self._waiting: dict[str, asyncio.Future[GrpcSession]] = {}
-
-    def expect(self, secret: str) -> asyncio.Future[GrpcSession]:
-        if self.real is not None:
-            return self.real.expect(secret)
-        fut: asyncio.Future[GrpcSession] = asyncio.get_running_loop().create_future()
-        self._waiting[secret] = fut
-        return fut
-
-    def forget(self, secret: str) -> None:
-        if self.real is not None:
-            self.real.forget(secret)
-        fut = self._waiting.pop(secret, None)
-        if fut is not None and not fut.done():
-            fut.cancel()
-
-    async def start(self) -> GrpcRunnerServer:
-        if self.real is None:
-            from motia_core.runners.grpc_server import GrpcRunnerServer
-
-            real = GrpcRunnerServer(self._calls, self._logger, self._project_dir)
-            # the secrets move before it listens: a runner's Hello can then never find one missing
-            self.real = real
-            waiting, self._waiting = self._waiting, {}
-            for secret, fut in waiting.items():
-                _forward(real.expect(secret), fut)
-            await real.start(self._dir)
-            assert real.address == self.address
-            # tests/test_coldstart_ahead.py reads this line
-            self._logger.debug(
-                f"runner server listening; {len(waiting)} runner(s) spawned before it",
-                cpu_ms=round(time.process_time() * 1000),
-            )
-        return self.real
-
-    async def stop(self, grace: float) -> None:
-        if self.real is not None:
-            await self.real.stop(grace)  # removes the directory too, once it has started
-        shutil.rmtree(self._dir, ignore_errors=True)
-
-
-def _forward(source: asyncio.Future[GrpcSession], target: asyncio.Future[GrpcSession]) -> None:
-    def done(fut: asyncio.Future[GrpcSession]) -> None:
-        if target.done():
-            return
-        if fut.cancelled():
-            target.cancel()
-        elif (exc := fut.exception()) is not None:
-            target.set_exception(exc)
-        else:
-            target.set_result(fut.result())
-
-    source.add_done_callback(done)
 
 
 class DeferredCalls:
@@ -314,18 +207,22 @@ class EarlyStart:
         self.runners: RunnerSet = installed_runners(project_dir, self.project_config)
         self.launcher = RunnerLauncher(project_dir, self.runners, logger, strict=strict, slots=slots)
         self.calls = DeferredCalls()
-        self.server_ahead = ServerAhead(self.calls, logger, str(project_dir))
+        self._server: GrpcRunnerServer | None = None
         self.launch: RunnerLaunch | None = None
         self._on_manifest: OnManifest | None = None
         self._manifests: list[tuple[RunnerName, Manifest, bool]] = []
 
     async def start(self) -> RunnerLaunch:
+        # grpc only now: the project config and the runner set above need none of it
+        from motia_core.runners.grpc_server import GrpcRunnerServer
+
+        self._server = GrpcRunnerServer(self.calls, self.logger, str(self.project_dir))
         self.launch = await launch_runners(
             self.project_dir,
             self.project_config,
             self.runners,
             self.launcher,
-            self.server_ahead,
+            self._server,
             self.logger,
             self._manifest,
         )
@@ -334,8 +231,8 @@ class EarlyStart:
     @property
     def server(self) -> GrpcRunnerServer:
         """The gRPC server the runners connected to (after `start`)."""
-        assert self.server_ahead.real is not None, "EarlyStart.start has not started the server"
-        return self.server_ahead.real
+        assert self._server is not None and self._server.address, "EarlyStart.start has not started the server"
+        return self._server
 
     def attach(self, calls: CallHandler, on_manifest: OnManifest) -> None:
         """The core is built: its calls serve the runners, its handler takes the manifests kept so far."""
@@ -358,7 +255,8 @@ class EarlyStart:
             await asyncio.gather(*(p.stop(grace) for p in procs), return_exceptions=True)
             self.launch.starting.cancel()
             await asyncio.gather(self.launch.starting, return_exceptions=True)
-        await self.server_ahead.stop(0)
+        if self._server is not None:
+            await self._server.stop(0)
 
 
 async def start_early(project_dir: Path, logger: Logger, *, strict: bool, slots: int) -> EarlyStart:

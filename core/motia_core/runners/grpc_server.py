@@ -52,8 +52,8 @@ class GrpcRunnerServer:
         self.address = ""
 
     async def start(self, socket_dir: str | None = None) -> str:
-        """Listen on runners.sock in `socket_dir` (a private dir made earlier, coldstart.ServerAhead; this
-        server removes it at stop) or in a new one."""
+        """Listen on runners.sock in `socket_dir` (a private dir the caller made; this server
+        removes it at stop) or in a new one."""
         self._dir = socket_dir or tempfile.mkdtemp(prefix="motia-core-")
         os.chmod(self._dir, 0o700)
         socket_path = os.path.join(self._dir, "runners.sock")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # grpc is imported after the first runners are spawned (colds
 
 
 class RunnerServer(Protocol):
-    """Where a spawned runner connects: grpc_server.GrpcRunnerServer, or coldstart.ServerAhead before it."""
+    """Where a spawned runner connects: grpc_server.GrpcRunnerServer (a protocol: the spawn path imports no grpc)."""
 
     address: str
 

@@ -15,12 +15,6 @@ export interface RunnerEnv {
   slots: number
   /** Extra diagnostics on stderr (MOTIA_RUNNER_DEBUG=1). */
   debug: boolean
-  /**
-   * How long to wait for the core's socket to accept connections before connecting
-   * (MOTIA_CORE_CONNECT_WAIT_MS; 0 = connect at once). The core sets it when it spawns the runner
-   * before its gRPC server listens (core/motia_core/coldstart.py, ServerAhead).
-   */
-  connectWaitMs: number
 }
 
 /** Thrown for an environment the runner cannot start with. */
@@ -41,17 +35,7 @@ export function readRunnerEnv(env: NodeJS.ProcessEnv = process.env, cwd: string 
     projectDir: isAbsolute(projectDir) ? projectDir : resolve(cwd, projectDir),
     slots: parseSlots(env.MOTIA_RUNNER_SLOTS),
     debug: isTruthy(env.MOTIA_RUNNER_DEBUG),
-    connectWaitMs: parseWait(env.MOTIA_CORE_CONNECT_WAIT_MS),
   }
-}
-
-function parseWait(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 0
-  const ms = Number(raw)
-  if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) {
-    throw new RunnerEnvError(`MOTIA_CORE_CONNECT_WAIT_MS must be an integer from 0 to 600000 (ms), got '${raw}'`)
-  }
-  return ms
 }
 
 function parseSlots(raw: string | undefined): number {

@@ -5,7 +5,6 @@
 import { join, resolve } from 'node:path'
 import * as motiaSdk from '../../../sdk-node/src/index'
 import { evalProjectConfig } from './config-file'
-import { CoreSocketTimeout, waitForCoreSocket } from './core-socket'
 import { debug, setDebug, warn } from './diagnostics'
 import { readRunnerEnv, RunnerEnvError } from './env'
 import { installProjectLoader } from './loader/install'
@@ -63,18 +62,6 @@ async function main(): Promise<number> {
     cacheDir: join(env.projectDir, '.motia', 'cache', 'node'),
   })
   const client = loadRunnerService()
-  // only now, after the loading above, and before the session opens its stream (a call on a missing
-  // socket fails at once): the core may still be starting its server (coldstart.py, ServerAhead)
-  try {
-    const attempts = await waitForCoreSocket(env.coreAddress, env.connectWaitMs)
-    if (attempts > 1) debug(() => `the core's socket accepted after ${attempts} attempts`)
-  } catch (error) {
-    if (error instanceof CoreSocketTimeout) {
-      warn(error.message)
-      return 2
-    }
-    throw error
-  }
   const session = new RunnerSession({ env, client, loader })
   onTerminate((signal) => session.terminate(signal))
   setTimeout(() => void loader.transformer.prune(), 10_000).unref()

@@ -6,6 +6,7 @@ import { describeError, errorCode } from '../errors'
 import type { ProjectLoader } from '../loader/install'
 import type { LoadError, StepFile, StepManifest, StepsLoaded } from '../protocol/messages'
 import { serializeConfig, middlewareOf } from './config-json'
+import { collectAfterLoad } from './idle-gc'
 import type { LoadedStep, StepFunction, StepRegistry } from './registry'
 
 /** A step file that did not produce a step; carries what LoadError needs. */
@@ -115,5 +116,6 @@ export function loadSteps(requestId: number, files: readonly StepFile[], registr
       `LoadSteps ${requestId}: ${steps.length} step(s), ${errors.length} error(s) in ${(performance.now() - started).toFixed(1)} ms ` +
       `(transforms: ${stats.transformed} in ${stats.transformMs.toFixed(1)} ms, cache hits: ${stats.cacheHits})`,
   )
+  collectAfterLoad() // the load grew V8's young generation: given back once it has gone quiet (idle-gc.ts)
   return { requestId, steps, errors }
 }
