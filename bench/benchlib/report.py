@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchlib.report_bodies import render_bodies
 from benchlib.report_chain import render_chain
 from benchlib.report_charts import charts
+from benchlib.report_classic import classic_rate
 from benchlib.report_floor import render_floor
 from benchlib.report_format import CLASSIC_NAMES, LANGS, NAMES, P, cpu_us, median_run, ms, num, pct, ratio, table
 from benchlib.report_record import render_record
@@ -61,7 +62,7 @@ def analyze(res: dict[str, Any]) -> None:
                 }
             classic = res.get("classic", {}).get("api", {}).get(name, {}).get(c)
             if classic and classic["rps"]:
-                entry["x_classic"] = m["rps"] / classic["rps"]
+                entry["x_classic"] = m["rps"] / classic_rate(classic)[0]
             summary.setdefault(name, {})[c] = entry
     res["summary"] = {"api": summary}
     res["targets"] = targets(res)
@@ -156,18 +157,19 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
                 )
             for name in ("ts", "py"):
                 e = classic_api.get(name, {}).get(c)
-                if e:
+                if e and e.get("requests"):
                     lat = e["latency_us"]
+                    rate, how = classic_rate(e)
                     rows.append(
                         [
                             f"c{c}",
                             CLASSIC_NAMES[name],
-                            num(e["rps"], 1),
+                            num(rate, 1),
                             *[ms(lat[p]) for p in P],
                             "",
                             "",
                             "",
-                            f"({e['requests']} requests)",
+                            f"({how})",
                             "",
                         ]
                     )
@@ -442,7 +444,10 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         "* Classic Motia gets a **fresh server for every scenario** (its throughput falls the longer a server runs), "
         "runs the same step files (minus Ruby) with `motia start`, its own Redis (redis-memory-server with the apt "
         "`redis-server`, REDISMS_SYSTEM_BINARY), `MOTIA_ANALYTICS_DISABLED=true` and a `motia.config.ts` exporting "
-        "`{ plugins: [] }`. Its runs are short (a few seconds): it is slow."
+        "`{ plugins: [] }`. Its API runs are closed loops of whole rounds (bench/benchlib/closedload.py: each of "
+        "the c connections sends at least 5 requests and goes on for at least 4 s; req/s = the answers over the "
+        "time they took), not a wrk window: at c16 one round of its 16 requests takes seconds, and a short window "
+        "would count the rounds that fit in it."
     )
     w(
         "* RSS/CPU: psutil over each server's process tree (sampled every 0.25 s; CPU from cpu_times deltas, "

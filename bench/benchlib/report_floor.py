@@ -12,6 +12,10 @@ def _us(v: float | None) -> str:
     return "–" if v is None else f"{v:,.1f} µs"
 
 
+def _load(v: float | None) -> str:
+    return "–" if v is None else f"{v:.0f} %"
+
+
 def _runner_us(layer: dict[str, Any]) -> float:
     return float(sum(v for role, v in layer["us_per_request"].items() if role.endswith("runner")))
 
@@ -52,19 +56,21 @@ def render_floor(res: dict[str, Any], w: Callable[[str], None]) -> None:
         f"over the run / requests wrk counted, median of {floor['rounds']} interleaved rounds of "
         f"{floor['seconds']:g} s. *Δ core* = the core's CPU per request minus the row it builds on "
         "(b on a: the bare process; both (e) rows on (c)): the price of that layer. *of bare per CPU* = "
-        "bare's CPU per request / (core + runner).\n"
+        "bare's CPU per request / (core + runner). *other load* = busy time of the servers' CPU that the "
+        "server's processes did not use (median of the rounds), as in the API matrix: compare rows at similar "
+        "other load.\n"
     )
-    w("| layer | req/s | p50 | core (or bare) CPU / req | runner CPU / req | Δ core | of bare per CPU |")
-    w("|---|---|---|---|---|---|---|")
+    w("| layer | req/s | p50 | core (or bare) CPU / req | runner CPU / req | Δ core | of bare per CPU | other load |")
+    w("|---|---|---|---|---|---|---|---|")
     base = {"b": "a", "api": "b", "c": "api", "e_ts": "c", "e_py": "c"}
     for key, layer in layers.items():
         own, runner = _own_us(layer), _runner_us(layer)
         prev = layers.get(base.get(key, ""))
-        delta = f"+{own - _own_us(prev):,.1f} µs" if prev else "–"
+        delta = f"{own - _own_us(prev):+,.1f} µs" if prev else "–"
         share = f"{100 * bare_us / (own + runner):.0f} %" if bare_us and own + runner > 0 else "–"
         w(
             f"| {layer['label']} | {layer['rps']:,.0f} | {layer['p50_us'] / 1000:.2f} ms | {_us(own)} | "
-            f"{_us(runner) if runner else '–'} | {delta} | {share} |"
+            f"{_us(runner) if runner else '–'} | {delta} | {share} | {_load(layer.get('other_load_pct'))} |"
         )
     idle = floor.get("idle_cpu_pct")
     if idle and "b" in layers:

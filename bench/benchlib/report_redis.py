@@ -16,6 +16,7 @@ NAMES = {
     "bullmq": "BullMQ (bench/bullmq/chain.mjs)",
 }
 HOPS = 3
+CPU_BOUND = 0.9  # a system using less of its CPU than this is limited by something else (Redis round trips)
 
 
 def _cores(resources: dict[str, Any]) -> float:
@@ -99,6 +100,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "measured": f"{pct(x)} (median run {num(s['redis-1']['per_s'])} vs {num(s['bullmq']['per_s'])} "
                 f"chains/s{_rounds(s, 'redis-1', 'bullmq', pct)})",
                 "detail": "",
+                **({"why": one_why(s)} if x < 0.5 else {}),
             }
         )
     else:
@@ -126,6 +128,47 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         measured += "; the 2nd instance shared its CPU with redis-server and the driver"
     out.append({"target": name, "status": status, "measured": measured, "detail": ""})
     return out
+
+
+def one_why(s: dict[str, dict[str, Any]]) -> str:
+    """Redis-1 against BullMQ: CPU per chain by process (ours: core + two runtimes; BullMQ: one node
+    process), what 50 % at equal CPU would allow, redis-server's share and commands per chain, and how
+    far BullMQ's own rounds moved."""
+    one, bull = s["redis-1"], s["bullmq"]
+    mine, theirs = one["cpu_us_per_chain"], bull["cpu_us_per_chain"]
+    if not mine or not theirs:
+        return "no CPU per chain in this run"
+    roles = one["cpu_us_per_chain_by_role"]
+    text = (
+        f"CPU per chain on CPU 0: ours {ms(mine)} ("
+        + ", ".join(f"{r} {ms(v)}" for r, v in sorted(roles.items(), key=lambda kv: -kv[1]))
+        + f"; {one['cores']:.2f} of a CPU used) vs BullMQ's {ms(theirs)} (one node process, {bull['cores']:.2f} "
+        + ("of a CPU used: it is not CPU-bound there" if bull["cores"] < CPU_BOUND else "of a CPU used")
+        + f"); 50 % of BullMQ at equal CPU allows {ms(2 * theirs)}, "
+        f"{ms(mine - 2 * theirs)} less than ours"
+        if mine > 2 * theirs
+        else f"CPU per chain on CPU 0: ours {ms(mine)} vs BullMQ's {ms(theirs)}"
+    )
+    r1, rb = one["redis_cpu_us_per_chain"], bull["redis_cpu_us_per_chain"]
+    c1, cb = one["redis_commands_per_chain"], bull["redis_commands_per_chain"]
+    if r1 and rb and c1 and cb:
+        text += (
+            ("; Redis is not the gap: " if c1 <= cb and r1 <= rb else "; Redis: ")
+            + f"{num(c1, 1)} vs {num(cb, 1)} commands per chain, redis-server {ms(r1)} vs "
+            f"{ms(rb)} CPU per chain (with it, all processes: {ms(mine + r1)} vs {ms(theirs + rb)}, "
+            f"{pct((theirs + rb) / (mine + r1))} per CPU)"
+        )
+    rounds = bull["per_s_rounds"]
+    if len(rounds) > 1:
+        mid = sum(rounds) / len(rounds)
+        text += (
+            f"; BullMQ's rounds: {', '.join(num(v) for v in rounds)} chains/s "
+            f"(±{pct((max(rounds) - min(rounds)) / 2 / mid)} of their mean; half of each: "
+            + ", ".join(num(v / 2) for v in rounds)
+            + "), ours "
+            + ", ".join(num(v) for v in one["per_s_rounds"])
+        )
+    return text + " (section *Event chain on Redis*)"
 
 
 def projection(s: dict[str, dict[str, Any]]) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from benchlib.report_classic import classic_rate
 from benchlib.report_format import (
     LANGS,
     NAMES,
@@ -261,13 +262,14 @@ def render_classic(res: dict[str, Any], w: Any) -> None:
         for c in ("1", "16"):
             e = cl.get("api", {}).get(lang, {}).get(c)
             mc = s.get(lang, {}).get(c)
-            if e and mc:
+            rate = classic_rate(e)[0] if e and e.get("requests") else 0.0
+            if e and mc and rate:
                 rows.append(
                     [
                         f"API {LANGS[lang]} c{c}",
-                        f"{num(e['rps'], 1)} req/s, p50 {ms(e['latency_us']['p50'])}",
+                        f"{num(rate, 1)} req/s, p50 {ms(e['latency_us']['p50'])}",
                         f"{num(mc['rps'])} req/s, p50 {ms(mc['latency_us']['p50'])}",
-                        f"{ratio(mc['rps'] / e['rps'])} throughput, "
+                        f"{ratio(mc['rps'] / rate)} throughput, "
                         f"{ratio(e['latency_us']['p50'] / mc['latency_us']['p50'])} lower p50",
                     ]
                 )

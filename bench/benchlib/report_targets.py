@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from benchlib import report_record, report_redis, report_session, report_why
+from benchlib import report_classic, report_record, report_redis, report_session, report_why
 from benchlib.report_chain import chain_rate
 from benchlib.report_format import LANGS, ms, num, pct, ratio
 
@@ -28,6 +28,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "API step throughput at c16 ≥ 500× classic Motia (TS, Python)",
             "met" if all(v >= 500 for v in xs.values()) else "missed",
             ", ".join(f"{LANGS[k]} {ratio(v)}" for k, v in xs.items()),
+            why=report_classic.x_classic_why(res),
         )
     elif langs:
         add(

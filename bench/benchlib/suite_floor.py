@@ -43,6 +43,7 @@ from benchlib import profile
 from benchlib.loadgen import wrk
 from benchlib.procs import Service, free_port, pinned, stop_all
 from benchlib.report_floor import render_floor
+from benchlib.resources import cpu_busy
 from benchlib.suite_bodies import cpu_by_role
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
@@ -59,6 +60,17 @@ LAYERS = (
 PROFILED = ("b", "api", "c", "e_ts", "e_py")
 IDLE_S = 3.0  # seconds the core's idle CPU is measured
 PROFILE_S = 10  # py-spy at 100 Hz: ~1,000 samples, of which a few hundred busy on a loaded machine
+
+
+def matrix_extras() -> list[str]:
+    """The step sets the API matrix adds to projects/bench (suite_base.SuiteBase.ruby / .go)."""
+    repo = BENCH_DIR.parent
+    out = []
+    if (repo / "runners/ruby/bin/motia-ruby-runner").is_file() and shutil.which("ruby"):
+        out.append("bench-ruby")
+    if (repo / ".venv/.go-runner-installed").is_file() and shutil.which("go"):
+        out.append("bench-go")
+    return out
 
 
 def servers(work: Path, project: Path, cpus: str | None, logs: Path) -> dict[str, tuple[Service, int]]:
@@ -92,9 +104,11 @@ def servers(work: Path, project: Path, cpus: str | None, logs: Path) -> dict[str
 
 
 def one_run(url: str, svc: Service, role: str, seconds: float, load_cpus: str | None) -> dict[str, Any]:
+    busy0, t0 = cpu_busy(), time.perf_counter()
     before = cpu_by_role(svc.pid, role)
     run = wrk(url, connections=C, duration=seconds, cpus=load_cpus)
     after = cpu_by_role(svc.pid, role)
+    busy1, wall = cpu_busy(), time.perf_counter() - t0
     requests = max(int(run["requests"]), 1)
     us = {r: (after[r] - before.get(r, 0.0)) * 1e6 / requests for r in after}
     return {
@@ -103,7 +117,25 @@ def one_run(url: str, svc: Service, role: str, seconds: float, load_cpus: str | 
         "errors": run["errors"],
         "p50_us": run["latency_us"]["p50"],
         "us_per_request": {r: v for r, v in us.items() if v >= 0.05},
+        "other_load_pct": _other_load(svc.pid, busy0, busy1, wall, sum(after.values()) - sum(before.values())),
     }
+
+
+def _other_load(
+    pid: int, busy0: dict[str, tuple[float, float]], busy1: dict[str, tuple[float, float]], wall: float, ours: float
+) -> float | None:
+    """Busy time of the server's CPUs that its own processes did not use, in % of one CPU: the
+    machine's other load, as the API matrix's *other load* column (resources.Sampler). Under heavy
+    other load CPU per request rises too (fewer requests per wake-up, cold caches), so rows are
+    comparable only at similar other load (bench/README.md, "The API matrix and the floor")."""
+    try:
+        cpus = [str(c) for c in sorted(os.sched_getaffinity(pid))]
+    except OSError:
+        return None
+    if not wall or len(cpus) >= len(busy0):
+        return None  # unpinned: the other load is not separable from the load generator's
+    busy = sum(busy1.get(c, (0.0, 0.0))[0] - busy0.get(c, (0.0, 0.0))[0] for c in cpus)
+    return max(0.0, 100.0 * (busy - ours) / wall)
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -116,8 +148,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "us_per_request": {
             role: statistics.median(r["us_per_request"].get(role, 0.0) for r in runs) for role in sorted(roles)
         },
+        "other_load_pct": _median_or_none([r.get("other_load_pct") for r in runs]),
         "rounds": runs,
     }
+
+
+def _median_or_none(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return statistics.median(vals) if vals else None
 
 
 IDLE_LEAVES = ("epoll_pwait", "epoll_wait")  # the loop waiting for work: not a request's cost
@@ -203,8 +241,21 @@ def measure(
     if project.exists():
         shutil.rmtree(project)
     shutil.copytree(BENCH_DIR / "projects" / "bench", project)
+    # the API matrix's project: its Ruby and Go step files too when those runners are installed, so
+    # (e) is the matrix's server; their idle runners cost the core CPU per request as well
+    # (bench/README.md, "The API matrix and the floor")
+    extras = matrix_extras()
+    for extra in extras:
+        shutil.copytree(BENCH_DIR / "projects" / extra, project, dirs_exist_ok=True)
     procs = servers(work, project, cpus, out_dir / "logs")
-    result: dict[str, Any] = {"c": C, "seconds": seconds, "rounds": rounds, "layers": {}, "profiles": {}}
+    result: dict[str, Any] = {
+        "c": C,
+        "seconds": seconds,
+        "rounds": rounds,
+        "project": ["bench", *extras],
+        "layers": {},
+        "profiles": {},
+    }
     say = progress or (lambda scenario, text: print(f"{scenario:<40} {text}", flush=True))
     try:
         for svc, _ in procs.values():
