@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import Any
 
@@ -81,15 +82,24 @@ _CANCEL_REASONS = {
 class _Running:
     """One invocation in flight: its task, the user code it runs, and whether the core cancelled it."""
 
-    __slots__ = ("cancelling", "context", "fencing_token", "invocation_id", "scope", "task")
+    __slots__ = ("_scope", "cancelling", "context", "fencing_token", "invocation_id", "loop", "task")
 
-    def __init__(self, start: pb.StartInvocation, scope: HandlerScope) -> None:
+    def __init__(self, start: pb.StartInvocation, loop: asyncio.AbstractEventLoop) -> None:
         self.invocation_id = start.invocation_id
         self.fencing_token = start.fencing_token
-        self.scope = scope
+        self.loop = loop
+        self._scope: HandlerScope | None = None
         self.context: Context | None = None  # made once the payload decoded
         self.task: asyncio.Task[None] | None = None
         self.cancelling = False  # the core sent Cancel: answer Cancelled, never a result
+
+    @property
+    def scope(self) -> HandlerScope:
+        """Made on first use: a lone ``async def`` handler never needs one (its task is the whole
+        of its user code) unless it is cancelled, and a scope costs a lock per invocation."""
+        if self._scope is None:
+            self._scope = HandlerScope(self.loop)
+        return self._scope
 
     def stop(self, reason: str) -> None:
         """Stop the user code: flag the context, refuse new pieces, cancel the tasks."""
@@ -149,10 +159,12 @@ class Invocations:
             self._send_failed(start, pb.FAILURE_KIND_UNKNOWN_STEP, "UnknownStep", message)
             return
         loop = asyncio.get_running_loop()
-        running = _Running(start, HandlerScope(loop))
-        running.task = loop.create_task(self._run(start, step, running))
-        self._running[start.invocation_id] = running
-        self._empty.clear()
+        running = _Running(start, loop)
+        # Named after the invocation: a debugging aid, and a Task without a name formats one.
+        running.task = loop.create_task(self._run(start, step, running), name=running.invocation_id)
+        if not self._running:
+            self._empty.clear()
+        self._running[running.invocation_id] = running
         running.task.add_done_callback(lambda _: self._task_done(running))
 
     def cancel(self, cancel: pb.Cancel) -> None:
@@ -231,11 +243,18 @@ class Invocations:
     async def _run(self, start: pb.StartInvocation, step: LoadedStep, running: _Running) -> None:
         message = pb.RunnerMessage()
         result = message.result
-        result.invocation_id = start.invocation_id
-        result.fencing_token = start.fencing_token
+        # Each read of a protobuf field is a lookup by name: read once, reuse.
+        result.invocation_id = running.invocation_id
+        result.fencing_token = running.fencing_token
         tail: bytes | None = None
         try:
-            payload = await self._execute(start, step, running)
+            trigger_code = start.trigger
+            if trigger_code == pb.TRIGGER_STREAM_ACCESS:
+                payload: bytes | HttpResponseParts = await self._can_access(start, step, running.scope)
+            else:
+                # Awaited here rather than in a coroutine of its own: one frame less per invocation.
+                handling, as_http = self._begin(start, trigger_code, step, running)
+                payload = self._encode(await handling, as_http)
         except _Failure as failure:
             self._fill_failed(result.failed, failure.kind, failure.error_type, failure.message, "")
         except asyncio.CancelledError:
@@ -250,11 +269,11 @@ class Invocations:
             self._fill_failed(result.failed, pb.FAILURE_KIND_HANDLER_ERROR, type(exc).__name__, str(exc), stack)
             retry_hints(result.failed, exc)
         else:
+            # Setting a field, even to its default, makes the messages above it present (a bare 200
+            # still sends http_response; None still sends completed): no SetInParent calls needed.
             completed = result.completed
-            completed.SetInParent()
             if isinstance(payload, HttpResponseParts):
                 http = completed.http_response
-                http.SetInParent()  # present even when every field keeps its default (a bare 200)
                 http.status = payload.status
                 http.headers_json = payload.headers_json
                 http.body_kind = payload.kind  # type: ignore[assignment]
@@ -272,15 +291,16 @@ class Invocations:
         else:
             self._outbox.put_parts((message.SerializeToString(), body_tail(len(tail)), tail))
 
-    async def _execute(
-        self, start: pb.StartInvocation, step: LoadedStep, running: _Running
-    ) -> bytes | HttpResponseParts:
-        if start.trigger == pb.TRIGGER_STREAM_ACCESS:
-            return await self._can_access(start, step, running.scope)
-        trigger = _TRIGGERS.get(start.trigger)
+    def _begin(
+        self, start: pb.StartInvocation, trigger_code: pb.Trigger, step: LoadedStep, running: _Running
+    ) -> tuple[Coroutine[Any, Any, Any], bool]:
+        """Decode the invocation and make its context; returns the handler's call (not started yet)
+        and whether the result goes back as ``http_response``. Raises ``_Failure`` for a bad one."""
+        trigger = _TRIGGERS.get(trigger_code)
         if trigger is None:
-            raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadTrigger", f"unknown trigger {start.trigger}")
-        if step.handler is None:
+            raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadTrigger", f"unknown trigger {trigger_code}")
+        handler = step.handler
+        if handler is None:
             raise _Failure(pb.FAILURE_KIND_HANDLER_ERROR, "NoHandler", f"{step.path} exports no callable `handler`")
         payload = self._decode_payload(trigger, start.payload_json)
         http = trigger is Trigger.API and start.HasField("http_body")
@@ -291,19 +311,26 @@ class Invocations:
                 raise _Failure(pb.FAILURE_KIND_BAD_PAYLOAD, "BadPayload", f"http_body is not JSON: {exc}") from None
         context = Context(
             trace_id=start.trace_id,
-            flows=start.flows,
-            sink=InvocationSink(self._router, start.invocation_id),
+            flows=start.flows[:],  # a slice: list() of a repeated field ends in an IndexError
+            sink=InvocationSink(self._router, running.invocation_id),
+            loop=running.loop,
         )
         running.context = context
-        value = await run_handler(
+        middleware = step.middleware if trigger is Trigger.API else ()
+        handling = run_handler(
             trigger,
-            step.handler,
+            handler,
             payload,
             context,
-            middleware=step.middleware,
+            middleware=middleware,
             executor=self._executor,
-            scope=running.scope,
+            # only def pieces and middleware chains run user code outside this task
+            scope=running.scope if middleware or not handler.is_async else None,
         )
+        return handling, http
+
+    def _encode(self, value: Any, http: bool) -> bytes | HttpResponseParts:
+        """The handler's return value as ``http_response`` parts (an API result) or payload JSON."""
         if http and isinstance(value, dict):
             try:
                 encoded = encode_response(value, self.max_payload_bytes)

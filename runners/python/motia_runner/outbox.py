@@ -105,8 +105,12 @@ class Outbox:
         pieces: list[bytes | bytearray | memoryview] = []
         size = 0
         for item in batch:
-            parts: Parts = (item.SerializeToString(),) if isinstance(item, pb.RunnerMessage) else item
-            envelope_size = sum(len(part) for part in parts)
+            parts: Parts
+            if isinstance(item, pb.RunnerMessage):
+                serialized = item.SerializeToString()
+                parts, envelope_size = (serialized,), len(serialized)
+            else:
+                parts, envelope_size = item, sum(map(len, item))
             if pieces and size + envelope_size + _FRAMING_BYTES > self.max_frame_bytes:
                 frames.append(b"".join(pieces))
                 pieces, size = [], 0

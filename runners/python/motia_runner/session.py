@@ -172,11 +172,16 @@ class Session:
             frame = await self._call.read()
             if frame is grpc.aio.EOF:
                 return
-            for message in frame.messages:
-                self._dispatch(message)
+            for message in frame.messages[:]:  # a list: iterating the field itself ends in an IndexError
+                kind = message.WhichOneof("kind")
+                if kind == "start" and self.state is not RunnerState.CONNECTING:
+                    # Most envelopes start an invocation: straight there, no handler lookup.
+                    assert self._invocations is not None
+                    self._invocations.start(message.start)
+                else:
+                    self._dispatch(kind, message)
 
-    def _dispatch(self, message: pb.CoreMessage) -> None:
-        kind = message.WhichOneof("kind")
+    def _dispatch(self, kind: str | None, message: pb.CoreMessage) -> None:
         if self.state is RunnerState.CONNECTING:
             self._handshake(kind, message)
             return
