@@ -149,12 +149,12 @@ def test_an_added_step_appears_and_a_deleted_one_disappears_its_events_kept(dev:
     assert get(dev.url + "/ts")[0] == 404
     # an event step deleted with events queued: they stay queued (no attempt used) until it is back
     consumer = (steps / "consume_step.py").read_text()
-    for n in range(6):
+    for n in range(8):
         assert post(dev.url + "/emit", {"topic": "dv.note", "data": {"n": n}}) == 200
     dev.change(lambda: (steps / "consume_step.py").unlink())
     time.sleep(1.5)  # any delivery the deleted step still had in flight finishes on its old runner
     queued = _depth(dev, "dv.note")
-    assert queued >= 2, queued  # six events at 0.5 s each, one at a time: most were still waiting
+    assert queued >= 2, queued  # eight events at 1 s each, one at a time: most were still waiting
     time.sleep(1.0)
     assert _depth(dev, "dv.note") == queued  # nothing consumes them now
     dev.change(lambda: save(steps / "consume_step.py", consumer))
@@ -165,7 +165,7 @@ def test_an_added_step_appears_and_a_deleted_one_disappears_its_events_kept(dev:
     status, doc = get(dev.url + "/__motia/state/dv")
     assert status == 200
     seen = next(item["value"] for item in doc["items"] if item["key"] == "seen")
-    assert sorted(seen) == list(range(6)), seen  # every event ran once, none lost
+    assert sorted(seen) == list(range(8)), seen  # every event ran once, none lost
     assert get(dev.url + "/__motia/queue")[1]["deadLetters"] == 0
 
 
