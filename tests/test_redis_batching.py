@@ -40,12 +40,12 @@ async def test_enqueues_arriving_during_a_call_go_out_together_as_the_next_call(
     first_sent = asyncio.Event()
     release = asyncio.Event()
 
-    async def held(keys: list[str], args: list[object], client: object = None) -> object:
+    async def held(keys: list[str], args: list[object]) -> object:
         sizes.append((len(args) - 1) // 10)  # events in this call (10 arguments each after the prefix)
         if len(sizes) == 1:  # the first call stays in flight until the test lets it go
             first_sent.set()
             await release.wait()
-        return await real(keys=keys, args=args, client=client)  # type: ignore[arg-type]
+        return await real(keys=keys, args=args)  # type: ignore[arg-type]
 
     batcher._script = held  # type: ignore[assignment]
     try:
@@ -72,12 +72,12 @@ async def test_a_failed_batch_fails_each_caller_and_the_next_call_goes_out(clien
     real = batcher._script
     calls = 0
 
-    async def flaky(keys: list[str], args: list[object], client: object = None) -> object:
+    async def flaky(keys: list[str], args: list[object]) -> object:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise ConnectionError("Redis went away")
-        return await real(keys=keys, args=args, client=client)  # type: ignore[arg-type]
+        return await real(keys=keys, args=args)  # type: ignore[arg-type]
 
     batcher._script = flaky  # type: ignore[assignment]
     try:

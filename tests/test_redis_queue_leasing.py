@@ -124,9 +124,9 @@ async def test_concurrent_emits_and_fates_share_one_script_call(
     for batcher in (queue._enqueues, queue._fates):
         real = batcher._script
 
-        async def counted(keys: list[str], args: list[object], client: object = None, _real: object = real) -> object:
+        async def counted(keys: list[str], args: list[object], _real: object = real) -> object:
             calls.append(len(args))
-            return await _real(keys=keys, args=args, client=client)  # type: ignore[operator]
+            return await _real(keys=keys, args=args)  # type: ignore[operator]
 
         monkeypatch.setattr(batcher, "_script", counted)
     acked: list[str] = []
@@ -144,7 +144,7 @@ async def test_concurrent_emits_and_fates_share_one_script_call(
         await asyncio.gather(
             *(queue.enqueue_many([("t::a", _event(n), 0.0), ("t::b", _event(n), 0.0)]) for n in range(20))
         )
-        assert calls == [1 + 40 * 10]
+        assert calls[0] == 1 + 40 * 10  # every copy in the first call (fates of fast deliveries may follow)
         assert queue.depth("t::a") >= 1
         await _until(lambda: len(acked) >= 40, timeout=15)
         assert len(acked) == 40

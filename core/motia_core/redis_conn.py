@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def connect(url: str) -> redis.asyncio.Redis:
     try:
         # a blocking pool: past MAX_CONNECTIONS, a call waits for a free connection (up to
         # POOL_WAIT) instead of failing at once with "Too many connections"
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
+        pool = _pool_class().from_url(
             url,
             max_connections=MAX_CONNECTIONS,
             timeout=POOL_WAIT,
@@ -69,6 +70,27 @@ def connect(url: str) -> redis.asyncio.Redis:
         raise StorageError(
             f"--redis {mask(url)} is not a Redis URL ({exc}); expected e.g. redis://localhost:6379/0"
         ) from exc
+
+
+@functools.cache
+def _pool_class() -> type[redis.asyncio.BlockingConnectionPool]:
+    """A blocking pool that also closes the lean connections (redis_wire.Wire) made from it when it is
+    disconnected (the client's aclose()), so a piece that did not close its own leaves no socket open."""
+    import weakref
+
+    import redis.asyncio
+
+    class Pool(redis.asyncio.BlockingConnectionPool):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.motia_wires: weakref.WeakSet[Any] = weakref.WeakSet()  # redis_wire.Wire adds itself
+
+        async def disconnect(self, inuse_connections: bool = True) -> None:
+            for wire in list(self.motia_wires):
+                await wire.close()
+            await super().disconnect(inuse_connections)
+
+    return Pool
 
 
 def _pack_in_c(pool: redis.asyncio.ConnectionPool) -> None:

@@ -2,8 +2,9 @@
 
 One stream per subscription, with one consumer group ("motia") that every instance joins under its
 own consumer name, so each event is leased by exactly one instance. An event's body lives in a hash;
-the stream carries its id. A pump, on its own connection, waits in a blocking XREADGROUP and
-materializes what it read (CLAIMED); a LEASE script, run when a timer is due, promotes due delays
+the stream carries its id. A pump, on its own lean connection (redis_wire), waits in a blocking
+XREAD for an entry its group has not delivered yet, pipelined with the READ script that leases what
+came (one round trip per wake-up); a LEASE script, run when a timer is due, promotes due delays
 and reclaims leases that ran out (XAUTOCLAIM, any consumer's) or whose instance died. An ack is XACK
 + XDEL + delete in one script; concurrent emits and fates share one script call. FIFO subscriptions
 keep one event per message group out (ready, leased or waiting for its retry) cluster-wide, the rest
@@ -42,6 +43,7 @@ from motia_core.queue.base import (
     QueueStats,
 )
 from motia_core.queue.redis_support import UNREACHABLE, Outage, ScriptBatcher, describe, forget_call, letter, text
+from motia_core.redis_wire import Wire
 
 _LEASE_BATCH = 64  # events leased per script call at most
 # longest blocking read: a pump runs LEASE when the earliest delay it knows of is due, when a marker
@@ -66,12 +68,12 @@ class _Sub:
     fifo: bool
     visibility_timeout: float
     stream: str
+    conn: Wire  # the pump's own lean connection (redis_wire): no pool, no redis-py call path
     cursor: str = "0-0"
+    last: bytes | None = None  # the group's last-delivered-id as READ last saw it: the wait's start
     next_claim: float = 0.0
     next_look: float = 0.0  # monotonic: when the next LEASE is due (until then a blocking read waits)
     recover: bool = False  # a call failed: entries may be leased to us that no delivery holds
-    conn: aioredis.Redis | None = None  # the pump's own connection (its calls never overlap): no pool checkout
-    client_id: int | None = None  # conn's CLIENT ID: close() unblocks its read (redis_support.unblock)
     registered: bool = False
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (entry id, lease token)
 
@@ -95,12 +97,12 @@ class RedisQueue:
         self._calls: set[asyncio.Future[Any]] = set()
         self._scripts = {
             name: client.register_script(getattr(lua, name))
-            for name in ("ENQUEUE", "LEASE", "CLAIMED", "FATES", "REPLAY", "PURGE", "FORGET_CONSUMER")
+            for name in ("ENQUEUE", "LEASE", "READ", "FATES", "REPLAY", "PURGE", "FORGET_CONSUMER")
         }
         # concurrent emits' copies, and fates of deliveries ending together: one script call in flight each
         fifo = self._key("fifo")
-        self._enqueues = ScriptBatcher(self._scripts["ENQUEUE"], fifo, [self._base], 1, self._calls, client.client())
-        self._fates = ScriptBatcher(self._scripts["FATES"], fifo, [self._base], 2, self._calls, client.client())
+        self._enqueues = ScriptBatcher(self._scripts["ENQUEUE"], fifo, [self._base], 1, self._calls, Wire(client))
+        self._fates = ScriptBatcher(self._scripts["FATES"], fifo, [self._base], 2, self._calls, Wire(client))
 
     @property
     def consumer_name(self) -> str:
@@ -119,7 +121,8 @@ class RedisQueue:
         fifo: bool = False,
         visibility_timeout: float = 900.0,
     ) -> None:
-        sub = _Sub(subscription, consumer, max(1, concurrency), fifo, visibility_timeout, self._key("s:", subscription))
+        stream = self._key("s:", subscription)
+        sub = _Sub(subscription, consumer, max(1, concurrency), fifo, visibility_timeout, stream, Wire(self._redis))
         self._subs[subscription] = sub
         if self._started:
             self._spawn(sub)
@@ -173,7 +176,6 @@ class RedisQueue:
             self._spawn(sub)
 
     def _spawn(self, sub: _Sub) -> None:
-        sub.conn = self._redis.client()
         self._tasks.append(asyncio.create_task(self._pump(sub), name=f"redis-queue-{sub.name}"))
 
     async def _pump(self, sub: _Sub) -> None:
@@ -200,7 +202,7 @@ class RedisQueue:
                     self._outage.ended()
                     pause = _BACKOFF_FIRST
                 except UNREACHABLE as exc:
-                    sub.recover, sub.next_look, ready = True, 0.0, False
+                    sub.recover, sub.next_look, sub.last, ready = True, 0.0, None, False
                     self._outage.failed(f"leasing {sub.name}", exc, pause)
                     await asyncio.sleep(pause)
                     pause = min(_BACKOFF_MAX, pause * 2)
@@ -249,13 +251,12 @@ class RedisQueue:
             # from 0, not $: events enqueued before any consumer existed are delivered too
             await self._redis.xgroup_create(sub.stream, lua.GROUP, id="0", mkstream=True)
         await self._register_fifo({sub.name})
-        sub.client_id = await sub.conn.client_id() if sub.conn else None  # again after an outage: it changes
 
     async def _lease(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
         """A LEASE script call when a look is due (a delay due, a reclaim due, a wake-up marker seen);
-        otherwise, and when it found nothing, a blocking read that any instance's XADD ends at once:
-        in the steady state one read and one CLAIMED per batch, and an idle pump costs one read a
-        second."""
+        otherwise, and when it found nothing, a blocking XREAD that any instance's XADD ends at once,
+        with READ behind it in the same pipeline: in the steady state one round trip per batch, and
+        an idle pump costs one wait (and one LEASE) a second."""
         if time.monotonic() >= sub.next_look:
             events = await self._look(sub, limit)
             if events:
@@ -263,19 +264,15 @@ class RedisQueue:
         wait_ms = int((sub.next_look - time.monotonic()) * 1000)
         if wait_ms <= 0 or not self._leasing.is_set():
             return []
-        read: Any = await (sub.conn or self._redis).xreadgroup(
-            lua.GROUP, self._consumer_name, {sub.stream: ">"}, count=limit, block=wait_ms
-        )
-        if not read:
+        script, args = self._scripts["READ"], [self._base, sub.name, self._consumer_name, limit]
+        if sub.last is None:  # not known yet: read at once, which tells it
+            reply = await sub.conn.script(script, [sub.stream], args)
+        else:  # wait for an entry past the group's last-delivered-id, then READ: one round trip
+            wait = ["XREAD", "COUNT", 1, "BLOCK", wait_ms, "STREAMS", sub.stream, sub.last]
+            reply = await support.read_after(sub.conn, script, wait, [sub.stream], args, wait_ms / 1000)
+        sub.last = reply[0]
+        if int(reply[1]) < 0:  # no entry read
             return []
-        pairs: list[Any] = []
-        for entry_id, fields in read[0][1]:
-            event_id = fields.get(b"id", b"")
-            if not event_id:  # a marker: a delay due sooner than we knew of was scheduled
-                sub.next_look = 0.0
-            pairs += [entry_id, event_id]
-        args = [self._base, sub.name, *pairs]
-        reply = await self._scripts["CLAIMED"](keys=[sub.stream], args=args, client=sub.conn or self._redis)
         return self._unpack(sub, reply, claimed=True)
 
     async def _look(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
@@ -290,12 +287,12 @@ class RedisQueue:
         args += [takeover, int(sub.recover)]
         if sub.recover:
             args += [entry for entry, _ in sub.leases.values()]
-        reply = await self._scripts["LEASE"](keys=[sub.stream], args=args, client=sub.conn or self._redis)
+        reply = await sub.conn.script(self._scripts["LEASE"], [sub.stream], args)
         sub.recover = int(reply[4]) > 0  # more orphans than free slots: the rest next time
         return self._unpack(sub, reply)
 
     def _unpack(self, sub: _Sub, reply: list[Any], claimed: bool = False) -> list[tuple[QueuedEvent, str, int]]:
-        if not claimed:  # the XAUTOCLAIM cursor: CLAIMED does not scan
+        if not claimed:  # the XAUTOCLAIM cursor: READ does not scan
             sub.cursor = text(reply[0]) or "0-0"
         self._depth[sub.name] = int(reply[1])
         if int(reply[2]) >= 0:  # the earliest delay is due then: look again at that time at the latest
@@ -386,14 +383,16 @@ class RedisQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        ids = [sub.client_id for sub in self._subs.values()]
-        answered = await support.end_reads(self._redis, ids, self._calls, _CLOSE_WAIT)
+        ids = [sub.conn.client_id for sub in self._subs.values()]
+        closing = self._key("closing:", self._consumer_name)  # READ after an ended wait leases nothing
+        answered = await support.end_reads(self._redis, ids, self._calls, _CLOSE_WAIT, closing)
         conns = [sub.conn for sub in self._subs.values()] + [self._enqueues.client, self._fates.client]
-        await asyncio.gather(*(support.drop_client(conn) for conn in conns))  # pumps and batches are gone
+        for conn in conns:  # pumps and batches are gone
+            await conn.close()
         if not answered:  # Redis away: the liveness key expires by itself (_ALIVE_TTL), then others take over
             return
         forget, me = self._scripts["FORGET_CONSUMER"], [self._consumer_name]
         calls: list[Awaitable[Any]] = [forget(keys=[sub.stream], args=me) for sub in self._subs.values()]
         if self._started:  # leases still held (cancelled deliveries) go to another instance at once
-            calls.append(self._redis.delete(self._key("alive:", self._consumer_name)))
+            calls.append(self._redis.delete(self._key("alive:", self._consumer_name), closing))
         await support.all_within(calls, _CLOSE_WAIT)

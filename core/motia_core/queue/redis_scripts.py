@@ -19,6 +19,7 @@ event ids they meet (all in the same slot; KEYS[1] is always a real key of that 
     B x:<id>                       hash: one dead letter (the event hash, renamed, plus `died`)
     B dead                         sorted set: dead letter ids by time of death (ms)
     B alive:<consumer>             string with a TTL: the instance owning that consumer name is alive
+    B closing:<consumer>           string with a TTL: that instance is stopping (READ leases nothing)
 
 Times are the Redis server's clock (`TIME`), so instances with skewed clocks agree on delays.
 """
@@ -150,8 +151,8 @@ end
 
 # KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count, claim_idle_ms (-1: no reclaim this time), cursor,
 # takeover ('1': look for dead consumers; '0' right after an outage, when live ones may not have
-# renewed their keys yet), recover ('1' after a failed call: a blocking XREADGROUP whose CLAIMED never
-# ran, or whose reply was lost, left entries leased to this consumer that it does not know of), then
+# renewed their keys yet), recover ('1' after a failed call: a READ whose reply was lost, or a lease
+# call cut off, left entries leased to this consumer that it does not know of), then
 # the entry ids this consumer does hold.
 # Promotes due delayed events; takes over the leases of consumers whose liveness key `B alive:<name>`
 # expired (their instance died) and forgets such consumers once they hold nothing; reclaims leases
@@ -216,16 +217,35 @@ return {cursor, depth(sub), next_due(sub, now), out, orphans}
 """
 )
 
-# KEYS[1] = B s:<sub>. ARGV = B, sub, then entry id and event id pairs read by a blocking XREADGROUP.
-CLAIMED = (
+# KEYS[1] = B s:<sub>. ARGV = B, sub, consumer, count. Sent in one pipeline right after the pump's
+# `XREAD COUNT 1 BLOCK <ms> STREAMS <stream> <id>` (id: the group's last-delivered-id as this script
+# last saw it), so Redis runs it the moment the wait ends: one round trip per wake-up instead of a
+# blocking XREADGROUP and then a script. Reads new entries for the group and materializes them
+# (markers are dropped; their delay shows in the ms to next due). Nothing once `B closing:<consumer>`
+# exists: close() sets it before it unblocks the wait, so a stopping instance leases nothing more.
+# Returns {last-delivered-id, depth, ms to next due, events}; with no entry read, {id, -1, -1, {}}.
+READ = (
     _COMMON
     + _MATERIALIZE
     + """
-local entries = {}
-for i = 3, #ARGV, 2 do entries[#entries + 1] = {ARGV[i], {'id', ARGV[i + 1]}} end
-local out = {}
-materialize(KEYS[1], entries, out)
-return {'0-0', depth(ARGV[2]), next_due(ARGV[2], now_ms()), out}
+local stream, sub, consumer = KEYS[1], ARGV[2], ARGV[3]
+local out, read = {}, 0
+if redis.call('EXISTS', B .. 'closing:' .. consumer) == 0 then
+  local r = redis.call('XREADGROUP', 'GROUP', 'motia', consumer, 'COUNT', tonumber(ARGV[4]), 'STREAMS', stream, '>')
+  if r then
+    read = #r[1][2]
+    materialize(stream, r[1][2], out)
+  end
+end
+local last = '0-0'
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  for j = 1, #g, 2 do
+    if g[j] == 'name' and g[j + 1] ~= 'motia' then break end
+    if g[j] == 'last-delivered-id' then last = g[j + 1] end
+  end
+end
+if read == 0 then return {last, -1, -1, out} end
+return {last, depth(sub), next_due(sub, now_ms()), out}
 """
 )
 

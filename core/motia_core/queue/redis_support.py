@@ -16,6 +16,8 @@ import redis.exceptions as rex
 from motia_core.logs import Logger
 from motia_core.queue.base import DeadLetter, Delivery, Fate, QueuedEvent, QueueStats, SubscriptionStats
 from motia_core.queue.redis_scripts import GROUP
+from motia_core.redis_conn import SOCKET_TIMEOUT
+from motia_core.redis_wire import Wire
 
 # what "Redis cannot be reached or answer" looks like; a script error (a bug) is not among them
 UNREACHABLE = (rex.ConnectionError, rex.TimeoutError, rex.BusyLoadingError, rex.ReadOnlyError, OSError)
@@ -30,8 +32,8 @@ class ScriptBatcher:
 
     At most one call is in flight: what callers add meanwhile waits for it to end and goes out as
     the next call, so under load a batch grows to whatever arrived during a round trip instead of
-    one loop tick's worth (a chain at k16 saw mostly batches of one). The calls run on a connection
-    of their own (`client`, one at a time by construction), which spares each a pool checkout."""
+    one loop tick's worth (a chain at k16 saw mostly batches of one). The calls run on a lean
+    connection of their own (`client`, redis_wire.Wire), which spares each redis-py's call path."""
 
     def __init__(
         self,
@@ -40,16 +42,19 @@ class ScriptBatcher:
         head: list[bytes | str | int],
         width: int,
         calls: set[asyncio.Future[Any]],
-        client: aioredis.Redis | None = None,
+        client: Wire,
     ) -> None:
-        self._script = script
+        self._lua = script
         self._key = key  # a key of the queue's slot: routes the call (Cluster)
         self._head = head  # the script's leading arguments, shared by every item
         self._width = width  # reply values per item
         self._calls = calls  # tasks close() lets finish
-        self.client = client  # None: the script's own (pooled) client
+        self.client = client
         self._pending: list[tuple[list[bytes | str | int], int, asyncio.Future[list[Any]]]] = []
         self._sender: asyncio.Future[None] | None = None
+
+    async def _script(self, keys: list[str], args: list[bytes | str | int]) -> Any:
+        return await self.client.script(self._lua, keys, args)
 
     async def call(self, args: list[bytes | str | int], items: int) -> list[Any]:
         """Run the script over `items` items (`args`: their arguments, back to back); their share of
@@ -79,8 +84,8 @@ class ScriptBatcher:
         for more, _, _ in batch:
             args += more
         try:
-            # the Script object reloads the script when a restarted Redis lost its cache
-            reply = await self._script(keys=[self._key], args=args, client=self.client)
+            # Wire.script loads the script again when a restarted Redis lost its cache
+            reply = await self._script(keys=[self._key], args=args)
         except BaseException as exc:
             for _, _, future in batch:
                 if future.done():
@@ -180,14 +185,14 @@ async def read_stats(client: aioredis.Redis, base: str, names: list[str]) -> Que
 
 
 async def end_reads(
-    client: aioredis.Redis, client_ids: list[int | None], calls: set[asyncio.Future[Any]], wait: float
+    client: aioredis.Redis, client_ids: list[int | None], calls: set[asyncio.Future[Any]], wait: float, closing: str
 ) -> bool:
     """Wait (up to `wait`) for the calls in flight, the pumps' blocking reads ended at once by CLIENT
     UNBLOCK (they return as if timed out) instead of after up to a block's length. False when Redis did
     not answer the unblock: the close's last calls would only spend their retries too.
 
     An id gone stale by a reconnect unblocks nothing, or another client's read, which simply reads again."""
-    unblocking = asyncio.ensure_future(_unblock(client, [i for i in client_ids if i is not None]))
+    unblocking = asyncio.ensure_future(_unblock(client, [i for i in client_ids if i is not None], closing))
     if calls:
         _, late = await asyncio.wait(set(calls), timeout=wait)
         for call in late:  # leased entries it may hold come back after their visibility timeout
@@ -202,8 +207,9 @@ async def end_reads(
     return failure is None
 
 
-async def _unblock(client: aioredis.Redis, client_ids: list[int]) -> None:
+async def _unblock(client: aioredis.Redis, client_ids: list[int], closing: str) -> None:
     async with client.pipeline(transaction=False) as pipe:
+        pipe.set(closing, b"1", px=60_000)  # first: the READ that follows each ended wait leases nothing
         for client_id in client_ids:
             pipe.client_unblock(client_id)
         pipe.ping()  # with no read to end, still the probe of whether Redis answers
@@ -225,14 +231,22 @@ async def all_within(calls: Sequence[Awaitable[Any]], wait: float) -> None:
             raise failure
 
 
-async def drop_client(client: aioredis.Redis | None) -> None:
-    """Close a pump's own client (Redis.client()). Its connection is disconnected, not reused: a read
-    cancelled at close may have left it mid-reply."""
-    if client is None:
-        return
-    if client.connection is not None:
-        await client.connection.disconnect()
-    await client.aclose(close_connection_pool=False)
+async def read_after(
+    conn: Wire,
+    script: redis.commands.core.AsyncScript,
+    wait: list[Any],
+    keys: list[str],
+    args: list[Any],
+    wait_s: float,
+) -> Any:
+    """`wait` (a blocking XREAD) and the READ script in one pipeline; READ's reply. A script Redis lost
+    (a restart) is loaded and an empty reply returned: the pump reads again, nothing was leased."""
+    read = ["EVALSHA", script.sha, len(keys), *keys, *args]
+    try:
+        return (await conn.pipeline([wait, read], timeout=wait_s + SOCKET_TIMEOUT))[1]
+    except rex.NoScriptError:
+        script.sha = await conn.call("SCRIPT", "LOAD", script.script)
+        return [None, -1, -1, []]  # READ's first field: no last-delivered-id known
 
 
 def fate_op(delivery: Delivery) -> str:
@@ -253,7 +267,7 @@ def describe(exc: BaseException) -> str:
 
 
 def leased_events(rows: list[Any]) -> list[tuple[QueuedEvent, str, int]]:
-    """The events of a LEASE or CLAIMED reply, each with its stream entry id and lease token."""
+    """The events of a LEASE or READ reply, each with its stream entry id and lease token."""
     events = []
     for entry, event_id, lease, topic, data, trace, group, attempts, created, parent in rows:
         event = QueuedEvent(
