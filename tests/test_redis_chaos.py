@@ -287,11 +287,13 @@ async def test_a_redis_outage_longer_than_the_liveness_ttl_moves_no_live_instanc
     decides it by freezing B's core (SIGSTOP) from just before Redis returns until 4 s after."""
     out = tmp_path / "handled"
     out.mkdir()
-    slow = {"RC_SLEEP": "1", "RC_VT": "900"}  # leases held for a second; no visibility-timeout reclaim
+    # leases held for a second; no visibility-timeout reclaim; 6 slots per step and instance, so
+    # neither instance can lease all 8 events before the other wakes (both must hold some)
+    slow = {"RC_SLEEP": "1", "RC_VT": "900", "RC_CONC": "6"}
     a = _start(start_core, redis_server, out, "A", **slow)
     # B's runners must not be judged unresponsive for the seconds its core is frozen
     b = _start(start_core, redis_server, out, "B", MOTIA_HEARTBEAT_TIMEOUT="60", **slow)
-    total = 8  # fewer than the slots: each pump keeps trying to lease all through the outage
+    total = 8  # fewer than the 12 slots of the two: a pump with free slots keeps leasing through the outage
     posts = Posts()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         await asyncio.gather(*(_post(http, (a, b)[n % 2], n, posts) for n in range(total)))
