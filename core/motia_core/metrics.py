@@ -5,7 +5,8 @@ starts many cores, and two cores must not add up each other's runs). Three sourc
 
 - `CoreMetrics.layer`, a dispatch layer around every step run (dispatch.compose): runs by step,
   trigger and status, a latency histogram per step and trigger, runs in flight; and
-  `count_response`, a hook on every HTTP response (http/metrics.py): API requests by status code;
+  `count_response`, called for each response of an API step's route (http/metrics.py `counted`):
+  API requests by status code;
 - `MeteredQueue`, around the queue the EventBus consumes: the fate of every delivery (retries
   scheduled, dead letters) as the bus decided it, so the retry policy lives in one place (events.py);
 - what is read at scrape time (metrics_sources.py): the queue's stats (`EventQueue.stats`: depth, in
@@ -214,7 +215,7 @@ class CoreMetrics:
         return series
 
     def count_response(self, step: str, method: str, status: int) -> None:
-        """One response of an API step (http/metrics.py hooks every response an API handler began)."""
+        """One response of an API step (http/metrics.py `counted` wraps every API step's route)."""
         key = (step, method, str(status))
         self.http[key] = self.http.get(key, 0) + 1
 

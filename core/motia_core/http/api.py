@@ -28,7 +28,6 @@ from motia_core.schema import CompiledSchema
 from motia_core.steps import Step
 from motia_core.tracing import TraceStore, new_trace_id
 
-API_STEP = "motia.api_step"  # request key: the API step whose handler took the request
 PATH_PARAMS = "motia.path_params"  # request key: the path params when a live table routed it (live_routes.py)
 
 
@@ -48,7 +47,6 @@ def api_handler(
     step: Step, validator: CompiledSchema | None, invoke: Invoke, traces: TraceStore, logger: Logger
 ) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        request[API_STEP] = step.name  # /metrics counts the response under its step (http/metrics.py)
         raw = await read_body(request, request.client_max_size)  # = --max-body (http/app.py)
         if isinstance(raw, web.Response):
             return raw  # 413, before any runner sees the request

@@ -24,7 +24,6 @@ from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
 from motia_core.http.workbench import add_workbench
 from motia_core.steps import StepType
-from motia_core.streams.ws import StreamSocketServer
 
 if TYPE_CHECKING:
     from motia_core.http.served import ServedCore
@@ -60,18 +59,6 @@ def _fallback(cors: CorsPolicy, guard: AdminGuard) -> Handler:
     return handle
 
 
-def _upgrading(sockets: StreamSocketServer, handler: Handler) -> Handler:
-    """A GET route that hands WebSocket upgrades to the stream server (Motia's clients use any path)."""
-    is_upgrade = sockets.is_upgrade
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        if is_upgrade(request):
-            return await sockets.handle(request)
-        return await handler(request)
-
-    return handle
-
-
 def build_app(core: ServedCore) -> web.Application:
     app = web.Application(client_max_size=core.options.max_body)  # --max-body: 413 (http/body.py read_body)
     sockets = core.sockets
@@ -100,7 +87,6 @@ def build_app(core: ServedCore) -> web.Application:
         add_workbench(app, guard, core.options.workbench_path, core.registry.by_type(StepType.API), core.logger)
     # API steps follow the live registry (a reload swaps them, http/live_routes.py); a WebSocket upgrade
     # on any path still goes to the stream server first
-    fallback = LiveApiRoutes(core, cors, core.registries).wrap(_fallback(cors, guard))
-    fallback = _upgrading(sockets, fallback) if sockets is not None else fallback
+    fallback = LiveApiRoutes(core, cors, core.registries).wrap(_fallback(cors, guard), sockets)
     app.router.add_route("*", "/{tail:.*}", fallback)  # last: only what nothing else matched
     return app

@@ -15,12 +15,14 @@ from aiohttp import web
 
 from motia_core.http.api import PATH_PARAMS, aiohttp_path, api_handler
 from motia_core.http.common import CorsPolicy, Handler
+from motia_core.http.metrics import counted
 from motia_core.http.route_index import RouteIndex
 from motia_core.registry import LiveRegistry, Registry
 from motia_core.steps import StepType
 
 if TYPE_CHECKING:
     from motia_core.http.served import ServedCore
+    from motia_core.streams.ws import StreamSocketServer
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class LiveApiRoutes:
             handler = api_handler(step, validator, core.invoke, core.traces, core.logger)
             if not self._cors.any:  # the default '*' costs nothing per request
                 handler = self._cors.wrap(handler)
+            handler = counted(handler, step.name, core.metrics.count_response)  # /metrics: by status code
             path = aiohttp_path(step.path)
             if "{" not in path:
                 table.static[(step.method, path)] = handler
@@ -69,10 +72,16 @@ class LiveApiRoutes:
             table.dynamic.add(step.method, path, handler)
         return table
 
-    def wrap(self, fallback: Handler) -> Handler:
-        """The catch-all's handler: an API step when one matches, else `fallback` (404, preflight)."""
+    def wrap(self, fallback: Handler, sockets: StreamSocketServer | None = None) -> Handler:
+        """The catch-all's handler: a WebSocket upgrade on any path to `sockets` (Motia's clients use
+        any path), else an API step when one matches, else `fallback` (404, preflight). The upgrade
+        check lives here rather than in a handler around this one: a coroutine less per request."""
+        is_upgrade = sockets.is_upgrade if sockets is not None else None
 
         async def handle(request: web.Request) -> web.StreamResponse:
+            if is_upgrade is not None and is_upgrade(request):
+                assert sockets is not None
+                return await sockets.handle(request)
             table = self._table
             # path_safe: what aiohttp's own router matches on (percent-decoded, '/' kept encoded)
             static = table.static.get((request.method, request.rel_url.path_safe))
