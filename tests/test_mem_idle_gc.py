@@ -19,6 +19,8 @@ from tests.conftest import CoreProcess, copy_fixture
 
 NODE_RUNNER = Path(__file__).resolve().parents[1] / "runners" / "node" / "dist" / "runner.cjs"
 GC_LINE = re.compile(r"minor GC after load in [\d.]+ ms: young generation ([\d.]+) -> ([\d.]+) MB")
+SKIP_LINE = re.compile(r"no GC after load: young generation ([\d.]+) MB, nothing to give back")
+SMALL_YOUNG_MB = 2.0  # idle-gc.ts: at or below this, no GC
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not NODE_RUNNER.exists(), reason="node or runners/node/dist/runner.cjs missing"
@@ -31,7 +33,8 @@ def get(url: str) -> Any:
 
 
 def gc_lines(core: CoreProcess) -> list[str]:
-    return [d["msg"] for d in core.find_logs(lambda d: "minor GC after load" in d.get("msg", ""))]
+    """One line per load: the GC it ran, or why it ran none."""
+    return [d["msg"] for d in core.find_logs(lambda d: "GC after load" in d.get("msg", ""))]
 
 
 def wait_gc_lines(core: CoreProcess, count: int, timeout: float = 60.0) -> list[str]:
@@ -43,10 +46,15 @@ def wait_gc_lines(core: CoreProcess, count: int, timeout: float = 60.0) -> list[
     return gc_lines(core)
 
 
-def young_mb(line: str) -> tuple[float, float]:
-    m = GC_LINE.search(line)
-    assert m is not None, line
-    return float(m[1]), float(m[2])
+def check_gc_line(line: str) -> None:
+    """A GC ran only on a young generation with something to give back, and it did not grow it
+    (how much V8 gives back is V8's call); none ran on a small one."""
+    if m := GC_LINE.search(line):
+        before, after = float(m[1]), float(m[2])
+        assert before > SMALL_YOUNG_MB and after <= before, line
+    else:
+        skipped = SKIP_LINE.search(line)
+        assert skipped is not None and float(skipped[1]) <= SMALL_YOUNG_MB, line
 
 
 @pytest.mark.timeout(180)
@@ -58,8 +66,7 @@ def test_the_node_runner_gives_back_its_young_generation_after_a_load_and_after_
         core.wait_for_log(lambda d: "for changes" in d.get("msg", ""), 30)
         assert get(core.url + "/sm/gc") == {"v": "v1", "gc": "undefined"}
         first = wait_gc_lines(core, 1)
-        before, after = young_mb(first[0])
-        assert after < before, first[0]  # V8 shrank it: the allocation rate was low by then
+        check_gc_line(first[0])
         # once per load, not a timer that keeps running while the runner idles
         time.sleep(10)
         assert len(gc_lines(core)) == 1, core.output()
@@ -68,7 +75,7 @@ def test_the_node_runner_gives_back_its_young_generation_after_a_load_and_after_
         tmp.write_text(step.read_text().replace("'v1'", "'v2'"))
         os.replace(tmp, step)
         second = wait_gc_lines(core, 2)
-        young_mb(second[1])
+        check_gc_line(second[1])
         assert get(core.url + "/sm/gc") == {"v": "v2", "gc": "undefined"}
     finally:
         core.stop()

@@ -50,16 +50,29 @@ export function collectAfterLoad(): void {
   timer.unref() // never what keeps the runner alive
 }
 
-function youngMb(): string {
+/**
+ * A young generation this small has nothing to give back (V8 starts it at 1 MB), and a scavenge of
+ * one may even grow it: then no GC.
+ */
+export const SMALL_YOUNG_MB = 2
+
+function youngMb(): number {
   const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')
-  return young === undefined ? '?' : (young.space_size / 2 ** 20).toFixed(1)
+  return young === undefined ? Number.NaN : young.space_size / 2 ** 20
 }
 
 function collectNow(): void {
   const gc = collector()
   if (gc === null) return
   const before = youngMb()
+  if (before <= SMALL_YOUNG_MB) {
+    debug(() => `no GC after load: young generation ${before.toFixed(1)} MB, nothing to give back`)
+    return
+  }
   const started = performance.now()
   gc({ type: 'minor' })
-  debug(() => `minor GC after load in ${(performance.now() - started).toFixed(1)} ms: young generation ${before} -> ${youngMb()} MB`)
+  debug(
+    () =>
+      `minor GC after load in ${(performance.now() - started).toFixed(1)} ms: young generation ${before.toFixed(1)} -> ${youngMb().toFixed(1)} MB`,
+  )
 }
