@@ -167,7 +167,7 @@ def _insert(db: Database, first: int, records: Sequence[LogRecord]) -> None:
         v
         for i, r in enumerate(records, first)
         for v in (i, int(r.time * 1000), int(r.level), r.message, r.step, r.trace_id, r.language, r.source,
-                  orjson.dumps(r.fields, default=str) if r.fields else None)
+                  fields_json(r))
     ]  # fmt: skip
     db.execute(_insert_sql(len(records)), values)
 
