@@ -11,8 +11,9 @@ runners/ and sdk-python/: a copy of the checkout, or symlinks to one).
 pieces of an API call: the trace cycle (new_trace_id, begin, start_span, finish), RunnerInvoke on
 an in-process session (runners/fake.py), app.py's dispatch chain (metrics, failure log, span,
 RunnerInvoke) and http/api.py's handler, answered at once or through that chain, on an aiohttp
-mocked GET. CPU time per call (time.process_time over --calls calls, best of 5). No sockets, so
-a change of a few µs shows even on a busy machine.
+mocked GET; and the handler answered at once with its response's prepare + write_eof on a
+StreamWriter whose transport drops the bytes. CPU time per call (time.process_time over --calls
+calls, best of 5). No sockets, so a change of a few µs shows even on a busy machine.
 
 `floor`: bench/benchlib/floor_server.py of each tree pinned to CPU 0, `wrk -t1 -c16` on CPU 1 for
 --seconds per path; core CPU per request from /proc/<pid>/stat (utime + stime over the requests wrk
@@ -42,9 +43,10 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 
 # the in-process timings, run as `python -c` in a process that imports the tree's core
 INPROC = r"""
-import io, sys, time
+import asyncio, io, sys, time
 from pathlib import Path
 import uvloop
+from aiohttp.http_writer import StreamWriter
 from aiohttp.test_utils import make_mocked_request
 from motia_core.dispatch import InvokeRequest, RunnerInvoke, compose, failure_log_layer, tracing_layer
 from motia_core.http.admin_live import LiveFeed
@@ -88,12 +90,30 @@ async def main():
         traces.begin(tid, "NoopTs")
         traces.start_span(tid, new_invocation_id(), "NoopTs", "api", "typescript", 1, None).finish(SpanStatus.COMPLETED)
 
+    class Dropped:  # a transport that takes the response's bytes and drops them
+        def write(self, data): pass
+        def is_closing(self): return False
+
+    class Proto:
+        transport = Dropped()
+        _paused = False
+
+    proto = Proto()
+    loop = asyncio.get_running_loop()
+
+    async def respond():  # the handler, then aiohttp's prepare + write_eof of its response
+        req._payload_writer = StreamWriter(proto, loop)  # a fresh writer per response, as per request
+        resp = await h_answered(req)
+        await resp.prepare(req)
+        await resp.write_eof()
+
     cases = [
         ("trace cycle", trace_cycle),
         ("RunnerInvoke", lambda: runner(InvokeRequest(step, Trigger.API, b"{}", "T-1"))),
         ("dispatch chain", lambda: chain(InvokeRequest(step, Trigger.API, b"{}", "T-1"))),
         ("api_handler answered", lambda: h_answered(req)),
         ("api_handler + chain", lambda: h_chain(req)),
+        ("api_handler + response written", respond),
     ]
     for name, fn in cases:
         for _ in range(2000):
