@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from motia_core.entry_scan import entry_points_of
 from motia_core.errors import ProjectError
 from motia_core.logs import Logger
 from motia_core.logstore import LogRetention, LogStorage
@@ -105,7 +105,7 @@ def build_backends(name: str, options: BackendOptions) -> Backends:
 
 def _known() -> dict[str, Any]:
     found: dict[str, Any] = {"sqlite": sqlite, "redis": redis}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points_of(ENTRY_POINT_GROUP):  # entry_scan: no importlib.metadata import in the common layout
         if ep.name not in found:  # the built-in names cannot be taken over
             found[ep.name] = _Lazy(ep.name, ep.load)
     return found

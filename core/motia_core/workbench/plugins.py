@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 
+from motia_core.entry_scan import entry_points_of
 from motia_core.logs import Logger
 
 ENTRY_POINT_GROUP = "motia_core.workbench_panels"
@@ -38,7 +38,7 @@ def discover_plugins(logger: Logger) -> list[PluginPanel]:
     """The installed plugin panels, sorted by name; problems are logged as warnings with the package."""
     found: list[PluginPanel] = []
     seen: set[str] = set()
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(entry_points_of(ENTRY_POINT_GROUP), key=lambda e: e.name):  # entry_scan: see backends.py
         dist = ep.dist.name if ep.dist is not None else "?"
         source = f"{dist} ({ep.value})"
         where = f"Workbench plugin {ep.name!r} from {source}"

@@ -2,6 +2,8 @@
  * Entry point of the Node runner (bundled to dist/runner.cjs). The core starts it as
  * `node runners/node/dist/runner.cjs` with cwd = the project and MOTIA_* variables in the env.
  */
+// First: the compile cache must be in place before the dependencies below are required.
+import './loader/compile-cache-early'
 import { join, resolve } from 'node:path'
 import * as motiaSdk from '../../../sdk-node/src/index'
 import { evalProjectConfig } from './config-file'
