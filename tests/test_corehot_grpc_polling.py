@@ -160,6 +160,7 @@ def test_the_python_runner_polls_too_and_runners_inherit_nothing(
     start_core: Callable[..., CoreProcess], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GRPC_EXPERIMENTS", raising=False)
+    monkeypatch.setenv("MOTIA_RUNNER_TRANSPORT", "grpc")  # grpc.aio's threads are what this counts
     core = start_core("mixed")
     polling, environ = _runner_switches_per_request(core)
     assert "GRPC_EXPERIMENTS" not in environ  # neither the core's choice nor the bootstrap's leaks

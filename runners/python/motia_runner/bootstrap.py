@@ -94,15 +94,19 @@ def prepare() -> None:
     if polling:
         os.environ["GRPC_EXPERIMENTS"] = polling_value
     try:
-        import grpc  # noqa: F401
+        # The transport the runner will use (settings.py): grpc.aio, or hpack for the default h2.
+        if os.environ.get("MOTIA_RUNNER_TRANSPORT", "h2").strip().lower() == "grpc":
+            import grpc  # noqa: F401
+        else:
+            import hpack  # noqa: F401
 
         from motia_core._proto.motia.runner.v1 import runner_pb2  # noqa: F401
     except Exception as exc:
         searched = os.environ.get("MOTIA_CORE_SITE_PACKAGES") or "(MOTIA_CORE_SITE_PACKAGES is not set)"
         _fail(
-            f"cannot import grpc / protobuf under {_interpreter()}: {type(exc).__name__}: {exc}\n"
+            f"cannot import grpc / hpack / protobuf under {_interpreter()}: {type(exc).__name__}: {exc}\n"
             f"  searched the interpreter's own packages, then: {searched}\n"
-            "  fix: install grpcio>=1.85 and protobuf>=7 into this interpreter's environment, or run "
+            "  fix: install grpcio>=1.85, hpack>=4 and protobuf>=7 into this interpreter's environment, or run "
             "the project with a Python of the same minor version as motia-core's"
         )
     finally:

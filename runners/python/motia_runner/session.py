@@ -31,13 +31,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-import grpc
-import grpc.aio
-
 from motia import __version__ as sdk_version
 
 from .calls import CallRouter
 from .errors import ExitCode, ProtocolError, RefusedError, StreamClosedError
+from .h2_stream import open_call
 from .invocations import Invocations
 from .loader import LoadedStep, StepLoader, StepSource
 from .outbox import Outbox
@@ -79,7 +77,8 @@ class Session:
         self._executor = executor
         self._loader = StepLoader(settings.project_dir)
         self._max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
-        self._call: Any = None
+        self._call: Any = None  # a grpc.aio stream call or an H2Call: the same surface
+        self._eof: object = None  # what the call's read() returns at the end of the stream
         self._outbox: Outbox | None = None
         self._router: CallRouter | None = None
         self._invocations: Invocations | None = None
@@ -91,6 +90,16 @@ class Session:
     # -- the whole life ---------------------------------------------------------------------------
 
     async def run(self) -> ExitCode:
+        if self.settings.transport == "h2":
+            try:
+                call = await open_call(self.settings.address, CONNECT_METHOD, DEFAULT_MAX_MESSAGE_BYTES)
+            except StreamClosedError as error:
+                _log(str(error))
+                return ExitCode.FAILED
+            return await self._run_call(call)
+        import grpc.aio  # only here: h2 runners never pay for importing grpc
+
+        self._eof = grpc.aio.EOF
         options = [
             ("grpc.max_send_message_length", DEFAULT_MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", DEFAULT_MAX_MESSAGE_BYTES),
@@ -102,26 +111,30 @@ class Session:
                 request_serializer=None,  # the outbox hands over RunnerFrames already serialized
                 response_deserializer=pb.CoreFrame.FromString,
             )
-            self._call = connect()
-            outbox = Outbox(self._call.write, DEFAULT_MAX_MESSAGE_BYTES)
-            self._outbox = outbox
-            router = CallRouter(outbox, DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_MARGIN_BYTES)
-            self._router = router
-            self._invocations = Invocations(
-                self.steps, router, outbox, self._executor, DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_MARGIN_BYTES
-            )
-            outbox.put(self._hello())
-            sigterm = self._install_sigterm()
-            try:
-                return await self._serve(outbox)
-            finally:
-                if sigterm:
-                    asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
-                self.state = RunnerState.STOPPED
-                router.close("the connection to the core is closed")
-                self._invocations.cancel_all()
-                outbox.close()
-                self._call.cancel()
+            return await self._run_call(connect())
+
+    async def _run_call(self, call: Any) -> ExitCode:
+        """Serve one stream: a grpc.aio call or an :class:`H2Call` (same surface)."""
+        self._call = call
+        outbox = Outbox(call.write, DEFAULT_MAX_MESSAGE_BYTES)
+        self._outbox = outbox
+        router = CallRouter(outbox, DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_MARGIN_BYTES)
+        self._router = router
+        self._invocations = Invocations(
+            self.steps, router, outbox, self._executor, DEFAULT_MAX_MESSAGE_BYTES - ENVELOPE_MARGIN_BYTES
+        )
+        outbox.put(self._hello())
+        sigterm = self._install_sigterm()
+        try:
+            return await self._serve(outbox)
+        finally:
+            if sigterm:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+            self.state = RunnerState.STOPPED
+            router.close("the connection to the core is closed")
+            self._invocations.cancel_all()
+            outbox.close()
+            call.cancel()
 
     async def _serve(self, outbox: Outbox) -> ExitCode:
         reader = asyncio.ensure_future(self._read())
@@ -157,7 +170,8 @@ class Session:
             return ExitCode.FAILED
         if self.state is RunnerState.DRAINING:
             return ExitCode.OK
-        if isinstance(error, grpc.aio.AioRpcError):
+        aio = sys.modules.get("grpc.aio")  # imported only with MOTIA_RUNNER_TRANSPORT=grpc
+        if aio is not None and isinstance(error, aio.AioRpcError):
             _log(f"the stream to the core failed: {error.code().name}: {error.details()}")
         elif isinstance(error, (ProtocolError, StreamClosedError)):
             _log(str(error))
@@ -170,7 +184,7 @@ class Session:
     async def _read(self) -> None:
         while True:
             frame = await self._call.read()
-            if frame is grpc.aio.EOF:
+            if frame is None or frame is self._eof:
                 return
             for message in frame.messages[:]:  # a list: iterating the field itself ends in an IndexError
                 kind = message.WhichOneof("kind")

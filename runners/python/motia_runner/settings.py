@@ -10,6 +10,7 @@ from .errors import SettingsError
 
 DEFAULT_SLOTS = 1024
 DEFAULT_THREADS = 64
+TRANSPORTS = ("grpc", "h2")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -35,6 +36,9 @@ class RunnerSettings:
     slots: int = DEFAULT_SLOTS  # MOTIA_RUNNER_SLOTS: invocations in flight the core may send
     threads: int = DEFAULT_THREADS  # MOTIA_RUNNER_THREADS: worker threads for `def` handlers
     use_uvloop: bool = True  # MOTIA_RUNNER_LOOP=asyncio turns uvloop off
+    # MOTIA_RUNNER_TRANSPORT: "h2" (h2_stream.py, the default: a third of grpc.aio's CPU per frame) or
+    # "grpc" (grpc.aio, kept selectable for one release; docs/performance.md "Python runner over h2")
+    transport: str = "h2"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerSettings:
@@ -48,6 +52,9 @@ class RunnerSettings:
         loop = env.get("MOTIA_RUNNER_LOOP", "uvloop").strip().lower()
         if loop not in ("uvloop", "asyncio"):
             raise SettingsError(f"MOTIA_RUNNER_LOOP={loop!r} must be 'uvloop' or 'asyncio'")
+        transport = env.get("MOTIA_RUNNER_TRANSPORT", "h2").strip().lower()
+        if transport not in TRANSPORTS:
+            raise SettingsError(f"MOTIA_RUNNER_TRANSPORT={transport!r} must be 'grpc' or 'h2'")
         return cls(
             address=address,
             secret=env.get("MOTIA_RUNNER_SECRET", ""),
@@ -55,4 +62,5 @@ class RunnerSettings:
             slots=_positive_int(env, "MOTIA_RUNNER_SLOTS", DEFAULT_SLOTS),
             threads=_positive_int(env, "MOTIA_RUNNER_THREADS", DEFAULT_THREADS),
             use_uvloop=loop == "uvloop",
+            transport=transport,
         )
