@@ -24,7 +24,7 @@ from benchlib.procs import install_cleanup, stop_all
 from benchlib.suite import BENCH_DIR, Layout, Suite
 
 BUDGET_S = {"full": 1500, "quick": 45}  # start no new scenario after this (a full run with every scenario: ~25 min)
-SCENARIOS = ("api", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev", "bodies")
+SCENARIOS = ("api", "session", "record", "streams", "redis", "grpc", "cold", "floors", "classic", "dev", "bodies")
 SCENARIOS += ("memory", "curves", "soak")  # issue 15 items 6-7: suite_memory.py, suite_scale.py
 SCENARIOS += ("floor",)  # issue 15 item 1: the same request with layers taken away (suite_floor.py)
 
@@ -41,6 +41,7 @@ def main() -> int:
         choices=SCENARIOS,
         metavar="SCENARIO",
         help=f"run only these scenarios ({', '.join(SCENARIOS)}; api = API, open loop, payloads, chains; "
+        "session = the API steps with the core in its own session vs the caller's; "
         "record = API steps at c16 with recording on vs --no-record; "
         "redis = the chain on SQLite / Redis x1 / Redis x2 / BullMQ); bench/LATEST.md is left alone",
     )
@@ -81,6 +82,8 @@ def main() -> int:
     scenarios: list[tuple[str, str, Callable[[], None] | None]] = [
         ("api", "api, open loop, payloads, chains", suite.run_main),
     ]
+    if not args.quick:  # two fresh cores, own session vs the caller's (suite_session.py)
+        scenarios.append(("session", "core in the caller's session", suite.session_modes))
     if not args.quick or (args.only and "record" in args.only):  # quick: only when asked for
         scenarios.append(("record", "recording on vs off", suite.record_pair))
     scenarios.append(("streams", "streams", suite.streams))

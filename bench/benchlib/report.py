@@ -24,7 +24,7 @@ from benchlib.report_redis import render_redis
 from benchlib.report_scale import render_scale, scale_charts
 from benchlib.report_sections import render_classic, render_profile, render_resources, render_streams
 from benchlib.report_session import render_session
-from benchlib.report_startup import render_cold_phases
+from benchlib.report_startup import render_cold_phases, warmup_note
 from benchlib.report_targets import targets
 
 COMMAND = "make bench"
@@ -397,7 +397,9 @@ def render(res: dict[str, Any], charts: list[str]) -> str:
         w(
             "bench/projects/cold: 4 TypeScript, 3 JavaScript, 3 Python steps (API and event). Each start uses a "
             "fresh copy (no .motia cache); the clock runs from spawning the command to the first 200 on "
-            "`GET /ping`, polled every 5 ms. Servers may use both CPUs here (nothing else runs).\n"
+            "`GET /ping`, polled every 5 ms. Servers may use both CPUs here (nothing else runs)."
+            + warmup_note(res)
+            + "\n"
         )
         rows = [
             [

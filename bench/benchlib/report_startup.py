@@ -10,6 +10,20 @@ from benchlib.report_format import table
 from benchlib.suite_startup import DETAIL, PHASES
 
 
+def warmup_note(res: dict[str, Any]) -> str:
+    """The method sentence for the start run before the counted ones (suite_startup.cold_start)."""
+    warm: list[float] | None = res.get("cold_start", {}).get("motia_core", {}).get("warmup_s")
+    if warm is None:  # a run from before the warm-up start: every start counted
+        return ""
+    took = f" (it took {warm[0] * 1000:,.0f} ms)" if warm else " (it did not answer)"
+    return (
+        " One start runs first and is not counted"
+        + took
+        + ": it leaves the page cache, the checkout's .pyc and the Node runner's V8 compile cache "
+        "(~/.cache) as every later start finds them, so the counted starts all measure the same state."
+    )
+
+
 def render_cold_phases(res: dict[str, Any], w: Callable[[str], None]) -> None:
     phases: list[dict[str, float]] = res.get("cold_start", {}).get("motia_core", {}).get("phases_ms") or []
     if not phases:

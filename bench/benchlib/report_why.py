@@ -13,6 +13,7 @@ from typing import Any
 from benchlib.report_bodies import TARGET as BODIES_TARGET
 from benchlib.report_floor import TARGET_SHARE, floor_budget
 from benchlib.report_format import LANGS, RUNNER_OF, cpu_per_request, cpu_us, ms, num, pct
+from benchlib.spread import Spread, spread
 
 PARITY = 0.8  # issue 15: "Ruby and JavaScript within 80 % of TypeScript"
 ADDED_P50_US = 1000.0  # the latency targets: added p50 <= 1 ms
@@ -22,26 +23,40 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def parity(res: dict[str, Any]) -> dict[str, Any] | None:
-    """Ruby and JavaScript against TypeScript at c16, from the API matrix's interleaved rounds: per
-    round the language's req/s / TS's and TS's CPU per request (core + runners) / the language's; the
-    median of each over the rounds."""
+def parity_runs(res: dict[str, Any]) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """The c16 runs per language the parity row compares, round by round, and where they come from: the
+    dedicated short rounds (suite_api.parity_rounds) when the run has them, else the API matrix's."""
+    rounds = res.get("api_parity") or {}
+    if rounds.get("ts"):
+        return {k: v for k, v in rounds.items() if v}, "short interleaved rounds at c16"
     api = res.get("api", {})
-    ts_runs = api.get("ts", {}).get("16") or []
-    langs = [lang for lang in ("js", "rb") if api.get(lang, {}).get("16")]
+    return {k: api[k]["16"] for k in ("ts", "js", "rb") if api.get(k, {}).get("16")}, "interleaved rounds at c16"
+
+
+def parity(res: dict[str, Any]) -> dict[str, Any] | None:
+    """Ruby and JavaScript against TypeScript at c16: per round the language's req/s / TS's and TS's CPU
+    per request (core + runners) / the language's; the median of each over the rounds, with quartiles."""
+    runs, source = parity_runs(res)
+    ts_runs = runs.get("ts") or []
+    langs = [lang for lang in ("js", "rb") if runs.get(lang)]
     if not ts_runs or not langs:
         return None
-    by: dict[str, dict[str, float | None]] = {}
+    by: dict[str, dict[str, Spread | None]] = {}
+    n = 0
     for lang in langs:
-        pairs = list(zip(api[lang]["16"], ts_runs, strict=False))
+        pairs = list(zip(runs[lang], ts_runs, strict=False))
+        n = max(n, len(pairs))
         rps = [a["rps"] / b["rps"] for a, b in pairs if b["rps"]]
         cpu = [cb / ca for a, b in pairs if (ca := cpu_us(a)) and (cb := cpu_us(b))]
-        by[lang] = {"rps": _median(rps), "cpu": _median(cpu), "rounds": float(len(pairs))}
-    judged = [v for e in by.values() for v in (e["rps"], e["cpu"]) if v is not None]
+        by[lang] = {"rps": spread(rps), "cpu": spread(cpu)}
+    judged = [v.median for e in by.values() for v in e.values() if v is not None]
     status = "met" if judged and min(judged) >= PARITY else "missed"
     measured = (
-        "; ".join(f"{LANGS[lang]} {pct(e['rps'])} of TS's req/s, {pct(e['cpu'])} per CPU µs" for lang, e in by.items())
-        + f" (median of {int(max(e['rounds'] or 0 for e in by.values()))} interleaved rounds at c16)"
+        "; ".join(
+            f"{LANGS[lang]} {_spread_pct(e['rps'])} of TS's req/s, {_spread_pct(e['cpu'])} per CPU µs"
+            for lang, e in by.items()
+        )
+        + f" (median and quartiles of {n} {source})"
     )
     row: dict[str, Any] = {
         "target": "Ruby and JavaScript steps within 80 % of TypeScript's (c16 req/s and per CPU µs)",
@@ -50,27 +65,32 @@ def parity(res: dict[str, Any]) -> dict[str, Any] | None:
         "detail": "",
     }
     if status == "missed":
-        row["why"] = _parity_why(res, [lang for lang, e in by.items() if min(_v(e)) < PARITY])
+        row["why"] = _parity_why(runs, [lang for lang, e in by.items() if min(_v(e)) < PARITY])
     return row
 
 
-def _v(e: dict[str, float | None]) -> list[float]:
-    return [v for v in (e["rps"], e["cpu"]) if v is not None] or [0.0]
+def _spread_pct(s: Spread | None) -> str:
+    if s is None:
+        return "–"
+    return pct(s.median) if s.n < 2 else f"{pct(s.median)} ({pct(s.q1)}–{pct(s.q3)})"
+
+
+def _v(e: dict[str, Spread | None]) -> list[float]:
+    return [v.median for v in (e["rps"], e["cpu"]) if v is not None] or [0.0]
 
 
 def _median_role_us(runs: list[dict[str, Any]], role: str) -> float | None:
     return _median([v for r in runs if (v := cpu_per_request(r, role)) is not None])
 
 
-def _parity_why(res: dict[str, Any], langs: list[str]) -> str:
+def _parity_why(runs_by: dict[str, list[dict[str, Any]]], langs: list[str]) -> str:
     """Where the slower language's extra CPU per request sits: the core (the same work for every
     language) or its runner."""
-    api = res["api"]
-    ts = api["ts"]["16"]
+    ts = runs_by["ts"]
     core_ts, run_ts = _median_role_us(ts, "core"), _median_role_us(ts, RUNNER_OF["ts"])
     parts = []
     for lang in langs:
-        runs = api[lang]["16"]
+        runs = runs_by[lang]
         core, runner = _median_role_us(runs, "core"), _median_role_us(runs, RUNNER_OF[lang])
         if None in (core, runner, core_ts, run_ts):
             continue

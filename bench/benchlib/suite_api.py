@@ -15,6 +15,10 @@ from benchlib.procs import Service, pinned
 from benchlib.suite_base import PAYLOADS
 from benchlib.suite_session import SessionScenario
 
+PARITY_LANGS = ("ts", "js", "rb")
+PARITY_ROUNDS = 10  # each round: one run per language, ABBA order across rounds
+PARITY_SECONDS = 1.5  # per run: ~2,500-4,000 requests at c16
+
 
 class ApiScenarios(SessionScenario):
     # -- motia-core and bare aiohttp: API, open loop, payloads, chains, profile --------------------
@@ -52,8 +56,8 @@ class ApiScenarios(SessionScenario):
         try:
             self.api_matrix(targets)
             if not self.quick:
+                self.parity_rounds(targets)
                 self.shared_layout(targets)
-                self.session_modes(core, core_port)
                 self.open_loop(targets)
                 self.payloads(core_port, bare_port, [lang for lang in ("ts", "py", "rb") if lang in targets])
             self.chains(core_port, core)
@@ -88,6 +92,27 @@ class ApiScenarios(SessionScenario):
                         f"{run['rps']:>9,.0f} req/s  p50 {lat['p50'] / 1000:.2f} ms  p99 {lat['p99'] / 1000:.2f} ms"
                         + (f"  errors {run['errors']}" if run["errors"] else ""),
                     )
+
+    def parity_rounds(self, targets: dict[str, tuple[str, Service]]) -> None:
+        """Ruby and JavaScript against TypeScript at c16: many short interleaved rounds (TS first in even
+        rounds, last in odd ones), so each round's ratio compares runs seconds apart on a CPU whose speed
+        drifts by ±20 % (bench/README.md, "Rows that flip with noise"). The matrix has warmed each up."""
+        langs = [lang for lang in PARITY_LANGS if lang in targets]
+        if "ts" not in langs or len(langs) < 2:
+            return
+        out: dict[str, list[dict[str, Any]]] = {lang: [] for lang in langs}
+        for r in range(PARITY_ROUNDS):
+            for lang in langs if r % 2 == 0 else list(reversed(langs)):
+                url, svc = targets[lang]
+                with resources.Sampler(svc.pid) as sampler:
+                    run = self.load(url, 16, PARITY_SECONDS)
+                run["resources"] = sampler.result()
+                out[lang].append(run)
+            self.progress(
+                f"parity c16 round {r + 1}/{PARITY_ROUNDS}",
+                ", ".join(f"{lang} {out[lang][-1]['rps']:,.0f}" for lang in langs) + " req/s",
+            )
+        self.results["api_parity"] = out
 
     def shared_layout(self, targets: dict[str, tuple[str, Service]]) -> None:
         """c16 again with the servers allowed on both CPUs (wrk stays on its CPU): what the core and

@@ -143,10 +143,15 @@ class SuiteBase:
         self.progress(scenario, f"FAILED: {why[:300]}")
 
     def cold_starts(
-        self, label: str, reps: int, launch: Callable[[int], tuple[Service, int]], timeout: float
+        self,
+        label: str,
+        reps: int,
+        launch: Callable[[int], tuple[Service, int]],
+        timeout: float,
+        idle_of_last: bool = True,
     ) -> tuple[list[float], dict[str, Any] | None]:
         """Start `reps` fresh servers (`launch(i)` -> not yet started service and its port), each timed
-        from spawn to its first 200 OK on /ping; the last one's idle memory too."""
+        from spawn to its first 200 OK on /ping; the last one's idle memory too (unless not wanted)."""
         runs: list[float] = []
         idle: dict[str, Any] | None = None
         for i in range(reps):
@@ -156,7 +161,7 @@ class SuiteBase:
                 t = svc.wait_http(f"http://127.0.0.1:{port}/ping", timeout=timeout)
                 runs.append(t)
                 self.progress(f"cold start {label} #{i + 1}", f"first 200 OK after {t * 1000:,.0f} ms")
-                if i == reps - 1:
+                if i == reps - 1 and idle_of_last:
                     idle = self.idle_snapshot(svc.pid, label)
             except RuntimeError as exc:
                 self.fail(f"{label} cold start #{i + 1}", str(exc))

@@ -6,7 +6,6 @@ is started"); bench/session_check.py is the same measurement on its own, for dig
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from benchlib import resources
@@ -15,51 +14,62 @@ from benchlib.procs import Service, free_port
 from benchlib.suite_base import VENV_BIN, SuiteBase
 
 SESSION_LANGS = ("py", "rb", "ts")  # the two C-core gRPC runners and grpc-js
-SESSION_ROUNDS = 2  # interleaved (own, caller / caller, own); CPU per request is steady enough for 2
+# Many short interleaved rounds rather than a few long ones: this VM's CPU runs the same work at a speed
+# that drifts by ±20 % over seconds (CPU per request 375-672 µs for the same step in one run with the
+# servers' CPU saturated and no other load on it: bench/README.md, "Rows that flip with noise"), so each
+# pair's two runs must sit close in time and the median of many per-round ratios is the figure.
+SESSION_ROUNDS = 8  # ABBA: own, caller in even rounds, caller, own in odd ones
+SESSION_SECONDS = 1.5  # per run: ~2,500-4,000 requests at c16
 
 
 class SessionScenario(SuiteBase):
-    def caller_session_core(self, project: Path) -> tuple[Service, int]:
-        """A second motia-core in this process's session (not setsid), on the servers' CPU."""
+    def session_core(self, mode: str) -> tuple[Service, int]:
+        """A fresh motia-core on the servers' CPU: `own` in a session of its own (setsid, as the bench and
+        a service manager start it), `caller` in this process's session."""
+        project = self.copy_project("bench", self.work / f"bench-project-{mode}-session", ruby=self.ruby)
         port = free_port()
         argv = [str(VENV_BIN / "motia-core"), "serve", "--dir", str(project), "--port", str(port)]
         argv += ["--host", "127.0.0.1", "--log-level", "warn"]
         svc = Service(
-            "motia-core-caller-session",
+            f"motia-core-{mode}-session",
             argv,
-            log=self.logs / "motia-core-caller-session.log",
+            log=self.logs / f"motia-core-{mode}-session.log",
             env={"BENCH_SINK_PORT": str(self.sink_port)},
             cpus=self.layout.sut,
-            new_session=False,
+            new_session=mode == "own",
         )
         return svc, port
 
-    def session_modes(self, own: Service, own_port: int) -> None:
-        """c16 on each language's no-op step against `own` (the main run's setsid core, wrk in a session
-        of its own) and against a core in the bench's session (wrk in the bench's session too)."""
+    def session_modes(self) -> None:
+        """c16 on each language's no-op step against a core in its own session (wrk in a session of its
+        own) and one in the bench's session (wrk in the bench's session too). Both cores are started
+        here and warmed the same way: comparing the main run's core (its runners warmed by the whole
+        matrix, its storage grown by it) with a fresh one measured their histories, not the session."""
         langs = [lang for lang in SESSION_LANGS if lang != "rb" or self.ruby]
-        project = self.copy_project("bench", self.work / "bench-project-caller", ruby=self.ruby)
-        caller, caller_port = self.caller_session_core(project)
-        caller.start()
+        servers = {mode: self.session_core(mode) for mode in ("own", "caller")}
         out: dict[str, dict[str, list[dict[str, Any]]]] = {}
         try:
-            caller.wait_http(f"http://127.0.0.1:{caller_port}/noop/{langs[0]}", timeout=60)
-            servers = {"own": (own, own_port), "caller": (caller, caller_port)}
+            for svc, _ in servers.values():
+                svc.start()
+            for svc, port in servers.values():
+                svc.wait_http(f"http://127.0.0.1:{port}/noop/{langs[0]}", timeout=90)
             for lang in langs:
                 for svc, port in servers.values():  # warm-up (Node's JIT), not counted
-                    self._session_run(f"http://127.0.0.1:{port}/noop/{lang}", svc, self.d.warm, svc.new_session)
+                    self._session_run(f"http://127.0.0.1:{port}/noop/{lang}", svc, self.d.warm_first, svc.new_session)
             for r in range(SESSION_ROUNDS):
                 for lang in langs:
                     modes = ["own", "caller"] if r % 2 == 0 else ["caller", "own"]
                     for mode in modes:
                         svc, port = servers[mode]
-                        run = self._session_run(f"http://127.0.0.1:{port}/noop/{lang}", svc, self.d.api, mode == "own")
+                        url = f"http://127.0.0.1:{port}/noop/{lang}"
+                        run = self._session_run(url, svc, SESSION_SECONDS, mode == "own")
                         out.setdefault(lang, {}).setdefault(mode, []).append(run)
                         self.progress(f"api {lang} c16 core in {mode} session r{r + 1}", self._session_line(run, lang))
         except RuntimeError as exc:
             self.fail("api in the caller's session", str(exc))
         finally:
-            caller.stop()
+            for svc, _ in servers.values():
+                svc.stop()
         self.results["api_session"] = out
 
     def _session_run(self, url: str, svc: Service, seconds: float, new_session: bool) -> dict[str, Any]:
