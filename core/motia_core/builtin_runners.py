@@ -140,7 +140,18 @@ def _ruby_command(_ctx: RunnerContext) -> Sequence[str]:
     ruby = shutil.which("ruby")
     if ruby is None:
         raise ProjectError("ruby is not installed (Ruby steps need Debian's ruby and ruby-grpc packages)")
-    return [ruby, str(paths.ruby_runner())]
+    return [ruby, *_ruby_jit_flags(), str(paths.ruby_runner())]
+
+
+def _ruby_jit_flags() -> list[str]:
+    """YJIT (Ruby 3.1+): the runner's CPU per no-op request measured 5-26 % lower. Its code area
+    is capped at 4 MiB because Ruby 3.1 makes the whole area resident (the default 256 MiB took
+    the runner from 30 to 293 MB RSS; 2, 4 and 8 MiB measured alike). Flags rather than
+    RUBY_YJIT_ENABLE/RUBYOPT, which the processes a handler starts would inherit.
+    MOTIA_RUBY_YJIT=0 leaves it off (runners/ruby/README.md, "YJIT")."""
+    if os.environ.get("MOTIA_RUBY_YJIT") == "0":
+        return []
+    return ["--yjit", "--yjit-exec-mem-size=4"]
 
 
 ruby = RunnerDeclaration(

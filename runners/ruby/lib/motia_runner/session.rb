@@ -263,10 +263,17 @@ module MotiaRunner
       PB::RunnerMessage.new(hello: PB::Hello.new(
         protocol_min: PROTOCOL_VERSION, protocol_max: PROTOCOL_VERSION,
         runner_instance_id: SecureRandom.uuid, language: "ruby",
-        runtime_version: "#{RUBY_ENGINE} #{RUBY_VERSION}p#{RUBY_PATCHLEVEL}",
+        runtime_version: Session.runtime_version,
         sdk_version: VERSION, concurrency_slots: @settings.slots, secret: @settings.secret,
         pid: Process.pid, capabilities: CAPABILITIES
       ))
+    end
+
+    # "ruby 3.1.2p20", with " +YJIT" when the JIT runs (as RUBY_DESCRIPTION says it): the core's
+    # /__motia/runners shows it.
+    def self.runtime_version
+      jit = defined?(::RubyVM::YJIT) && ::RubyVM::YJIT.enabled? ? " +YJIT" : ""
+      "#{RUBY_ENGINE} #{RUBY_VERSION}p#{RUBY_PATCHLEVEL}#{jit}"
     end
 
     def status_name(code)
