@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import time
@@ -36,19 +37,18 @@ from motia_core.queue import redis_support as support
 from motia_core.queue.base import (
     AttemptFailure,
     Consumer,
-    DeadLetter,
     Delivery,
     Fate,
     QueuedEvent,
-    QueueStats,
 )
-from motia_core.queue.redis_support import UNREACHABLE, Outage, ScriptBatcher, describe, forget_call, letter, text
+from motia_core.queue.redis_admin import RedisQueueAdmin
+from motia_core.queue.redis_support import UNREACHABLE, Outage, ScriptBatcher, describe, forget_call, text
 from motia_core.redis_wire import Wire
 
 _LEASE_BATCH = 64  # events leased per script call at most
-# longest blocking read: a pump runs LEASE when the earliest delay it knows of is due, when a marker
-# says a sooner one was scheduled, for a reclaim, and at least this often
-_BLOCK_MS = 1000
+# longest blocking read: an idle pump's one wait (and its READ) this often; it also bounds how long a
+# silent network partition goes unnoticed by the read. LEASE runs only when a delay or reclaim is due.
+_BLOCK_MS = 10_000
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 5.0  # seconds between tries while Redis cannot be reached
 _FATE_PATIENCE = 30.0  # seconds a fate is retried during an outage at least (else: the visibility timeout)
 _CONSUMER_ERROR_DELAY = 1.0
@@ -56,7 +56,8 @@ _CONSUMER_ERROR_DELAY = 1.0
 # _ALIVE_TTL seconds, others take its leases without waiting for their visibility timeout.
 _ALIVE_TTL, _ALIVE_EVERY = 10.0, 2.0
 _CLOSE_WAIT = 2.0  # seconds close() lets a pump's Redis call finish
-_CLAIM_EVERY = 1.0  # seconds between two reclaim scans (XAUTOCLAIM, dead consumers) at most
+_CLAIM_EVERY = 1.0  # seconds between two reclaim scans (XAUTOCLAIM, dead consumers) while entries are leased
+_IDLE_CLAIM_EVERY = 60.0  # ... while none is (a read leasing one wakes every pump); forgets dead consumers
 _T = TypeVar("_T")
 
 
@@ -78,7 +79,7 @@ class _Sub:
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (entry id, lease token)
 
 
-class RedisQueue:
+class RedisQueue(RedisQueueAdmin):
     def __init__(self, client: aioredis.Redis, prefix: str, logger: Logger) -> None:
         self._redis = client
         tag = prefix if "{" in prefix else "{" + prefix + "}"  # one hash tag: one Cluster slot
@@ -256,12 +257,13 @@ class RedisQueue:
         """A LEASE script call when a look is due (a delay due, a reclaim due, a wake-up marker seen);
         otherwise, and when it found nothing, a blocking XREAD that any instance's XADD ends at once,
         with READ behind it in the same pipeline: in the steady state one round trip per batch, and
-        an idle pump costs one wait (and one LEASE) a second."""
+        an idle pump (nothing leased, nothing delayed) one wait and its READ per _BLOCK_MS."""
         if time.monotonic() >= sub.next_look:
             events = await self._look(sub, limit)
             if events:
                 return events
-        wait_ms = int((sub.next_look - time.monotonic()) * 1000)
+        # an empty wait's end is no look: a look is due only at a delay's due time or a reclaim's
+        wait_ms = min(_BLOCK_MS, int((sub.next_look - time.monotonic()) * 1000))
         if wait_ms <= 0 or not self._leasing.is_set():
             return []
         script, args = self._scripts["READ"], [self._base, sub.name, self._consumer_name, limit]
@@ -271,9 +273,9 @@ class RedisQueue:
             wait = ["XREAD", "COUNT", 1, "BLOCK", wait_ms, "STREAMS", sub.stream, sub.last]
             reply = await support.read_after(sub.conn, script, wait, [sub.stream], args, wait_ms / 1000)
         sub.last = reply[0]
-        if int(reply[1]) < 0:  # no entry read
+        if int(reply[1]) < 0:  # Redis had lost the script: nothing ran
             return []
-        return self._unpack(sub, reply, claimed=True)
+        return self._unpack(sub, reply, int(reply[4]), claimed=True)
 
     async def _look(self, sub: _Sub, limit: int) -> list[tuple[QueuedEvent, str, int]]:
         now = time.monotonic()
@@ -281,7 +283,6 @@ class RedisQueue:
         if now >= sub.next_claim:  # reclaiming scans the pending list: not on every call
             claim_ms = int(sub.visibility_timeout * 1000)
             sub.next_claim = now + min(_CLAIM_EVERY, sub.visibility_timeout / 4)
-        sub.next_look = min(sub.next_claim, now + _BLOCK_MS / 1000)
         takeover = 1 if self._outage.takeover_allowed() else 0
         args: list[str | int] = [self._base, sub.name, self._consumer_name, limit, claim_ms, sub.cursor]
         args += [takeover, int(sub.recover)]
@@ -289,12 +290,24 @@ class RedisQueue:
             args += [entry for entry, _ in sub.leases.values()]
         reply = await sub.conn.script(self._scripts["LEASE"], [sub.stream], args)
         sub.recover = int(reply[4]) > 0  # more orphans than free slots: the rest next time
-        return self._unpack(sub, reply)
+        sub.next_look = math.inf
+        return self._unpack(sub, reply, int(reply[5]))
 
-    def _unpack(self, sub: _Sub, reply: list[Any], claimed: bool = False) -> list[tuple[QueuedEvent, str, int]]:
+    def _unpack(
+        self, sub: _Sub, reply: list[Any], pending: int, claimed: bool = False
+    ) -> list[tuple[QueuedEvent, str, int]]:
+        """The reply's events; and the next look: a reclaim scan only while the group has entries leased
+        (any instance's: only those can run out or lose their instance, and a read leasing one wakes
+        every pump, whose READ then sees it), at the earliest delay's due time."""
         if not claimed:  # the XAUTOCLAIM cursor: READ does not scan
             sub.cursor = text(reply[0]) or "0-0"
         self._depth[sub.name] = int(reply[1])
+        now = time.monotonic()
+        if pending > 0 or sub.recover:
+            sub.next_claim = min(sub.next_claim, now + min(_CLAIM_EVERY, sub.visibility_timeout / 4))
+        else:
+            sub.next_claim = max(sub.next_claim, now + _IDLE_CLAIM_EVERY)
+        sub.next_look = min(sub.next_look, sub.next_claim)
         if int(reply[2]) >= 0:  # the earliest delay is due then: look again at that time at the latest
             sub.next_look = min(sub.next_look, time.monotonic() + int(reply[2]) / 1000)
         return support.leased_events(reply[3])
@@ -345,33 +358,10 @@ class RedisQueue:
                 await asyncio.sleep(pause)
                 pause = min(_BACKOFF_MAX, pause * 2)
 
-    # -- dead letters ------------------------------------------------------------------------------
-
-    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
-        return await support.read_dead_letters(self._redis, self._base, subscription)
-
-    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
-        row = await self._redis.hgetall(self._key("x:", letter_id))
-        return letter(letter_id, row) if row else None
-
-    async def replay(self, letter_id: str) -> bool:
-        args = [self._base, letter_id, repr(time.time())]
-        return bool(await self._scripts["REPLAY"](keys=[self._key("dead")], args=args))
-
-    async def purge(self, letter_id: str | None = None) -> int:
-        return int(await self._scripts["PURGE"](keys=[self._key("dead")], args=[self._base, letter_id or ""]))
-
-    async def stats(self) -> QueueStats:
-        """Read from Redis, so every instance's events count: depth is the `n:` counter, in flight the
-        consumer group's pending entries, scheduled the delay set. One pipeline."""
-        try:
-            return await support.read_stats(self._redis, self._base, list(self._subs))
-        except UNREACHABLE as exc:
-            raise StorageUnavailable(f"Redis cannot be reached ({describe(exc)})") from exc
-
     def depth(self, subscription: str) -> int:
         """Events of the subscription not yet acked or buried, as of this instance's last exchange with
-        Redis (each lease, enqueue and fate refreshes it; an idle pump at least once a second)."""
+        Redis (each lease, enqueue, fate and end of a pump's wait refreshes it: an idle pump's every
+        _BLOCK_MS, or at once when any instance adds an entry to the stream)."""
         return self._depth.get(subscription, 0)
 
     async def close(self) -> None:

@@ -157,7 +157,8 @@ end
 # Promotes due delayed events; takes over the leases of consumers whose liveness key `B alive:<name>`
 # expired (their instance died) and forgets such consumers once they hold nothing; reclaims leases
 # idle past the visibility timeout (XAUTOCLAIM, from any consumer); then reads new entries.
-# Returns {cursor, depth, ms to next due (-1: none), events, orphans still to recover}.
+# Returns {cursor, depth, ms to next due (-1: none), events, orphans still to recover, entries leased
+# in the group (any consumer's; 0: no reclaim can be due until an entry is read)}.
 LEASE = (
     _COMMON
     + _MATERIALIZE
@@ -213,7 +214,7 @@ if #out < count then
   local r = redis.call('XREADGROUP', 'GROUP', 'motia', consumer, 'COUNT', count - #out, 'STREAMS', stream, '>')
   if r then materialize(stream, r[1][2], out) end
 end
-return {cursor, depth(sub), next_due(sub, now), out, orphans}
+return {cursor, depth(sub), next_due(sub, now), out, orphans, redis.call('XPENDING', stream, 'motia')[1]}
 """
 )
 
@@ -223,29 +224,26 @@ return {cursor, depth(sub), next_due(sub, now), out, orphans}
 # blocking XREADGROUP and then a script. Reads new entries for the group and materializes them
 # (markers are dropped; their delay shows in the ms to next due). Nothing once `B closing:<consumer>`
 # exists: close() sets it before it unblocks the wait, so a stopping instance leases nothing more.
-# Returns {last-delivered-id, depth, ms to next due, events}; with no entry read, {id, -1, -1, {}}.
+# Returns {last-delivered-id, depth, ms to next due, events, entries leased in the group}, also when
+# nothing was read: another instance may have taken the entry (or the marker) that ended the wait, and
+# its lease and delay are what tell this pump when to look (LEASE) next.
 READ = (
     _COMMON
     + _MATERIALIZE
     + """
 local stream, sub, consumer = KEYS[1], ARGV[2], ARGV[3]
-local out, read = {}, 0
+local out = {}
 if redis.call('EXISTS', B .. 'closing:' .. consumer) == 0 then
   local r = redis.call('XREADGROUP', 'GROUP', 'motia', consumer, 'COUNT', tonumber(ARGV[4]), 'STREAMS', stream, '>')
-  if r then
-    read = #r[1][2]
-    materialize(stream, r[1][2], out)
-  end
+  if r then materialize(stream, r[1][2], out) end
 end
-local last = '0-0'
+local last, pending = '0-0', 0
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-  for j = 1, #g, 2 do
-    if g[j] == 'name' and g[j + 1] ~= 'motia' then break end
-    if g[j] == 'last-delivered-id' then last = g[j + 1] end
-  end
+  local f = {}
+  for j = 1, #g, 2 do f[g[j]] = g[j + 1] end
+  if f['name'] == 'motia' then last, pending = f['last-delivered-id'], f['pending'] end
 end
-if read == 0 then return {last, -1, -1, out} end
-return {last, depth(sub), next_due(sub, now_ms()), out}
+return {last, depth(sub), next_due(sub, now_ms()), out, pending}
 """
 )
 

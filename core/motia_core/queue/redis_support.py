@@ -246,7 +246,7 @@ async def read_after(
         return (await conn.pipeline([wait, read], timeout=wait_s + SOCKET_TIMEOUT))[1]
     except rex.NoScriptError:
         script.sha = await conn.call("SCRIPT", "LOAD", script.script)
-        return [None, -1, -1, []]  # READ's first field: no last-delivered-id known
+        return [None, -1, -1, [], -1]  # READ's first field: no last-delivered-id known; depth -1: no reply
 
 
 def fate_op(delivery: Delivery) -> str:

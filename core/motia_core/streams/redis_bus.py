@@ -39,7 +39,9 @@ from motia_core.logs import Logger
 
 LOCK_TTL_MS = 5000  # a dead holder blocks its group at most this long
 LOCK_TIMEOUT = 10.0  # seconds a change or join waits for the group lock before failing
-READ_BLOCK_MS = 1000  # XREAD BLOCK; the wake key interrupts it when the set of groups changes
+# XREAD BLOCK: the wake key interrupts it when the set of groups changes, so it only bounds an idle
+# reader's traffic (one XREAD per wait); below the client's socket timeout (redis_conn.SOCKET_TIMEOUT)
+READ_BLOCK_MS = 4000
 READ_COUNT = 512
 CLOSE_WAIT = 2.0  # seconds close() waits for the reader to stop, and for the wake key's removal
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
