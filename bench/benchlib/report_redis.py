@@ -309,7 +309,8 @@ def render_redis(res: dict[str, Any], w: Any) -> None:
                 f"{NAMES[n]} {v['cpu_pct']:.1f} % of a CPU, {num(v['redis_commands_per_s'])} Redis commands/s"
                 for n, v in idle.items()
             )
-            + ". An idle Redis-backed instance polls its streams; BullMQ's workers block on Redis."
+            + ". An idle Redis-backed instance blocks on its streams and renews a liveness key every 2 s"
+            + " (docs/adapters.md); BullMQ's workers block on Redis."
         )
     profs = {n: p for n, p in (red.get("profile") or {}).items() if isinstance(p, dict) and p.get("buckets")}
     if profs:

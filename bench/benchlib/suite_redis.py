@@ -5,9 +5,9 @@ with SQLite (1 instance), on Redis with 1 instance and with 2 instances sharing 
 
 One redis-server serves the whole scenario. The systems take turns, in rounds: each is started,
 warmed up, measured and stopped, so nothing else of the scenario runs beside the measured system (an
-idle Redis-backed instance is not free: it polls its streams) and the rounds interleave the systems
-seconds apart. Each system has its own project copy; the two Redis-2 instances share a key prefix,
-Redis-1 and BullMQ have prefixes of their own.
+idle Redis-backed instance is not quite free: it blocks on its streams and renews a liveness key) and
+the rounds interleave the systems seconds apart. Each system has its own project copy; the two
+Redis-2 instances share a key prefix, Redis-1 and BullMQ have prefixes of their own.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ class RedisScenario(SuiteBase):
 
     def _idle(self, sys_: System, redis: RedisServer, seconds: float = 1.5) -> dict[str, float]:
         """CPU (% of one core) a just-started system burns with nothing to do, and the Redis commands/s it
-        issues meanwhile (a Redis-backed instance polls its streams and renews its liveness key)."""
+        issues meanwhile (a Redis-backed instance blocks on its streams and renews its liveness key)."""
         samplers = [resources.Sampler(svc.pid) for svc in sys_.services]
         before = _commands(redis)
         t0 = time.perf_counter()
