@@ -11,8 +11,9 @@ runners/ and sdk-python/: a copy of the checkout, or symlinks to one).
 pieces of an API call: the trace cycle (new_trace_id, begin, start_span, finish), RunnerInvoke on
 an in-process session (runners/fake.py), app.py's dispatch chain (metrics, failure log, span,
 RunnerInvoke) and http/api.py's handler, answered at once or through that chain, on an aiohttp
-mocked GET; and the handler answered at once with its response's prepare + write_eof on a
-StreamWriter whose transport drops the bytes. CPU time per call (time.process_time over --calls
+mocked GET; the handler answered at once with its response's prepare + write_eof on a
+StreamWriter whose transport drops the bytes; and the app's router resolving an API path to the
+catch-all (http/router.py where the tree has it). CPU time per call (time.process_time over --calls
 calls, best of 5). No sockets, so a change of a few µs shows even on a busy machine.
 
 `floor`: bench/benchlib/floor_server.py of each tree pinned to CPU 0, `wrk -t1 -c16` on CPU 1 for
@@ -46,6 +47,7 @@ INPROC = r"""
 import asyncio, io, sys, time
 from pathlib import Path
 import uvloop
+from aiohttp import web
 from aiohttp.http_writer import StreamWriter
 from aiohttp.test_utils import make_mocked_request
 from motia_core.dispatch import InvokeRequest, RunnerInvoke, compose, failure_log_layer, tracing_layer
@@ -107,7 +109,22 @@ async def main():
         await resp.prepare(req)
         await resp.write_eof()
 
+    try:  # the app's router: http/router.py's CatchAllRouter where the tree has it (fifth pass)
+        from motia_core.http.router import CatchAllRouter
+        router = CatchAllRouter()
+    except ImportError:
+        router = web.UrlDispatcher()
+    for path in ("/__motia", "/__motia/steps", "/__motia/traces", "/__motia/traces/{t}", "/metrics"):
+        router.add_get(path, answered)  # the shapes app.py registers before the catch-all
+    router.add_post("/emit", answered)
+    if hasattr(router, "add_catch_all"):
+        router.add_catch_all(answered)
+    else:
+        router.add_route("*", "/{tail:.*}", answered)
+    router.freeze()
+
     cases = [
+        ("router resolve", lambda: router.resolve(req)),
         ("trace cycle", trace_cycle),
         ("RunnerInvoke", lambda: runner(InvokeRequest(step, Trigger.API, b"{}", "T-1"))),
         ("dispatch chain", lambda: chain(InvokeRequest(step, Trigger.API, b"{}", "T-1"))),

@@ -29,6 +29,10 @@ from motia_core.steps import Step
 from motia_core.tracing import TraceStore, new_trace_id
 
 PATH_PARAMS = "motia.path_params"  # request key: the path params when a live table routed it (live_routes.py)
+# An empty body, parsed, and as sent to the runner: built once (both frozen; nothing writes to the
+# {} the validator reads), not per GET (~0.8 µs each: a frozen dataclass sets its fields one by one)
+_NO_BODY = ParsedBody(BodyEncoding.IN_PAYLOAD, {}, b"{}", b"")
+_NO_HTTP_BODY = HttpRequestBody(b"", "", BodyEncoding.IN_PAYLOAD)
 
 
 def aiohttp_path(path: str) -> str:
@@ -53,7 +57,7 @@ def api_handler(
         content_type = request.headers.get("Content-Type", "")
         parsed: ParsedBody | BadBody
         if not raw:  # a GET's: parse_body's answer for any media type, without its await and checks
-            parsed = ParsedBody(BodyEncoding.IN_PAYLOAD, {}, b"{}", raw)
+            parsed = _NO_BODY
         else:  # aiohttp reports a missing Content-Type as application/octet-stream; "" keeps them apart
             parsed = await parse_body_async(
                 request.content_type if content_type else "", raw, content_type, value_needed=validator is not None
@@ -81,7 +85,12 @@ def api_handler(
                 b"}",
             )
         )
-        http_body = HttpRequestBody(raw, content_type, parsed.encoding)
+        # a GET without Content-Type (the usual one): the shared instance, one object less per request
+        http_body = (
+            _NO_HTTP_BODY
+            if parsed is _NO_BODY and not content_type
+            else HttpRequestBody(raw, content_type, parsed.encoding)
+        )
         if len(payload) + len(raw) > MAX_PAYLOAD_BYTES:  # payload + body must fit in one runner message
             return json_response(
                 413, {"error": "Payload too large", "message": size_message("the request", len(payload) + len(raw))}

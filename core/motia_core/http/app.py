@@ -4,6 +4,7 @@ routes do not pay for it."""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
@@ -20,6 +21,7 @@ from motia_core.http.common import CorsPolicy, Handler, admin_json_response, jso
 from motia_core.http.guard import AdminGuard, add_login_routes, is_admin_path
 from motia_core.http.live_routes import LiveApiRoutes
 from motia_core.http.metrics import add_metrics_route
+from motia_core.http.router import CatchAllRouter
 from motia_core.http.streams import add_stream_routes
 from motia_core.http.system import add_system_routes
 from motia_core.http.workbench import add_workbench
@@ -60,7 +62,10 @@ def _fallback(cors: CorsPolicy, guard: AdminGuard) -> Handler:
 
 
 def build_app(core: ServedCore) -> web.Application:
-    app = web.Application(client_max_size=core.options.max_body)  # --max-body: 413 (http/body.py read_body)
+    router = CatchAllRouter()  # the API steps' catch-all without the index walk (http/router.py)
+    with warnings.catch_warnings():  # aiohttp deprecates passing a router; it is the only way to give one
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = web.Application(router=router, client_max_size=core.options.max_body)  # --max-body: 413
     sockets = core.sockets
     guard = AdminGuard(core.options.admin_token, core.logger)
     cors = CorsPolicy(core.options.cors_origins)
@@ -88,5 +93,5 @@ def build_app(core: ServedCore) -> web.Application:
     # API steps follow the live registry (a reload swaps them, http/live_routes.py); a WebSocket upgrade
     # on any path still goes to the stream server first
     fallback = LiveApiRoutes(core, cors, core.registries).wrap(_fallback(cors, guard), sockets)
-    app.router.add_route("*", "/{tail:.*}", fallback)  # last: only what nothing else matched
+    router.add_catch_all(fallback)  # last: only what nothing else matched
     return app
