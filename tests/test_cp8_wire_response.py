@@ -153,10 +153,15 @@ async def test_keep_alive_and_pipelined_requests_on_one_connection_match_aiohttp
         writer.close()
 
 
-def _mocked_request(closing: bool) -> web.Request:
+def _mocked_request(closing: bool, written: list[bytes] | None = None) -> web.Request:
+    """A request whose StreamWriter writes to a fake transport: into `written`, or, when `closing`,
+    nowhere (a write is then a failure of the test)."""
+
     class Transport:
-        def write(self, _data: bytes) -> None:
-            raise AssertionError("nothing is written to a closing transport")
+        def write(self, data: bytes) -> None:
+            if written is None:
+                raise AssertionError("nothing is written to a closing transport")
+            written.append(bytes(data))
 
         def is_closing(self) -> bool:
             return closing
@@ -285,35 +290,7 @@ def test_the_core_writes_the_head_only_for_a_runner_encoded_body_without_handler
 
 async def test_headers_read_between_prepare_and_write_eof_still_send_the_whole_response() -> None:
     written: list[bytes] = []
-
-    class Transport:
-        def write(self, data: bytes) -> None:
-            written.append(bytes(data))
-
-        def is_closing(self) -> bool:
-            return False
-
-        def get_extra_info(self, _name: str, default: object = None) -> object:
-            return default
-
-    class Protocol:
-        transport = Transport()
-        _paused = False
-        ssl_context = None
-        peername = None
-        sockname = None
-
-    protocol = Protocol()
-    writer = StreamWriter(protocol, asyncio.get_running_loop())  # type: ignore[arg-type]
-    request = make_mocked_request(
-        "GET",
-        "/x",
-        headers={"Host": "x"},
-        writer=writer,
-        protocol=protocol,
-        transport=protocol.transport,  # else a mock whose is_closing() is truthy
-        app=web.Application(),
-    )
+    request = _mocked_request(closing=False, written=written)
     response = WireResponse(200, b'{"ok":true}', TRACE, "application/json")
     await response.prepare(request)
     assert response.headers[TRACE_HEADER] == TRACE  # a layer looks at the prepared response

@@ -23,25 +23,19 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from api_ab import _get, _port  # the same free port and HTTP probe as the API A/B
 
 REPO = Path(__file__).resolve().parents[2]
 TICK = os.sysconf("SC_CLK_TCK")
 Split = dict[str, tuple[float, float]]  # "core:main" -> (µs CPU per request, context switches per request)
 Snapshot = dict[int, tuple[str, float, int]]  # tid -> (comm, CPU seconds, context switches)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _after_comm(stat: str) -> list[str]:
@@ -80,14 +74,6 @@ def _python_thread_names(pid: int, names: dict[int, str]) -> None:
     if spy.exists():
         out = subprocess.run([str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60).stdout
         names.update((int(m[1]), m[2]) for m in re.finditer(r'^Thread (\d+) \(\w+\): "([^"]*)"', out, re.M))
-
-
-def _get(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 class Side:
