@@ -309,7 +309,7 @@ class RedisQueue(RedisQueueAdmin):
             sub.next_claim = max(sub.next_claim, now + _IDLE_CLAIM_EVERY)
         sub.next_look = min(sub.next_look, sub.next_claim)
         if int(reply[2]) >= 0:  # the earliest delay is due then: look again at that time at the latest
-            sub.next_look = min(sub.next_look, time.monotonic() + int(reply[2]) / 1000)
+            sub.next_look = min(sub.next_look, now + int(reply[2]) / 1000)
         return support.leased_events(reply[3])
 
     async def _deliver(self, sub: _Sub, event: QueuedEvent, slots: asyncio.Semaphore, release: bool) -> None:

@@ -10,8 +10,8 @@ until it has arranged ``sys.path``:
    ``site.addsitedir``, *after* the project's own packages, so the project's versions win;
 3. pin ``motia_runner``, ``motia`` (the SDK) and ``motia_core`` (for its generated protobuf code) to
    the copies that ship with this runner, so a same-named package in the project cannot shadow them;
-4. check that grpc and the protobuf code import; if not, explain which interpreter lacks what and
-   exit 3.
+4. check that the transport's library (hpack, or grpc with MOTIA_RUNNER_TRANSPORT=grpc) and the
+   protobuf code import; if not, explain which interpreter lacks what and exit 3.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _pin_package(name: str, directory: str, run_init: bool = True) -> None:
 
 
 def prepare() -> None:
-    """Arrange sys.path and our packages; exit 3 with an explanation when grpc is unusable."""
+    """Arrange sys.path and our packages; exit 3 with an explanation when the transport is unusable."""
     if sys.version_info < MIN_PYTHON:
         _fail(f"{_interpreter()} is too old: the Python runner needs Python 3.10 or newer")
 
@@ -93,9 +93,12 @@ def prepare() -> None:
     )
     if polling:
         os.environ["GRPC_EXPERIMENTS"] = polling_value
+    _pin_package("motia_runner", here)  # first: its settings say which transport to check
     try:
-        # The transport the runner will use (settings.py): grpc.aio, or hpack for the default h2.
-        if os.environ.get("MOTIA_RUNNER_TRANSPORT", "h2").strip().lower() == "grpc":
+        from motia_runner.settings import transport_from_env
+
+        # the transport the runner will use: grpc.aio, or hpack for the default h2 (h2_stream.py)
+        if transport_from_env(os.environ) == "grpc":
             import grpc  # noqa: F401
         else:
             import hpack  # noqa: F401
@@ -114,7 +117,6 @@ def prepare() -> None:
             os.environ.pop("GRPC_EXPERIMENTS", None)
             os.environ.pop("MOTIA_GRPC_POLLING", None)
 
-    _pin_package("motia_runner", here)
     if sdk_root is not None:
         _pin_package("motia", os.path.join(sdk_root, "motia"))
 

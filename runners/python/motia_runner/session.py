@@ -78,7 +78,7 @@ class Session:
         self._loader = StepLoader(settings.project_dir)
         self._max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
         self._call: Any = None  # a grpc.aio stream call or an H2Call: the same surface
-        self._eof: object = None  # what the call's read() returns at the end of the stream
+        self._eof: object = None  # what the call's read() returns at the end of the stream (H2Call: None)
         self._outbox: Outbox | None = None
         self._router: CallRouter | None = None
         self._invocations: Invocations | None = None
@@ -184,7 +184,7 @@ class Session:
     async def _read(self) -> None:
         while True:
             frame = await self._call.read()
-            if frame is None or frame is self._eof:
+            if frame is self._eof:  # H2Call's None, grpc.aio's EOF
                 return
             for message in frame.messages[:]:  # a list: iterating the field itself ends in an IndexError
                 kind = message.WhichOneof("kind")

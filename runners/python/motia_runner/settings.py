@@ -13,6 +13,12 @@ DEFAULT_THREADS = 64
 TRANSPORTS = ("grpc", "h2")
 
 
+def transport_from_env(env: Mapping[str, str]) -> str:
+    """MOTIA_RUNNER_TRANSPORT as given, normalized (bootstrap.py reads it too, to check its import);
+    `RunnerSettings.from_env` refuses anything but TRANSPORTS."""
+    return env.get("MOTIA_RUNNER_TRANSPORT", "h2").strip().lower()
+
+
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -52,7 +58,7 @@ class RunnerSettings:
         loop = env.get("MOTIA_RUNNER_LOOP", "uvloop").strip().lower()
         if loop not in ("uvloop", "asyncio"):
             raise SettingsError(f"MOTIA_RUNNER_LOOP={loop!r} must be 'uvloop' or 'asyncio'")
-        transport = env.get("MOTIA_RUNNER_TRANSPORT", "h2").strip().lower()
+        transport = transport_from_env(env)
         if transport not in TRANSPORTS:
             raise SettingsError(f"MOTIA_RUNNER_TRANSPORT={transport!r} must be 'grpc' or 'h2'")
         return cls(

@@ -103,7 +103,7 @@ export function installCompileCache(runnerDir: string): CompileCacheStats | null
   const prefix = join(runnerDir, 'node_modules') + sep
   const { index, data } = readCache(file)
   const stats: CompileCacheStats = { file, hits: 0, compiled: 0, rejected: 0 }
-  const scripts = new Map<string, { sha1: string; script: vm.Script; fromCache: boolean }>()
+  const scripts = new Map<string, { sha1: string; script: vm.Script }>()
   const original = NodeModule.prototype._compile
   // Dynamic import() inside a cached module resolves as it would in Node's own CommonJS loader.
   const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER
@@ -121,7 +121,7 @@ export function installCompileCache(runnerDir: string): CompileCacheStats | null
     if (fromCache) stats.hits += 1
     else if (cachedData !== undefined) stats.rejected += 1
     else stats.compiled += 1
-    scripts.set(filename, { sha1, script, fromCache })
+    scripts.set(filename, { sha1, script })
     // The `require` Node's own _compile gives a module (lib/internal/modules/helpers.js makeRequireFunction).
     const mod = this
     const require = ((id: string) => mod.require(id)) as NodeJS.Require
