@@ -29,8 +29,10 @@ func TestWorkersReuseAParkedGoroutine(t *testing.T) {
 		<-done
 		waitParked(t, w, 1)
 	}
-	if grown := runtime.NumGoroutine() - before; grown != 1 {
-		t.Fatalf("100 sequential jobs left %d goroutines behind, want the 1 parked worker", grown)
+	// At most the one parked worker: a goroutine an earlier test left may end meanwhile, so the count
+	// can also read one less (it did in a clean-clone run); the reuse itself is what waitParked(1) checks each time.
+	if grown := runtime.NumGoroutine() - before; grown > 1 {
+		t.Fatalf("100 sequential jobs left %d goroutines behind, want at most the 1 parked worker", grown)
 	}
 }
 
